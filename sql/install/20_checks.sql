@@ -1,0 +1,142 @@
+-- Argument checks and look-ups shared by the triggers and the API, so that
+-- a rule is written once and raises the same SQLSTATE on every path.
+
+CREATE FUNCTION vicidial._not_null(value anyelement, argument text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION '% must not be null', argument USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+END $$;
+
+-- Start of the half hour that contains "at", in the session's TimeZone: the
+-- popup's default slot. Minutes are taken locally so zones offset by :30 or
+-- :45 get their own half hours.
+CREATE FUNCTION vicidial._half_hour_start(at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT date_trunc('minute', at)
+           - make_interval(mins => extract(minute FROM at)::int % 30)
+$$;
+
+-- The window callback_schedule accepts: from the start of the current half
+-- hour to now + days_limit days, both ends included.
+CREATE FUNCTION vicidial._callback_window(days_limit integer) RETURNS tstzrange
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT tstzrange(vicidial._half_hour_start(now()), now() + make_interval(days => days_limit), '[]')
+$$;
+
+CREATE FUNCTION vicidial._check_callback_time(callback_time timestamptz, campaign vicidial.vicidial_campaigns)
+RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    allowed tstzrange := vicidial._callback_window(campaign.callback_days_limit);
+BEGIN
+    IF NOT callback_time <@ allowed THEN
+        RAISE EXCEPTION 'callback time % is outside the allowed window from % to % (campaign "%")',
+            callback_time, lower(allowed), upper(allowed), campaign.campaign_id
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'a callback is due no earlier than the current half hour and within the campaign''s callback_days_limit';
+    END IF;
+END $$;
+
+CREATE FUNCTION vicidial._check_recipient(recipient text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF recipient IS DISTINCT FROM 'USERONLY' AND recipient IS DISTINCT FROM 'ANYONE' THEN
+        RAISE EXCEPTION 'unknown recipient "%"', recipient
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'recipient is USERONLY or ANYONE';
+    END IF;
+END $$;
+
+CREATE FUNCTION vicidial._check_callback_status(status text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF status IS NULL OR status NOT IN ('ACTIVE', 'LIVE', 'ARCHIVE') THEN
+        RAISE EXCEPTION 'unknown callback status "%"', status
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'a callback status is ACTIVE, LIVE or ARCHIVE';
+    END IF;
+END $$;
+
+-- A lead status a person may give: 1 to 6 letters, digits or underscores.
+-- INCALL is set by dialing and CBHOLD by scheduling, never given.
+CREATE FUNCTION vicidial._check_lead_status(status text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF status !~ '^[A-Za-z0-9_]{1,6}$' OR status IN ('INCALL', 'CBHOLD') THEN
+        RAISE EXCEPTION 'bad lead status "%"', status
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'a lead status is 1 to 6 letters, digits or underscores, and neither INCALL nor CBHOLD';
+    END IF;
+END $$;
+
+CREATE FUNCTION vicidial._campaign(campaign_id varchar) RETURNS vicidial.vicidial_campaigns
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    found_campaign vicidial.vicidial_campaigns;
+BEGIN
+    SELECT * INTO found_campaign FROM vicidial.vicidial_campaigns c WHERE c.campaign_id = _campaign.campaign_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'campaign "%" does not exist', campaign_id USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN found_campaign;
+END $$;
+
+-- An agent acting: must exist and be active.
+CREATE FUNCTION vicidial._active_agent(agent varchar) RETURNS vicidial.vicidial_users
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    found_agent vicidial.vicidial_users;
+BEGIN
+    PERFORM vicidial._not_null(agent, 'agent');
+    SELECT * INTO found_agent FROM vicidial.vicidial_users u WHERE u."user" = agent;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'agent "%" does not exist', agent USING ERRCODE = 'no_data_found';
+    END IF;
+    IF NOT found_agent.active THEN
+        RAISE EXCEPTION 'agent "%" is inactive', agent USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN found_agent;
+END $$;
+
+-- Leads are locked before their callbacks everywhere, so that two writers
+-- never wait on each other in opposite orders.
+CREATE FUNCTION vicidial._lock_lead(lead_id bigint) RETURNS vicidial.vicidial_list
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    locked_lead vicidial.vicidial_list;
+BEGIN
+    PERFORM vicidial._not_null(lead_id, 'lead_id');
+    SELECT * INTO locked_lead FROM vicidial.vicidial_list l WHERE l.lead_id = _lock_lead.lead_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'lead % does not exist', lead_id USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN locked_lead;
+END $$;
+
+CREATE FUNCTION vicidial._lock_callback(callback_id bigint) RETURNS vicidial.vicidial_callbacks
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    locked_callback vicidial.vicidial_callbacks;
+BEGIN
+    PERFORM vicidial._not_null(callback_id, 'callback_id');
+    -- lead_id never changes, so it can be read before the lead is locked.
+    PERFORM vicidial._lock_lead(c.lead_id)
+       FROM vicidial.vicidial_callbacks c WHERE c.callback_id = _lock_callback.callback_id;
+    SELECT * INTO locked_callback FROM vicidial.vicidial_callbacks c
+     WHERE c.callback_id = _lock_callback.callback_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'callback % does not exist', callback_id USING ERRCODE = 'no_data_found';
+    END IF;
+    RETURN locked_callback;
+END $$;
+
+-- The campaign a lead is dialed in: its list's.
+CREATE FUNCTION vicidial._lead_campaign(lead_id bigint) RETURNS vicidial.vicidial_campaigns
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.* FROM vicidial.vicidial_list l
+      JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
+      JOIN vicidial.vicidial_campaigns c ON c.campaign_id = li.campaign_id
+     WHERE l.lead_id = _lead_campaign.lead_id
+$$;

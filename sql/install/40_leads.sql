@@ -1,0 +1,91 @@
+-- What happens to a lead when its callback changes state: held in CBHOLD,
+-- released to the dialer, dialed. Shared by the agent, admin and server
+-- functions so that each move is written once.
+
+-- Scheduled or moved back to ACTIVE: out of the hopper, CBHOLD. A NULL
+-- agent keeps the lead's user.
+CREATE FUNCTION vicidial._hold_lead(lead_id bigint, agent varchar) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = _hold_lead.lead_id;
+    UPDATE vicidial.vicidial_list l
+       SET status = 'CBHOLD', "user" = coalesce(_hold_lead.agent, l."user")
+     WHERE l.lead_id = _hold_lead.lead_id;
+$$;
+
+-- Superseded, cancelled or hung up: every open callback of the lead.
+CREATE FUNCTION vicidial._archive_open_callbacks(lead_id bigint) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE'
+     WHERE c.lead_id = _archive_open_callbacks.lead_id AND c.status IN ('ACTIVE', 'LIVE');
+$$;
+
+-- LIVE ANYONE callbacks whose lead still waits in CBHOLD: the lead takes the
+-- callback's lead_status, is dialable again, and joins the hopper of the
+-- callback's campaign at priority 50 when that campaign and the lead's list
+-- are active. Returns how many hopper rows were added.
+CREATE FUNCTION vicidial._release_anyone(callback_ids bigint[], at timestamptz) RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    released_leads bigint[];
+    queued integer;
+BEGIN
+    WITH released AS (
+        UPDATE vicidial.vicidial_list l
+           SET status = c.lead_status, called_since_last_reset = 'N'
+          FROM vicidial.vicidial_callbacks c
+         WHERE c.callback_id = ANY (callback_ids)
+           AND c.recipient = 'ANYONE' AND c.status = 'LIVE'
+           AND l.lead_id = c.lead_id AND l.status = 'CBHOLD'
+        RETURNING l.lead_id)
+    SELECT array_agg(r.lead_id) INTO released_leads FROM released r;
+
+    -- A separate statement, so that the hopper's guard sees the released leads.
+    INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time)
+    SELECT l.lead_id, c.campaign_id, l.list_id, 'READY', 50, 'C', at
+      FROM vicidial.vicidial_callbacks c
+      JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id
+      JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id AND li.active
+      JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = c.campaign_id AND cp.active
+     WHERE c.callback_id = ANY (callback_ids) AND l.lead_id = ANY (released_leads)
+     ORDER BY c.callback_id
+    ON CONFLICT (lead_id) DO NOTHING;
+    GET DIAGNOSTICS queued = ROW_COUNT;
+    RETURN queued;
+END $$;
+
+-- An agent takes the lead: out of the hopper, INCALL, counted as called.
+CREATE FUNCTION vicidial._dial_lead(lead_id bigint, agent varchar) RETURNS SETOF vicidial.vicidial_list
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = _dial_lead.lead_id;
+    UPDATE vicidial.vicidial_list l
+       SET status = 'INCALL', "user" = _dial_lead.agent, called_count = l.called_count + 1,
+           called_since_last_reset = 'Y', last_local_call_time = now()
+     WHERE l.lead_id = _dial_lead.lead_id
+    RETURNING l.*;
+$$;
+
+-- After an admin changed a callback, bring its lead to the state the
+-- callback's new state implies. A lead someone is calling is left alone:
+-- the hangup settles it.
+CREATE FUNCTION vicidial._settle_lead(callback vicidial.vicidial_callbacks) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    lead_status varchar;
+BEGIN
+    SELECT l.status INTO lead_status FROM vicidial.vicidial_list l WHERE l.lead_id = callback.lead_id;
+    IF lead_status = 'INCALL' THEN
+        RETURN;
+    END IF;
+    IF callback.status = 'ARCHIVE' THEN
+        -- cancelled: never strand the lead in CBHOLD
+        UPDATE vicidial.vicidial_list l
+           SET status = callback.lead_status, called_since_last_reset = 'N'
+         WHERE l.lead_id = callback.lead_id AND l.status = 'CBHOLD';
+    ELSIF callback.status = 'ACTIVE' OR callback.recipient = 'USERONLY' THEN
+        IF lead_status <> 'CBHOLD' THEN
+            PERFORM vicidial._hold_lead(callback.lead_id, NULL);
+        END IF;
+    ELSE
+        PERFORM vicidial._release_anyone(ARRAY[callback.callback_id], now());
+    END IF;
+END $$;

@@ -1,0 +1,168 @@
+-- The agent side: the CALLBK popup and its slots, the agent's callback list
+-- and button, dialing a callback or the next hopper lead, the hangup.
+
+CREATE FUNCTION vicidial.callback_schedule(
+    lead_id bigint,
+    agent varchar,
+    callback_time timestamptz,
+    recipient text DEFAULT 'ANYONE',
+    comments text DEFAULT NULL,
+    lead_status varchar DEFAULT 'CALLBK')
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    lead vicidial.vicidial_list;
+    new_callback_id bigint;
+BEGIN
+    PERFORM vicidial._not_null(callback_time, 'callback_time');
+    PERFORM vicidial._not_null(recipient, 'recipient');
+    PERFORM vicidial._not_null(lead_status, 'lead_status');
+    lead := vicidial._lock_lead(callback_schedule.lead_id);
+    PERFORM vicidial._active_agent(agent);
+
+    PERFORM vicidial._archive_open_callbacks(lead.lead_id);
+    -- The guard trigger checks recipient, USERONLY rights, the campaign and the time window.
+    INSERT INTO vicidial.vicidial_callbacks AS c (lead_id, status, callback_time, "user", recipient, comments, lead_status)
+    VALUES (lead.lead_id, 'ACTIVE', callback_schedule.callback_time, callback_schedule.agent,
+            callback_schedule.recipient, callback_schedule.comments, callback_schedule.lead_status)
+    RETURNING c.callback_id INTO new_callback_id;
+    PERFORM vicidial._hold_lead(lead.lead_id, agent);
+    RETURN new_callback_id;
+END $$;
+
+CREATE FUNCTION vicidial.callback_slots(day date, campaign varchar DEFAULT NULL)
+RETURNS TABLE (slot timestamptz, is_default boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    days_limit integer := 365;
+    chosen vicidial.vicidial_campaigns;
+    allowed tstzrange;
+BEGIN
+    PERFORM vicidial._not_null(day, 'day');
+    IF campaign IS NOT NULL THEN
+        chosen := vicidial._campaign(campaign);
+        IF NOT chosen.scheduled_callbacks THEN
+            RAISE EXCEPTION 'campaign "%" does not allow scheduled callbacks', campaign
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        days_limit := chosen.callback_days_limit;
+    END IF;
+    allowed := vicidial._callback_window(days_limit);
+    -- Local midnight to local midnight in absolute half hours: 46 or 50 on a DST day.
+    RETURN QUERY
+    SELECT s, s = lower(allowed)
+      FROM generate_series(day::timestamptz, (day + 1)::timestamptz - interval '1 microsecond',
+                           interval '30 minutes') AS s
+     WHERE s <@ allowed
+     ORDER BY s;
+END $$;
+
+CREATE FUNCTION vicidial.agent_callbacks(agent varchar)
+RETURNS TABLE (callback_id bigint, lead_id bigint, campaign_id varchar, list_id bigint, status varchar,
+               callback_time timestamptz, entry_time timestamptz, recipient varchar, comments varchar,
+               phone_number varchar, first_name varchar, last_name varchar)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._active_agent(agent);
+    RETURN QUERY
+    SELECT c.callback_id, c.lead_id, c.campaign_id, c.list_id, c.status, c.callback_time, c.entry_time,
+           c.recipient, c.comments, l.phone_number, l.first_name, l.last_name
+      FROM vicidial.vicidial_callbacks c
+      JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id
+     WHERE c."user" = agent AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE')
+     ORDER BY c.callback_time, c.callback_id;
+END $$;
+
+CREATE FUNCTION vicidial.agent_callback_count(agent varchar)
+RETURNS TABLE (live bigint, open bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._active_agent(agent);
+    RETURN QUERY
+    SELECT count(*) FILTER (WHERE c.status = 'LIVE'), count(*)
+      FROM vicidial.vicidial_callbacks c
+     WHERE c."user" = agent AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE');
+END $$;
+
+CREATE FUNCTION vicidial.callback_dial(callback_id bigint, agent varchar)
+RETURNS SETOF vicidial.vicidial_list
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    callback vicidial.vicidial_callbacks;
+BEGIN
+    PERFORM vicidial._active_agent(agent);
+    callback := vicidial._lock_callback(callback_dial.callback_id);
+    IF callback.status = 'ARCHIVE' THEN
+        RAISE EXCEPTION 'callback % is ARCHIVE and cannot be dialed', callback.callback_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF callback.recipient = 'USERONLY' AND callback."user" IS DISTINCT FROM agent THEN
+        RAISE EXCEPTION 'callback % belongs to agent "%", not "%"', callback.callback_id, callback."user", agent
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF EXISTS (SELECT 1 FROM vicidial.vicidial_list l WHERE l.lead_id = callback.lead_id AND l.status = 'INCALL') THEN
+        RAISE EXCEPTION 'lead % of callback % is already INCALL', callback.lead_id, callback.callback_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    UPDATE vicidial.vicidial_callbacks c SET status = 'LIVE'
+     WHERE c.callback_id = callback.callback_id AND c.status = 'ACTIVE';
+    RETURN QUERY SELECT * FROM vicidial._dial_lead(callback.lead_id, agent);
+END $$;
+
+CREATE FUNCTION vicidial.hopper_next(campaign_id varchar, agent varchar)
+RETURNS SETOF vicidial.vicidial_list
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    picked bigint;
+BEGIN
+    PERFORM vicidial._not_null(campaign_id, 'campaign_id');
+    PERFORM vicidial._campaign(campaign_id);
+    PERFORM vicidial._active_agent(agent);
+    -- Lead and hopper row are both locked, skipping any another session
+    -- holds, so concurrent dialers never wait or collide.
+    SELECT h.lead_id INTO picked
+      FROM vicidial.vicidial_hopper h
+      JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id
+     WHERE h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
+     ORDER BY h.priority DESC, h.hopper_id
+     LIMIT 1
+       FOR UPDATE OF h, l SKIP LOCKED;
+    IF picked IS NOT NULL THEN
+        RETURN QUERY SELECT * FROM vicidial._dial_lead(picked, agent);
+    END IF;
+END $$;
+
+CREATE FUNCTION vicidial.lead_disposition(
+    lead_id bigint,
+    agent varchar,
+    status varchar,
+    callback_time timestamptz DEFAULT NULL,
+    recipient text DEFAULT 'ANYONE',
+    comments text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    lead vicidial.vicidial_list;
+BEGIN
+    PERFORM vicidial._not_null(status, 'status');
+    lead := vicidial._lock_lead(lead_disposition.lead_id);
+    PERFORM vicidial._active_agent(agent);
+    IF status = 'CBHOLD' THEN
+        RAISE EXCEPTION 'CBHOLD cannot be given as a disposition (lead %)', lead.lead_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'give CALLBK with a callback_time to schedule a callback';
+    END IF;
+    PERFORM vicidial._check_lead_status(status);
+    IF lead.status <> 'INCALL' THEN
+        RAISE EXCEPTION 'lead % is %, not INCALL', lead.lead_id, lead.status
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+
+    PERFORM vicidial._archive_open_callbacks(lead.lead_id);
+    IF status = 'CALLBK' THEN
+        RETURN vicidial.callback_schedule(lead.lead_id, agent, callback_time, recipient, comments);
+    END IF;
+    UPDATE vicidial.vicidial_list l SET status = lead_disposition.status, "user" = agent
+     WHERE l.lead_id = lead.lead_id;
+    RETURN NULL;
+END $$;

@@ -1,0 +1,140 @@
+-- The admin side: the modify-lead screen and the callback viewer (search,
+-- sort, page, summarise).
+
+CREATE FUNCTION vicidial.callback_modify(
+    callback_id bigint,
+    callback_time timestamptz DEFAULT NULL,
+    agent varchar DEFAULT NULL,
+    recipient text DEFAULT NULL,
+    comments text DEFAULT NULL,
+    archive boolean DEFAULT false)
+RETURNS SETOF vicidial.vicidial_callbacks
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    callback vicidial.vicidial_callbacks;
+BEGIN
+    PERFORM vicidial._not_null(archive, 'archive');
+    callback := vicidial._lock_callback(callback_modify.callback_id);
+    IF agent IS NOT NULL THEN
+        PERFORM vicidial._active_agent(agent);
+    END IF;
+    -- The guard trigger refuses ARCHIVE rows and checks the new values.
+    UPDATE vicidial.vicidial_callbacks c
+       SET callback_time = coalesce(callback_modify.callback_time, c.callback_time),
+           "user"        = coalesce(callback_modify.agent, c."user"),
+           recipient     = coalesce(callback_modify.recipient, c.recipient),
+           comments      = coalesce(callback_modify.comments, c.comments),
+           status        = CASE
+                               WHEN archive THEN 'ARCHIVE'
+                               -- a LIVE callback moved to a later time waits again
+                               WHEN c.status = 'LIVE' AND callback_modify.callback_time > now() THEN 'ACTIVE'
+                               ELSE c.status
+                           END
+     WHERE c.callback_id = callback.callback_id
+    RETURNING c.* INTO callback;
+    PERFORM vicidial._settle_lead(callback);
+    RETURN NEXT callback;
+END $$;
+
+-- The viewer's filters, each optional, combined with AND. Arguments are
+-- checked here; the WHERE clause they feed is _callbacks_filter().
+CREATE FUNCTION vicidial._check_callbacks_filter(
+    campaign varchar, list bigint, agent varchar, callback_status text,
+    time_from timestamptz, time_to timestamptz)
+RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF campaign IS NOT NULL THEN
+        PERFORM vicidial._campaign(campaign);
+    END IF;
+    IF list IS NOT NULL AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_lists li WHERE li.list_id = list) THEN
+        RAISE EXCEPTION 'list % does not exist', list USING ERRCODE = 'no_data_found';
+    END IF;
+    IF agent IS NOT NULL AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_users u WHERE u."user" = agent) THEN
+        RAISE EXCEPTION 'agent "%" does not exist', agent USING ERRCODE = 'no_data_found';
+    END IF;
+    IF callback_status IS NOT NULL THEN
+        PERFORM vicidial._check_callback_status(callback_status);
+    END IF;
+    IF time_from > time_to THEN
+        RAISE EXCEPTION 'time_from % is after time_to %', time_from, time_to
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END $$;
+
+-- $1..$6 are the six filters above, in that order. Run through EXECUTE, so
+-- each query is planned with the filters actually given.
+CREATE FUNCTION vicidial._callbacks_filter() RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT '($1 IS NULL OR c.campaign_id = $1) AND ($2 IS NULL OR c.list_id = $2)'
+        || ' AND ($3 IS NULL OR c."user" = $3) AND ($4 IS NULL OR c.status = $4)'
+        || ' AND ($5 IS NULL OR c.callback_time >= $5) AND ($6 IS NULL OR c.callback_time < $6)'
+$$;
+
+CREATE FUNCTION vicidial.callbacks_report(
+    campaign varchar DEFAULT NULL,
+    list bigint DEFAULT NULL,
+    agent varchar DEFAULT NULL,
+    callback_status text DEFAULT NULL,
+    time_from timestamptz DEFAULT NULL,
+    time_to timestamptz DEFAULT NULL,
+    sort_by text DEFAULT 'callback_time',
+    descending boolean DEFAULT false,
+    max_rows integer DEFAULT 1000,
+    skip_rows integer DEFAULT 0)
+RETURNS TABLE (callback_id bigint, lead_id bigint, list_id bigint, campaign_id varchar, status varchar,
+               entry_time timestamptz, callback_time timestamptz, modify_date timestamptz, "user" varchar,
+               recipient varchar, comments varchar, lead_current_status varchar,
+               phone_number varchar, first_name varchar, last_name varchar)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    direction text;
+BEGIN
+    PERFORM vicidial._not_null(sort_by, 'sort_by');
+    PERFORM vicidial._not_null(descending, 'descending');
+    PERFORM vicidial._not_null(max_rows, 'max_rows');
+    PERFORM vicidial._not_null(skip_rows, 'skip_rows');
+    IF sort_by NOT IN ('callback_time', 'entry_time', 'modify_date', 'campaign_id', 'list_id',
+                       'user', 'status', 'lead_id', 'callback_id') THEN
+        RAISE EXCEPTION 'unknown sort_by "%"', sort_by
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'sort by callback_time, entry_time, modify_date, campaign_id, list_id, user, status, lead_id or callback_id';
+    END IF;
+    IF max_rows < 0 THEN
+        RAISE EXCEPTION 'max_rows must not be negative (got %)', max_rows USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF skip_rows < 0 THEN
+        RAISE EXCEPTION 'skip_rows must not be negative (got %)', skip_rows USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM vicidial._check_callbacks_filter(campaign, list, agent, callback_status, time_from, time_to);
+
+    direction := CASE WHEN descending THEN 'DESC' ELSE 'ASC' END;
+    RETURN QUERY EXECUTE format(
+        'SELECT c.callback_id, c.lead_id, c.list_id, c.campaign_id, c.status, c.entry_time, c.callback_time,'
+        '       c.modify_date, c."user", c.recipient, c.comments, l.status, l.phone_number, l.first_name, l.last_name'
+        '  FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id'
+        ' WHERE %s ORDER BY c.%I %s, c.callback_id %s LIMIT $7 OFFSET $8',
+        vicidial._callbacks_filter(), sort_by, direction, direction)
+    USING campaign, list, agent, callback_status, time_from, time_to, max_rows, skip_rows;
+END $$;
+
+CREATE FUNCTION vicidial.callbacks_summary(
+    campaign varchar DEFAULT NULL,
+    list bigint DEFAULT NULL,
+    agent varchar DEFAULT NULL,
+    callback_status text DEFAULT NULL,
+    time_from timestamptz DEFAULT NULL,
+    time_to timestamptz DEFAULT NULL)
+RETURNS TABLE (campaign_id varchar, list_id bigint, "user" varchar, status varchar, recipient varchar,
+               callbacks bigint, first_callback_time timestamptz, last_callback_time timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._check_callbacks_filter(campaign, list, agent, callback_status, time_from, time_to);
+    RETURN QUERY EXECUTE format(
+        'SELECT c.campaign_id, c.list_id, c."user", c.status, c.recipient,'
+        '       count(*), min(c.callback_time), max(c.callback_time)'
+        '  FROM vicidial.vicidial_callbacks c WHERE %s'
+        ' GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5',
+        vicidial._callbacks_filter())
+    USING campaign, list, agent, callback_status, time_from, time_to;
+END $$;

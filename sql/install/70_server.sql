@@ -1,0 +1,92 @@
+-- The server side: the sweep that turns due callbacks LIVE, the standard
+-- hopper fill, and hopper_run, the one transaction the background worker
+-- (or pg_cron) runs each interval. All set-based: a run costs what is due.
+
+-- Every sweep, fill and run in the database takes this transaction-level
+-- lock, so two drivers at once (worker and pg_cron) do the work once.
+CREATE FUNCTION vicidial._serialize_hopper_runs() RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_advisory_xact_lock(hashtext('vicidial_callbacks'), hashtext('hopper_run'))
+$$;
+
+CREATE FUNCTION vicidial.sweep(now timestamptz DEFAULT now())
+RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    due_ids bigint[];
+BEGIN
+    PERFORM vicidial._not_null(sweep.now, 'now');
+    PERFORM vicidial._serialize_hopper_runs();
+    -- Leads before callbacks: the lock order of every writer.
+    PERFORM FROM vicidial.vicidial_list l
+      WHERE l.lead_id IN (SELECT c.lead_id FROM vicidial.vicidial_callbacks c
+                           WHERE c.status = 'ACTIVE' AND c.callback_time <= sweep.now)
+      ORDER BY l.lead_id
+      FOR UPDATE;
+
+    WITH flipped AS (
+        UPDATE vicidial.vicidial_callbacks c SET status = 'LIVE'
+         WHERE c.status = 'ACTIVE' AND c.callback_time <= sweep.now
+        RETURNING c.callback_id, c.recipient)
+    SELECT coalesce(array_agg(f.callback_id ORDER BY f.callback_id), '{}'),
+           count(*), count(*) FILTER (WHERE f.recipient = 'USERONLY')
+      INTO due_ids, went_live, useronly
+      FROM flipped f;
+
+    -- An agent screen LISTENs instead of polling for its USERONLY callbacks.
+    PERFORM pg_notify('vicidial_callbacks', row_to_json(n)::text)
+       FROM (SELECT 'live' AS event, c.callback_id, c.lead_id, c."user", c.campaign_id
+               FROM vicidial.vicidial_callbacks c
+              WHERE c.callback_id = ANY (due_ids) AND c.recipient = 'USERONLY'
+              ORDER BY c.callback_id) n;
+
+    hopper_inserted := vicidial._release_anyone(due_ids, sweep.now);
+    RETURN NEXT;
+END $$;
+
+CREATE FUNCTION vicidial.hopper_fill(now timestamptz DEFAULT now())
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    filled integer;
+BEGIN
+    PERFORM vicidial._not_null(hopper_fill.now, 'now');
+    PERFORM vicidial._serialize_hopper_runs();
+    -- Leads another session holds (being scheduled, dialed) are skipped, and
+    -- the lock re-reads each lead, so none that just became CBHOLD slips in.
+    INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time)
+    SELECT pick.lead_id, cp.campaign_id, pick.list_id, 'READY', 0, 'S', hopper_fill.now
+      FROM vicidial.vicidial_campaigns cp
+     CROSS JOIN LATERAL (
+           SELECT greatest(cp.hopper_level - count(*), 0) AS room
+             FROM vicidial.vicidial_hopper h
+            WHERE h.campaign_id = cp.campaign_id AND h.status = 'READY') AS free
+     CROSS JOIN LATERAL (
+           SELECT l.lead_id, l.list_id
+             FROM vicidial.vicidial_list l
+             JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
+            WHERE li.campaign_id = cp.campaign_id AND li.active
+              AND l.status = ANY (cp.dial_statuses)
+              AND l.called_since_last_reset = 'N'
+              AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = l.lead_id)
+            ORDER BY l.lead_id
+            LIMIT free.room
+              FOR SHARE OF l SKIP LOCKED) AS pick
+     WHERE cp.active
+     ORDER BY cp.campaign_id, pick.lead_id
+    ON CONFLICT (lead_id) DO NOTHING;
+    GET DIAGNOSTICS filled = ROW_COUNT;
+    RETURN filled;
+END $$;
+
+CREATE FUNCTION vicidial.hopper_run(now timestamptz DEFAULT now())
+RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer, hopper_filled integer)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._not_null(hopper_run.now, 'now');
+    PERFORM vicidial._serialize_hopper_runs();
+    SELECT s.went_live, s.useronly, s.hopper_inserted INTO went_live, useronly, hopper_inserted
+      FROM vicidial.sweep(hopper_run.now) s;
+    hopper_filled := vicidial.hopper_fill(hopper_run.now);
+    RETURN NEXT;
+END $$;

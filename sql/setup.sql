@@ -1,0 +1,43 @@
+-- Install the extension and the helpers every later regression file uses.
+CREATE EXTENSION vicidial_callbacks;
+\dx vicidial_callbacks
+
+CREATE SCHEMA regress;
+
+-- A digest of every row of every table: equal before and after means
+-- nothing changed.
+CREATE FUNCTION regress.state() RETURNS text LANGUAGE sql AS $$
+    SELECT md5(concat_ws('|',
+        (SELECT string_agg(t::text, ',' ORDER BY t."user") FROM vicidial.vicidial_users t),
+        (SELECT string_agg(t::text, ',' ORDER BY t.campaign_id) FROM vicidial.vicidial_campaigns t),
+        (SELECT string_agg(t::text, ',' ORDER BY t.list_id) FROM vicidial.vicidial_lists t),
+        (SELECT string_agg(t::text, ',' ORDER BY t.lead_id) FROM vicidial.vicidial_list t),
+        (SELECT string_agg(t::text, ',' ORDER BY t.hopper_id) FROM vicidial.vicidial_hopper t),
+        (SELECT string_agg(t::text, ',' ORDER BY t.callback_id) FROM vicidial.vicidial_callbacks t)))
+$$;
+
+-- Run one statement with every deferred check made immediate. Returns "ok",
+-- or the SQLSTATE and message (times masked) followed by "unchanged" when
+-- the failed statement left every table as it was.
+CREATE FUNCTION regress.attempt(statement text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    before text := regress.state();
+BEGIN
+    SET CONSTRAINTS ALL IMMEDIATE;
+    BEGIN
+        EXECUTE statement;
+    EXCEPTION WHEN OTHERS THEN
+        RETURN SQLSTATE || ': '
+            || regexp_replace(SQLERRM, '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?([+-]\d\d(:\d\d)?)?', '<time>', 'g')
+            || CASE WHEN regress.state() = before THEN ' (unchanged)' ELSE ' (CHANGED)' END;
+    END;
+    RETURN 'ok';
+END $$;
+
+-- A small call center shared by the regression files: each file adds its
+-- own campaigns and leads beside it.
+INSERT INTO vicidial.vicidial_users ("user", full_name, agentonly_callbacks, active) VALUES
+    ('agent1', 'Ann Agent', true, true),
+    ('agent2', 'Bob Agent', false, true),
+    ('agent3', 'Cat Agent', true, true),
+    ('retired', 'Old Agent', true, false);
