@@ -40,11 +40,12 @@ BEGIN
                 USING ERRCODE = 'object_not_in_prerequisite_state';
         END IF;
         -- A front end may give only the lead: the callback belongs to its list and campaign.
-        IF NEW.list_id IS NULL OR NEW.campaign_id IS NULL THEN
-            SELECT coalesce(NEW.list_id, l.list_id), coalesce(NEW.campaign_id, li.campaign_id)
-              INTO NEW.list_id, NEW.campaign_id
-              FROM vicidial.vicidial_list l JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
-             WHERE l.lead_id = NEW.lead_id;
+        SELECT coalesce(NEW.list_id, l.list_id), coalesce(NEW.campaign_id, li.campaign_id)
+          INTO NEW.list_id, NEW.campaign_id
+          FROM vicidial.vicidial_list l JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
+         WHERE l.lead_id = NEW.lead_id;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'lead % does not exist', NEW.lead_id USING ERRCODE = 'no_data_found';
         END IF;
     END IF;
 

@@ -1,23 +1,10 @@
--- What happens to a lead when its callback changes state: held in CBHOLD,
--- released to the dialer, dialed. Shared by the agent, admin and server
--- functions so that each move is written once.
-
--- Scheduled or moved back to ACTIVE: out of the hopper, CBHOLD. A NULL
--- agent keeps the lead's user.
-CREATE FUNCTION vicidial._hold_lead(lead_id bigint, agent varchar) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = _hold_lead.lead_id;
-    UPDATE vicidial.vicidial_list l
-       SET status = 'CBHOLD', "user" = coalesce(_hold_lead.agent, l."user")
-     WHERE l.lead_id = _hold_lead.lead_id;
-$$;
-
--- Superseded, cancelled or hung up: every open callback of the lead.
-CREATE FUNCTION vicidial._archive_open_callbacks(lead_id bigint) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE'
-     WHERE c.lead_id = _archive_open_callbacks.lead_id AND c.status IN ('ACTIVE', 'LIVE');
-$$;
+-- What happens to a lead when its callback goes LIVE or is dialed, shared
+-- by the agent, admin and server functions so that each move is written
+-- once.
+--
+-- A rule for every writer here: a lead and its callbacks change in one
+-- statement whenever a half-done change would break I2, so that a session
+-- that made the I2 checks IMMEDIATE still gets through every function.
 
 -- LIVE ANYONE callbacks whose lead still waits in CBHOLD: the lead takes the
 -- callback's lead_status, is dialable again, and joins the hopper of the
@@ -63,29 +50,3 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
      WHERE l.lead_id = _dial_lead.lead_id
     RETURNING l.*;
 $$;
-
--- After an admin changed a callback, bring its lead to the state the
--- callback's new state implies. A lead someone is calling is left alone:
--- the hangup settles it.
-CREATE FUNCTION vicidial._settle_lead(callback vicidial.vicidial_callbacks) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    lead_status varchar;
-BEGIN
-    SELECT l.status INTO lead_status FROM vicidial.vicidial_list l WHERE l.lead_id = callback.lead_id;
-    IF lead_status = 'INCALL' THEN
-        RETURN;
-    END IF;
-    IF callback.status = 'ARCHIVE' THEN
-        -- cancelled: never strand the lead in CBHOLD
-        UPDATE vicidial.vicidial_list l
-           SET status = callback.lead_status, called_since_last_reset = 'N'
-         WHERE l.lead_id = callback.lead_id AND l.status = 'CBHOLD';
-    ELSIF callback.status = 'ACTIVE' OR callback.recipient = 'USERONLY' THEN
-        IF lead_status <> 'CBHOLD' THEN
-            PERFORM vicidial._hold_lead(callback.lead_id, NULL);
-        END IF;
-    ELSE
-        PERFORM vicidial._release_anyone(ARRAY[callback.callback_id], now());
-    END IF;
-END $$;

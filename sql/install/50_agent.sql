@@ -17,16 +17,30 @@ BEGIN
     PERFORM vicidial._not_null(callback_time, 'callback_time');
     PERFORM vicidial._not_null(recipient, 'recipient');
     PERFORM vicidial._not_null(lead_status, 'lead_status');
+    -- before the value meets the column's varchar(6)
+    PERFORM vicidial._check_lead_status(lead_status);
     lead := vicidial._lock_lead(callback_schedule.lead_id);
     PERFORM vicidial._active_agent(agent);
 
-    PERFORM vicidial._archive_open_callbacks(lead.lead_id);
-    -- The guard trigger checks recipient, USERONLY rights, the campaign and the time window.
-    INSERT INTO vicidial.vicidial_callbacks AS c (lead_id, status, callback_time, "user", recipient, comments, lead_status)
-    VALUES (lead.lead_id, 'ACTIVE', callback_schedule.callback_time, callback_schedule.agent,
-            callback_schedule.recipient, callback_schedule.comments, callback_schedule.lead_status)
-    RETURNING c.callback_id INTO new_callback_id;
-    PERFORM vicidial._hold_lead(lead.lead_id, agent);
+    DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = lead.lead_id;
+    -- The guard trigger checks recipient, USERONLY rights, the campaign and
+    -- the time window of the new row.
+    WITH superseded AS (
+        UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE'
+         WHERE c.lead_id = lead.lead_id AND c.status IN ('ACTIVE', 'LIVE')
+        RETURNING c.callback_id),
+    scheduled AS (
+        -- Reading "superseded" archives the open row before its successor
+        -- meets the one-open-callback index.
+        INSERT INTO vicidial.vicidial_callbacks (lead_id, status, callback_time, "user", recipient, comments, lead_status)
+        SELECT lead.lead_id, 'ACTIVE', callback_schedule.callback_time, callback_schedule.agent,
+               callback_schedule.recipient, callback_schedule.comments, callback_schedule.lead_status
+          FROM (SELECT count(*) FROM superseded) AS archived_first
+        RETURNING vicidial_callbacks.callback_id, vicidial_callbacks.lead_id),
+    held AS (
+        UPDATE vicidial.vicidial_list l SET status = 'CBHOLD', "user" = callback_schedule.agent
+          FROM scheduled s WHERE l.lead_id = s.lead_id)
+    SELECT s.callback_id INTO new_callback_id FROM scheduled s;
     RETURN new_callback_id;
 END $$;
 
@@ -158,7 +172,10 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
 
-    PERFORM vicidial._archive_open_callbacks(lead.lead_id);
+    -- The hangup of a callback call: the lead is INCALL, so archiving first
+    -- leaves it consistent.
+    UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE'
+     WHERE c.lead_id = lead.lead_id AND c.status IN ('ACTIVE', 'LIVE');
     IF status = 'CALLBK' THEN
         RETURN vicidial.callback_schedule(lead.lead_id, agent, callback_time, recipient, comments);
     END IF;

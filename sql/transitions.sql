@@ -1,0 +1,106 @@
+-- Every allowed and every refused transition, through the functions and
+-- through direct INSERT/UPDATE/DELETE, and the invariants the tables keep
+-- on their own (I1-I4, I6, modify_date).
+SET TimeZone = 'UTC';
+
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name) VALUES ('TRN', 'Transitions');
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, scheduled_callbacks) VALUES ('TRNOFF', 'No callbacks', false);
+INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id) VALUES (800, 'Transitions', 'TRN'), (801, 'Off', 'TRNOFF');
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) SELECT g, 800, 'NEW' FROM generate_series(8001, 8012) g;
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) VALUES (8099, 801, 'NEW');
+
+-- Direct DML, allowed: what a front end ported from VICIdial writes.
+SELECT n, regress.attempt(call) FROM (VALUES
+    ('insert ACTIVE with its lead CBHOLD', $$WITH c AS (INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time, "user", recipient, modify_date)
+         VALUES (8101, 8001, now() + interval '1 day', 'agent1', 'USERONLY', '2000-01-01') RETURNING lead_id)
+       UPDATE vicidial.vicidial_list SET status = 'CBHOLD' WHERE lead_id IN (SELECT lead_id FROM c)$$),
+    ('insert ACTIVE, lead INCALL (called early)', $$WITH c AS (INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time, "user")
+         VALUES (8102, 8002, now() + interval '1 day', 'agent2') RETURNING lead_id)
+       UPDATE vicidial.vicidial_list SET status = 'INCALL' WHERE lead_id IN (SELECT lead_id FROM c)$$),
+    ('ACTIVE -> LIVE',          $$UPDATE vicidial.vicidial_callbacks SET status = 'LIVE' WHERE callback_id = 8101$$),
+    ('LIVE -> ACTIVE, later',   $$UPDATE vicidial.vicidial_callbacks SET status = 'ACTIVE', callback_time = now() + interval '2 days' WHERE callback_id = 8101$$),
+    ('ACTIVE -> ARCHIVE, lead released', $$WITH c AS (UPDATE vicidial.vicidial_callbacks SET status = 'ARCHIVE' WHERE callback_id = 8101 RETURNING lead_id)
+       UPDATE vicidial.vicidial_list SET status = 'CALLBK' WHERE lead_id IN (SELECT lead_id FROM c)$$),
+    ('ACTIVE -> LIVE -> ARCHIVE of an INCALL lead', $$UPDATE vicidial.vicidial_callbacks SET status = 'LIVE' WHERE callback_id = 8102$$),
+    ('LIVE -> ARCHIVE',         $$UPDATE vicidial.vicidial_callbacks SET status = 'ARCHIVE' WHERE callback_id = 8102$$),
+    ('ACTIVE, same status, new comment', $$WITH c AS (INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time, "user", modify_date)
+         VALUES (8103, 8003, now() + interval '1 day', 'agent2', '2000-01-01') RETURNING lead_id)
+       UPDATE vicidial.vicidial_list SET status = 'CBHOLD' WHERE lead_id IN (SELECT lead_id FROM c)$$),
+    ('comment on an open row',  $$UPDATE vicidial.vicidial_callbacks SET comments = 'noted' WHERE callback_id = 8103$$)
+) AS cases(n, call);
+SELECT callback_id, lead_id, status, recipient, modify_date > '2000-01-01' AS modify_date_set FROM vicidial.vicidial_callbacks
+ WHERE callback_id BETWEEN 8100 AND 8199 ORDER BY callback_id;
+SELECT lead_id, status FROM vicidial.vicidial_list WHERE lead_id BETWEEN 8001 AND 8003 ORDER BY lead_id;
+
+-- Direct DML, refused. 8103 is ACTIVE (lead 8003 CBHOLD); 8101 and 8102 are ARCHIVE.
+SELECT n, regress.attempt(call) FROM (VALUES
+    ('insert as LIVE',          $$INSERT INTO vicidial.vicidial_callbacks (lead_id, status, callback_time) VALUES (8004, 'LIVE', now() + interval '1 day')$$),
+    ('insert as ARCHIVE',       $$INSERT INTO vicidial.vicidial_callbacks (lead_id, status, callback_time) VALUES (8004, 'ARCHIVE', now() + interval '1 day')$$),
+    ('insert unknown status',   $$INSERT INTO vicidial.vicidial_callbacks (lead_id, status, callback_time) VALUES (8004, 'DONE', now() + interval '1 day')$$),
+    ('insert unknown recipient',$$INSERT INTO vicidial.vicidial_callbacks (lead_id, recipient, callback_time) VALUES (8004, 'ALL', now() + interval '1 day')$$),
+    ('insert unknown lead',     $$INSERT INTO vicidial.vicidial_callbacks (lead_id, callback_time) VALUES (424242, now() + interval '1 day')$$),
+    ('insert in the past',      $$INSERT INTO vicidial.vicidial_callbacks (lead_id, callback_time) VALUES (8004, now() - interval '1 hour')$$),
+    ('insert a year and a day ahead', $$INSERT INTO vicidial.vicidial_callbacks (lead_id, callback_time) VALUES (8004, now() + interval '366 days')$$),
+    ('insert USERONLY, no rights', $$INSERT INTO vicidial.vicidial_callbacks (lead_id, callback_time, "user", recipient) VALUES (8004, now() + interval '1 day', 'agent2', 'USERONLY')$$),
+    ('insert USERONLY, no owner',  $$INSERT INTO vicidial.vicidial_callbacks (lead_id, callback_time, recipient) VALUES (8004, now() + interval '1 day', 'USERONLY')$$),
+    ('insert, campaign without callbacks', $$INSERT INTO vicidial.vicidial_callbacks (lead_id, callback_time) VALUES (8099, now() + interval '1 day')$$),
+    ('insert, lead left NEW (I2)', $$INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time) VALUES (8104, 8004, now() + interval '1 day')$$),
+    ('second open callback (I1)', $$INSERT INTO vicidial.vicidial_callbacks (lead_id, callback_time) VALUES (8003, now() + interval '1 day')$$),
+    ('ARCHIVE -> ACTIVE',       $$UPDATE vicidial.vicidial_callbacks SET status = 'ACTIVE' WHERE callback_id = 8101$$),
+    ('ARCHIVE -> LIVE',         $$UPDATE vicidial.vicidial_callbacks SET status = 'LIVE' WHERE callback_id = 8101$$),
+    ('ARCHIVE comment',         $$UPDATE vicidial.vicidial_callbacks SET comments = 'rewrite history' WHERE callback_id = 8102$$),
+    ('ARCHIVE no-op update',    $$UPDATE vicidial.vicidial_callbacks SET status = status WHERE callback_id = 8102$$),
+    ('ACTIVE -> DONE',          $$UPDATE vicidial.vicidial_callbacks SET status = 'DONE' WHERE callback_id = 8103$$),
+    ('ACTIVE -> ARCHIVE strands the CBHOLD lead (I2)', $$UPDATE vicidial.vicidial_callbacks SET status = 'ARCHIVE' WHERE callback_id = 8103$$),
+    ('LIVE -> ACTIVE, time not later', $$UPDATE vicidial.vicidial_callbacks SET status = 'LIVE', callback_time = vicidial._half_hour_start(now()) WHERE callback_id = 8103;
+                                         UPDATE vicidial.vicidial_callbacks SET status = 'ACTIVE' WHERE callback_id = 8103$$),
+    ('move to the past',        $$UPDATE vicidial.vicidial_callbacks SET callback_time = now() - interval '1 day' WHERE callback_id = 8103$$),
+    ('recipient to USERONLY of agent2', $$UPDATE vicidial.vicidial_callbacks SET recipient = 'USERONLY' WHERE callback_id = 8103$$),
+    ('change lead_id',          $$UPDATE vicidial.vicidial_callbacks SET lead_id = 8004 WHERE callback_id = 8103$$),
+    ('change callback_id',      $$UPDATE vicidial.vicidial_callbacks SET callback_id = 8199 WHERE callback_id = 8103$$),
+    ('delete ACTIVE',           $$DELETE FROM vicidial.vicidial_callbacks WHERE callback_id = 8103$$),
+    ('delete ARCHIVE',          $$DELETE FROM vicidial.vicidial_callbacks WHERE callback_id = 8101$$),
+    ('truncate',                $$TRUNCATE vicidial.vicidial_callbacks CASCADE$$),
+    ('lead CBHOLD with no callback (I2)', $$UPDATE vicidial.vicidial_list SET status = 'CBHOLD' WHERE lead_id = 8005$$),
+    ('lead with ACTIVE callback to NEW (I2)', $$UPDATE vicidial.vicidial_list SET status = 'NEW' WHERE lead_id = 8003$$),
+    ('CBHOLD lead into the hopper (I3)', $$INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (8003, 'TRN', 800)$$),
+    ('CBHOLD in dial_statuses (I3)', $$UPDATE vicidial.vicidial_campaigns SET dial_statuses = '{NEW,CBHOLD}' WHERE campaign_id = 'TRN'$$),
+    ('new campaign dialing CBHOLD (I3)', $$INSERT INTO vicidial.vicidial_campaigns (campaign_id, dial_statuses) VALUES ('BAD', '{CBHOLD}')$$),
+    ('days limit 0',            $$UPDATE vicidial.vicidial_campaigns SET callback_days_limit = 0 WHERE campaign_id = 'TRN'$$),
+    ('days limit 366',          $$UPDATE vicidial.vicidial_campaigns SET callback_days_limit = 366 WHERE campaign_id = 'TRN'$$)
+) AS cases(n, call);
+
+-- I3 from the lead's side: a lead in the hopper cannot turn CBHOLD, and I4:
+-- a lead is in the hopper once.
+INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (8006, 'TRN', 800);
+SELECT n, regress.attempt(call) FROM (VALUES
+    ('hopper lead to CBHOLD (I3)', $$WITH c AS (INSERT INTO vicidial.vicidial_callbacks (lead_id, callback_time) VALUES (8006, now() + interval '1 day') RETURNING lead_id)
+                                    UPDATE vicidial.vicidial_list SET status = 'CBHOLD' WHERE lead_id IN (SELECT lead_id FROM c)$$),
+    ('lead in the hopper twice (I4)', $$INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (8006, 'TRN', 800)$$),
+    ('hopper row to a CBHOLD lead (I3)', $$UPDATE vicidial.vicidial_hopper SET lead_id = 8003 WHERE lead_id = 8006$$),
+    ('unknown hopper source',   $$UPDATE vicidial.vicidial_hopper SET source = 'X' WHERE lead_id = 8006$$)
+) AS cases(n, call);
+-- Leads record their own changes.
+UPDATE vicidial.vicidial_list SET modify_date = '2000-01-01', phone_number = '5551234' WHERE lead_id = 8007;
+SELECT modify_date > '2000-01-01' AS lead_modify_date_set FROM vicidial.vicidial_list WHERE lead_id = 8007;
+
+-- Through the functions: insert ACTIVE (schedule), ACTIVE -> ARCHIVE
+-- (superseded), ACTIVE -> LIVE (sweep, dial), LIVE -> ACTIVE and
+-- LIVE -> ARCHIVE (modify), LIVE -> ARCHIVE (hangup).
+SELECT vicidial.callback_schedule(8008, 'agent1', now() + interval '1 day', 'USERONLY') AS first \gset
+SELECT vicidial.callback_schedule(8008, 'agent3', now() + interval '2 days', 'USERONLY', 'rescheduled') AS second \gset
+SELECT callback_id = :first AS is_first, status, "user", comments FROM vicidial.vicidial_callbacks WHERE lead_id = 8008 ORDER BY callback_id;
+-- (the sweep also takes 8103, due a day ahead)
+SELECT * FROM vicidial.sweep(now() + interval '2 days');
+SELECT status FROM vicidial.vicidial_callbacks WHERE callback_id = :second;
+SELECT status FROM vicidial.callback_modify(:second, callback_time => now() + interval '3 days');
+SELECT status FROM vicidial.vicidial_list WHERE lead_id = 8008;
+SELECT status FROM vicidial.vicidial_callbacks WHERE callback_id = :second;
+SELECT status, "user" FROM vicidial.callback_dial(:second, 'agent3');
+SELECT status FROM vicidial.vicidial_callbacks WHERE callback_id = :second;
+SELECT vicidial.lead_disposition(8008, 'agent3', 'DNC');
+SELECT status FROM vicidial.vicidial_callbacks WHERE lead_id = 8008 ORDER BY callback_id;
+SELECT status FROM vicidial.vicidial_list WHERE lead_id = 8008;
+
+-- No row was ever deleted: every callback written above is still there.
+SELECT status, count(*) FROM vicidial.vicidial_callbacks WHERE lead_id BETWEEN 8001 AND 8099 GROUP BY status ORDER BY status;
