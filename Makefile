@@ -9,8 +9,13 @@ PGFILEDESC = "vicidial_callbacks - scheduled callbacks and the dialer hopper"
 INSTALL_SOURCES = $(sort $(wildcard sql/install/*.sql))
 DATA_built = vicidial_callbacks--1.0.sql
 
-REGRESS = setup flow errors transitions window admin hopper dump_objects
+# Every suite runs in a throwaway instance of its own; none needs a server.
+REGRESS = setup flow errors transitions window admin hopper
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf
+ISOLATION = concurrency
+ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=./tmp_check_iso --temp-config=test/regress.conf
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 PG_CONFIG ?= pg_config

@@ -1,6 +1,16 @@
 -- Install the extension and the helpers every later regression file uses.
 CREATE EXTENSION vicidial_callbacks;
 \dx vicidial_callbacks
+-- pg_dump keeps every table's rows and every sequence's position.
+SELECT unnest(extconfig)::regclass AS dumped_with_data FROM pg_extension
+ WHERE extname = 'vicidial_callbacks';
+-- Nothing is open to PUBLIC.
+SELECT p.proname FROM pg_proc p
+ WHERE p.pronamespace = 'vicidial'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE');
+-- Every function pins its search_path.
+SELECT p.proname FROM pg_proc p
+ WHERE p.pronamespace = 'vicidial'::regnamespace
+   AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=pg_catalog, pg_temp'];
 
 CREATE SCHEMA regress;
 
@@ -17,8 +27,9 @@ CREATE FUNCTION regress.state() RETURNS text LANGUAGE sql AS $$
 $$;
 
 -- Run one statement with every deferred check made immediate. Returns "ok",
--- or the SQLSTATE and message (times masked) followed by "unchanged" when
--- the failed statement left every table as it was.
+-- or the SQLSTATE and message (timestamps masked, in any DateStyle)
+-- followed by "unchanged" when the failed statement left every table as it
+-- was.
 CREATE FUNCTION regress.attempt(statement text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     before text := regress.state();
@@ -28,7 +39,7 @@ BEGIN
         EXECUTE statement;
     EXCEPTION WHEN OTHERS THEN
         RETURN SQLSTATE || ': '
-            || regexp_replace(SQLERRM, '\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?([+-]\d\d(:\d\d)?)?', '<time>', 'g')
+            || regexp_replace(SQLERRM, '(\w{3} \w{3} \d\d |\d{4}-\d\d-\d\d )\d\d:\d\d:\d\d[^ ]*( \d{4})?( [A-Z]{2,5})?', '<time>', 'g')
             || CASE WHEN regress.state() = before THEN ' (unchanged)' ELSE ' (CHANGED)' END;
     END;
     RETURN 'ok';

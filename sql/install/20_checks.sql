@@ -131,12 +131,3 @@ BEGIN
     END IF;
     RETURN locked_callback;
 END $$;
-
--- The campaign a lead is dialed in: its list's.
-CREATE FUNCTION vicidial._lead_campaign(lead_id bigint) RETURNS vicidial.vicidial_campaigns
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT c.* FROM vicidial.vicidial_list l
-      JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
-      JOIN vicidial.vicidial_campaigns c ON c.campaign_id = li.campaign_id
-     WHERE l.lead_id = _lead_campaign.lead_id
-$$;

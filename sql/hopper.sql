@@ -1,0 +1,85 @@
+-- The server side: the sweep flips each callback at its own time, the fill
+-- honours hopper_level and skips inactive lists and campaigns, hopper_next
+-- serves priority 50 first, and a second hopper_run changes nothing.
+SET TimeZone = 'UTC';
+
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, hopper_level, active) VALUES
+    ('HOP', 'Hopper', 3, true),
+    ('HOPOFF', 'Inactive campaign', 100, true);
+INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id, active) VALUES
+    (500, 'Active list', 'HOP', true),
+    (501, 'Inactive list', 'HOP', true),
+    (502, 'List of the inactive campaign', 'HOPOFF', true);
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, called_since_last_reset) VALUES
+    (5001, 500, 'NEW', 'N'), (5002, 500, 'NEW', 'N'), (5003, 500, 'NEW', 'N'), (5004, 500, 'NEW', 'N'),
+    (5005, 500, 'NEW', 'N'), (5006, 500, 'NEW', 'N'),
+    (5007, 501, 'NEW', 'N'),
+    (5008, 502, 'NEW', 'N'),
+    (5009, 500, 'SALE', 'N'),     -- not a dial status
+    (5010, 500, 'NEW', 'Y');      -- already called since the last reset
+SELECT date_trunc('day', now()) + interval '4 days 10:00' AS t \gset
+
+-- Callbacks while the lists are active: 5005 at t, 5006 at t + 30 min;
+-- 5007 (list to be deactivated) and 5008 (campaign to be deactivated) at t.
+SELECT vicidial.callback_schedule(5005, 'agent2', :'t') AS cb_5005 \gset
+SELECT vicidial.callback_schedule(5006, 'agent2', :'t'::timestamptz + interval '30 minutes') AS cb_5006 \gset
+SELECT vicidial.callback_schedule(5007, 'agent2', :'t') AS cb_5007 \gset
+SELECT vicidial.callback_schedule(5008, 'agent2', :'t') AS cb_5008 \gset
+UPDATE vicidial.vicidial_lists SET active = false WHERE list_id = 501;
+UPDATE vicidial.vicidial_campaigns SET active = false WHERE campaign_id = 'HOPOFF';
+
+-- The fill: hopper_level 3, oldest NEW uncalled leads of active lists only.
+SELECT vicidial.hopper_fill(:'t'::timestamptz - interval '1 hour') AS filled;
+SELECT lead_id, campaign_id, priority, source, status FROM vicidial.vicidial_hopper ORDER BY hopper_id;
+SELECT vicidial.hopper_fill(:'t'::timestamptz - interval '1 hour') AS filled_again;
+
+-- Nothing is due before t.
+SELECT * FROM vicidial.hopper_run(:'t'::timestamptz - interval '1 second');
+
+-- At t: three callbacks due, 5006 (due at t + 30 min) is not flipped early.
+-- Only 5005 joins the hopper: 5007's list and 5008's campaign are inactive.
+SELECT * FROM vicidial.hopper_run(:'t');
+SELECT lead_id, c.status, l.status AS lead_status, l.called_since_last_reset,
+       EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = c.lead_id) AS in_hopper
+  FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_list l USING (lead_id)
+ WHERE lead_id BETWEEN 5005 AND 5008 ORDER BY lead_id;
+-- The hopper was full, so the fill added nothing; the callback is on top.
+SELECT lead_id, priority, source FROM vicidial.vicidial_hopper ORDER BY priority DESC, hopper_id;
+
+-- A second run at the same time changes nothing at all.
+SELECT regress.state() AS before \gset
+SELECT * FROM vicidial.hopper_run(:'t');
+SELECT regress.state() = :'before' AS unchanged;
+
+-- hopper_next: priority 50 first, then the oldest hopper row; then the fill
+-- tops the hopper up again.
+SELECT lead_id FROM vicidial.hopper_next('HOP', 'agent1');
+SELECT lead_id FROM vicidial.hopper_next('HOP', 'agent2');
+SELECT * FROM vicidial.hopper_run(:'t');
+SELECT lead_id, priority FROM vicidial.vicidial_hopper ORDER BY priority DESC, hopper_id;
+-- An empty campaign gives no row.
+SELECT count(*) AS from_inactive_campaign FROM vicidial.hopper_next('HOPOFF', 'agent1');
+
+-- At t + 30 min, 5006 goes LIVE.
+SELECT * FROM vicidial.hopper_run(:'t'::timestamptz + interval '30 minutes');
+SELECT status FROM vicidial.vicidial_callbacks WHERE callback_id = :cb_5006;
+
+-- An ANYONE callback whose lead is on a call when it falls due (a front end
+-- dialed it early, writing the lead itself) goes LIVE, but the lead is left
+-- to the agent's hangup: not released, not queued.
+SELECT status FROM vicidial.vicidial_list WHERE lead_id = 5001;
+SELECT vicidial.lead_disposition(5001, 'agent2', 'CALLBK', :'t'::timestamptz + interval '1 hour') AS cb_5001 \gset
+UPDATE vicidial.vicidial_list SET status = 'INCALL' WHERE lead_id = 5001;
+SELECT went_live, hopper_inserted FROM vicidial.sweep(:'t'::timestamptz + interval '1 hour');
+SELECT c.status, l.status AS lead_status,
+       EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = 5001) AS in_hopper
+  FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_list l USING (lead_id) WHERE c.callback_id = :cb_5001;
+SELECT vicidial.lead_disposition(5001, 'agent2', 'SALE');
+
+-- hopper_level 0 keeps the standard fill out; callbacks still come in.
+UPDATE vicidial.vicidial_campaigns SET hopper_level = 0 WHERE campaign_id = 'HOP';
+DELETE FROM vicidial.vicidial_hopper;
+SELECT vicidial.callback_schedule(5002, 'agent2', :'t'::timestamptz + interval '2 hours') IS NOT NULL AS scheduled;
+SELECT * FROM vicidial.hopper_run(:'t'::timestamptz + interval '2 hours');
+SELECT lead_id, priority, source FROM vicidial.vicidial_hopper;
+SELECT * FROM vicidial.invariant_violations();
