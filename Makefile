@@ -2,7 +2,7 @@
 
 EXTENSION = vicidial_callbacks
 MODULE_big = vicidial_callbacks
-OBJS = src/vicidial_callbacks.o
+OBJS = src/vicidial_callbacks.o src/wakeup.o src/worker.o
 PGFILEDESC = "vicidial_callbacks - scheduled callbacks and the dialer hopper"
 
 # The install script is one file per concern under sql/install, joined in order.

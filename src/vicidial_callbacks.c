@@ -1,19 +1,137 @@
 /*
  * vicidial_callbacks.c
- *     Module entry point: the library's magic block and _PG_init.
+ *     Module entry point: the settings and, when preloaded, one background
+ *     worker per served database.
  *
- * The callback state machine lives in SQL (sql/install); this library
- * exists to host what SQL cannot do, starting with the background worker.
+ * The callback state machine lives in SQL (sql/install). Loaded without
+ * shared_preload_libraries the module only defines its settings, and
+ * pg_cron or a person drives vicidial.hopper_run().
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "utils/guc.h"
+#include "utils/varlena.h"
+
+#include "vicidial_callbacks.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+char	   *vicidial_worker_databases = NULL;
+char	   *vicidial_worker_role = NULL;
+int			vicidial_worker_interval = 60;
+bool		vicidial_worker_enabled = true;
+int			vicidial_history_rows = 10000;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static int	served_databases = 0;
+
+static void
+request_shmem(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	wakeup_request_shmem(served_databases);
+}
+
+static void
+startup_shmem(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	wakeup_init_shmem();
+}
+
+/* Reloadable settings: defined in every backend that loads the module. */
+static void
+define_reloadable_settings(void)
+{
+	DefineCustomIntVariable("vicidial_callbacks.interval",
+							"Time between hopper runs of the background worker.",
+							"Due callbacks also wake the worker at their own time.",
+							&vicidial_worker_interval, 60, 1, 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomBoolVariable("vicidial_callbacks.enabled",
+							 "Whether the background worker runs hopper_run; off leaves it to pg_cron or a person.",
+							 NULL, &vicidial_worker_enabled, true,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vicidial_callbacks.history_rows",
+							"How many rows of vicidial.hopper_runs the worker keeps.",
+							NULL, &vicidial_history_rows, 10000, 10, 10000000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+}
+
+/* Settings fixed at server start: PostgreSQL allows them only while preloading. */
+static void
+define_startup_settings(void)
+{
+	DefineCustomStringVariable("vicidial_callbacks.database",
+							   "Databases served by a callback worker, comma-separated.",
+							   "One background worker is started for each.",
+							   &vicidial_worker_databases, "postgres",
+							   PGC_POSTMASTER, GUC_LIST_INPUT, NULL, NULL, NULL);
+	DefineCustomStringVariable("vicidial_callbacks.role",
+							   "Role the hopper runs execute as; empty means the bootstrap superuser.",
+							   NULL, &vicidial_worker_role, "",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+}
+
+static void
+register_workers(void)
+{
+	char	   *names = pstrdup(vicidial_worker_databases);
+	List	   *databases = NIL;
+	ListCell   *cell;
+
+	if (!SplitIdentifierString(names, ',', &databases))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid list syntax in vicidial_callbacks.database: \"%s\"",
+						vicidial_worker_databases)));
+
+	foreach(cell, databases)
+	{
+		const char *database = (const char *) lfirst(cell);
+		BackgroundWorker worker;
+
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		/* never on a standby: the worker starts once recovery is over */
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = 5;
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "vicidial_callbacks");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "vicidial_worker_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "vicidial_callbacks worker for %s", database);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "vicidial_callbacks worker");
+		strlcpy(worker.bgw_extra, database, BGW_EXTRALEN);
+		worker.bgw_main_arg = Int32GetDatum(served_databases);
+		RegisterBackgroundWorker(&worker);
+		served_databases++;
+	}
+}
+
 void
 _PG_init(void)
 {
+	define_reloadable_settings();
+	wakeup_register_xact_callback();
+
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	define_startup_settings();
+	MarkGUCPrefixReserved("vicidial_callbacks");
+	if (IsBinaryUpgrade)
+		return;
+
+	register_workers();
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = request_shmem;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = startup_shmem;
 }

@@ -1,0 +1,60 @@
+-- What the background worker needs in the database: the run history with
+-- bounded retention, the wake-up trigger, and a view of the worker's health.
+
+CREATE TABLE vicidial.hopper_runs (
+    run_id          bigserial PRIMARY KEY,
+    database        name NOT NULL DEFAULT current_database(),
+    started_at      timestamptz NOT NULL,
+    finished_at     timestamptz NOT NULL,
+    went_live       integer,
+    useronly        integer,
+    hopper_inserted integer,
+    hopper_filled   integer,
+    error           text
+);
+SELECT pg_catalog.pg_extension_config_dump('vicidial.hopper_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('vicidial.hopper_runs_run_id_seq', '');
+
+-- Keep the newest keep_runs rows: the history never grows without bound.
+CREATE FUNCTION vicidial._trim_hopper_runs(keep_runs integer) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    DELETE FROM vicidial.hopper_runs r
+     WHERE r.run_id <= (SELECT max(k.run_id) FROM vicidial.hopper_runs k) - keep_runs
+$$;
+
+-- One run of the worker: hopper_run at the transaction's time, recorded.
+CREATE FUNCTION vicidial._worker_run(keep_runs integer) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+BEGIN
+    INSERT INTO vicidial.hopper_runs (started_at, finished_at, went_live, useronly, hopper_inserted, hopper_filled)
+    SELECT started, clock_timestamp(), r.went_live, r.useronly, r.hopper_inserted, r.hopper_filled
+      FROM vicidial.hopper_run(now()) r;
+    PERFORM vicidial._trim_hopper_runs(keep_runs);
+END $$;
+
+CREATE FUNCTION vicidial._record_failed_run(started timestamptz, error text, keep_runs integer) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO vicidial.hopper_runs (started_at, finished_at, error) VALUES (started, clock_timestamp(), error);
+    SELECT vicidial._trim_hopper_runs(keep_runs);
+$$;
+
+-- Anything that may make a callback due sooner wakes the worker at commit.
+CREATE FUNCTION vicidial._wake_worker() RETURNS trigger
+LANGUAGE c SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_wake_worker';
+CREATE TRIGGER callbacks_wake_worker AFTER INSERT OR UPDATE OF callback_time, status ON vicidial.vicidial_callbacks
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wake_worker();
+
+CREATE FUNCTION vicidial.worker_next_wake() RETURNS timestamptz
+LANGUAGE c STABLE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_worker_next_wake';
+
+CREATE VIEW vicidial.worker_status AS
+SELECT current_database() AS database,
+       (SELECT r.finished_at FROM vicidial.hopper_runs r ORDER BY r.run_id DESC LIMIT 1) AS last_run,
+       (SELECT r.error IS NULL FROM vicidial.hopper_runs r ORDER BY r.run_id DESC LIMIT 1) AS last_run_ok,
+       (SELECT r.finished_at FROM vicidial.hopper_runs r WHERE r.error IS NOT NULL ORDER BY r.run_id DESC LIMIT 1) AS last_error_at,
+       (SELECT r.error FROM vicidial.hopper_runs r WHERE r.error IS NOT NULL ORDER BY r.run_id DESC LIMIT 1) AS last_error,
+       vicidial.worker_next_wake() AS next_wake,
+       (SELECT count(*) FROM pg_catalog.pg_stat_activity a
+         WHERE a.backend_type = 'vicidial_callbacks worker' AND a.datname = current_database()) AS workers;

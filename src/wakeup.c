@@ -1,0 +1,180 @@
+/*
+ * wakeup.c
+ *     The shared slots through which a committed change wakes the worker
+ *     of its database, and through which the worker tells when it will
+ *     wake next.
+ *
+ * A change that may make a callback due sooner (an insert, a new time)
+ * fires a statement trigger that only notes the wish; the latch is set
+ * after commit, so the worker never wakes to an uncommitted row.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "storage/ipc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/timestamp.h"
+
+#include "vicidial_callbacks.h"
+
+typedef struct WakeupSlot
+{
+	Oid			database;		/* InvalidOid until the worker connects */
+	Latch	   *latch;			/* the worker's, NULL while it is down */
+	TimestampTz next_wake;		/* 0 when not known */
+} WakeupSlot;
+
+typedef struct WakeupShared
+{
+	slock_t		mutex;
+	int			nslots;
+	WakeupSlot	slots[FLEXIBLE_ARRAY_MEMBER];
+} WakeupShared;
+
+static WakeupShared *wakeup = NULL;
+static int	requested_slots = 0;
+static bool wake_at_commit = false;
+
+static Size
+wakeup_size(int nslots)
+{
+	return add_size(offsetof(WakeupShared, slots), mul_size(nslots, sizeof(WakeupSlot)));
+}
+
+void
+wakeup_request_shmem(int nslots)
+{
+	requested_slots = nslots;
+	RequestAddinShmemSpace(wakeup_size(nslots));
+}
+
+void
+wakeup_init_shmem(void)
+{
+	bool		found;
+
+	wakeup = ShmemInitStruct("vicidial_callbacks wakeup", wakeup_size(requested_slots), &found);
+	if (!found)
+	{
+		memset(wakeup, 0, wakeup_size(requested_slots));
+		SpinLockInit(&wakeup->mutex);
+		wakeup->nslots = requested_slots;
+	}
+}
+
+static void
+wakeup_detach(int code, Datum slot_arg)
+{
+	int			slot = DatumGetInt32(slot_arg);
+
+	SpinLockAcquire(&wakeup->mutex);
+	wakeup->slots[slot].latch = NULL;
+	wakeup->slots[slot].next_wake = 0;
+	SpinLockRelease(&wakeup->mutex);
+}
+
+void
+wakeup_attach(int slot)
+{
+	if (wakeup == NULL || slot >= wakeup->nslots)
+		elog(ERROR, "vicidial_callbacks: no wakeup slot %d", slot);
+	SpinLockAcquire(&wakeup->mutex);
+	wakeup->slots[slot].database = MyDatabaseId;
+	wakeup->slots[slot].latch = MyLatch;
+	SpinLockRelease(&wakeup->mutex);
+	before_shmem_exit(wakeup_detach, Int32GetDatum(slot));
+}
+
+void
+wakeup_publish_next(int slot, TimestampTz next_wake)
+{
+	SpinLockAcquire(&wakeup->mutex);
+	wakeup->slots[slot].next_wake = next_wake;
+	SpinLockRelease(&wakeup->mutex);
+}
+
+static void
+wake_workers_of_this_database(void)
+{
+	int			i;
+
+	if (wakeup == NULL)
+		return;
+	for (i = 0; i < wakeup->nslots; i++)
+	{
+		Latch	   *latch;
+
+		/* SetLatch may signal: never under the spinlock */
+		SpinLockAcquire(&wakeup->mutex);
+		latch = wakeup->slots[i].database == MyDatabaseId ? wakeup->slots[i].latch : NULL;
+		SpinLockRelease(&wakeup->mutex);
+		if (latch != NULL)
+			SetLatch(latch);
+	}
+}
+
+static void
+wake_after_commit(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (wake_at_commit)
+				wake_workers_of_this_database();
+			wake_at_commit = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			wake_at_commit = false;
+			break;
+		default:
+			break;
+	}
+}
+
+void
+wakeup_register_xact_callback(void)
+{
+	RegisterXactCallback(wake_after_commit, NULL);
+}
+
+PG_FUNCTION_INFO_V1(vicidial_wake_worker);
+
+/* Statement trigger on vicidial_callbacks: wake the worker at commit. */
+Datum
+vicidial_wake_worker(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("vicidial._wake_worker() must be called as a trigger")));
+	wake_at_commit = true;
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(vicidial_worker_next_wake);
+
+/* When the worker of this database plans to wake next; NULL when none runs. */
+Datum
+vicidial_worker_next_wake(PG_FUNCTION_ARGS)
+{
+	TimestampTz next_wake = 0;
+	int			i;
+
+	if (wakeup == NULL)
+		PG_RETURN_NULL();
+	SpinLockAcquire(&wakeup->mutex);
+	for (i = 0; i < wakeup->nslots; i++)
+		if (wakeup->slots[i].database == MyDatabaseId && wakeup->slots[i].latch != NULL)
+			next_wake = wakeup->slots[i].next_wake;
+	SpinLockRelease(&wakeup->mutex);
+	if (next_wake == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_TIMESTAMPTZ(next_wake);
+}

@@ -1,0 +1,219 @@
+/*
+ * worker.c
+ *     The background worker of one database: runs vicidial.hopper_run()
+ *     every vicidial_callbacks.interval, and also at the earliest ACTIVE
+ *     callback_time, so a callback goes LIVE on time rather than up to an
+ *     interval late.
+ *
+ * Modelled on worker_spi: a latch loop, SIGHUP reloads the settings,
+ * SIGTERM exits with a code that makes the postmaster restart the worker,
+ * one transaction per run. A failed run is logged and recorded in
+ * vicidial.hopper_runs, and the worker carries on.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "vicidial_callbacks.h"
+
+PGDLLEXPORT void vicidial_worker_main(Datum main_arg);
+
+/* what one pass found */
+typedef enum PassResult
+{
+	PASS_DONE,
+	PASS_NO_EXTENSION,
+	PASS_FAILED
+} PassResult;
+
+static MemoryContext worker_context;
+
+/*
+ * One transaction: if the extension is installed, optionally run the
+ * hopper and record it, then read the earliest ACTIVE callback_time.
+ */
+static PassResult
+pass_in_transaction(bool run, TimestampTz *next_due)
+{
+	PassResult	result = PASS_NO_EXTENSION;
+
+	*next_due = DT_NOEND;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+
+	if (OidIsValid(get_extension_oid("vicidial_callbacks", true)))
+	{
+		bool		isnull;
+		Datum		earliest;
+
+		if (run)
+		{
+			Oid			argtypes[1] = {INT4OID};
+			Datum		args[1] = {Int32GetDatum(vicidial_history_rows)};
+
+			pgstat_report_activity(STATE_RUNNING, "SELECT vicidial._worker_run()");
+			if (SPI_execute_with_args("SELECT vicidial._worker_run($1)", 1, argtypes, args,
+									  NULL, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "vicidial_callbacks: SPI_execute failed for _worker_run");
+		}
+		/* not read-only: a fresh snapshot, which sees what the run just flipped */
+		if (SPI_execute("SELECT min(callback_time) FROM vicidial.vicidial_callbacks WHERE status = 'ACTIVE'",
+						false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "vicidial_callbacks: SPI_execute failed for the next due time");
+		earliest = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
+			*next_due = DatumGetTimestampTz(earliest);
+		result = PASS_DONE;
+	}
+
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return result;
+}
+
+/* A failed run leaves its error in the history, in a transaction of its own. */
+static void
+record_failure(TimestampTz started, const char *message)
+{
+	Oid			argtypes[3] = {TIMESTAMPTZOID, TEXTOID, INT4OID};
+	Datum		args[3];
+
+	args[0] = TimestampTzGetDatum(started);
+	args[1] = CStringGetTextDatum(message);
+	args[2] = Int32GetDatum(vicidial_history_rows);
+
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (OidIsValid(get_extension_oid("vicidial_callbacks", true)))
+		SPI_execute_with_args("SELECT vicidial._record_failed_run($1, $2, $3)", 3, argtypes, args,
+							  NULL, false, 0);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+static PassResult
+pass(bool run, TimestampTz *next_due)
+{
+	volatile PassResult result = PASS_FAILED;
+	TimestampTz started = GetCurrentTimestamp();
+
+	PG_TRY();
+	{
+		result = pass_in_transaction(run, next_due);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(worker_context);
+		error = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		ereport(LOG,
+				(errmsg("vicidial_callbacks: hopper run failed: %s", error->message)));
+		PG_TRY();
+		{
+			record_failure(started, error->message);
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(worker_context);
+			FlushErrorState();
+			AbortCurrentTransaction();
+			ereport(LOG, (errmsg("vicidial_callbacks: could not record the failed run")));
+		}
+		PG_END_TRY();
+		FreeErrorData(error);
+		/* do not retry before the next interval */
+		*next_due = DT_NOEND;
+	}
+	PG_END_TRY();
+	MemoryContextReset(worker_context);
+	return result;
+}
+
+void
+vicidial_worker_main(Datum main_arg)
+{
+	int			slot = DatumGetInt32(main_arg);
+	char		database[BGW_EXTRALEN];
+	TimestampTz next_run = 0;	/* run once at start */
+	TimestampTz next_due = DT_NOEND;
+	bool		missing_logged = false;
+	bool		woken = true;
+
+	strlcpy(database, MyBgworkerEntry->bgw_extra, BGW_EXTRALEN);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(database,
+										 vicidial_worker_role[0] ? vicidial_worker_role : NULL, 0);
+	worker_context = AllocSetContextCreate(TopMemoryContext, "vicidial_callbacks worker",
+										   ALLOCSET_DEFAULT_SIZES);
+	wakeup_attach(slot);
+	ereport(LOG, (errmsg("vicidial_callbacks worker started for database \"%s\"", database)));
+
+	for (;;)
+	{
+		TimestampTz now;
+		TimestampTz next_wake;
+		PassResult	result = PASS_DONE;
+		int			events;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			next_run = Min(next_run, TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+																 vicidial_worker_interval * 1000L));
+		}
+
+		now = GetCurrentTimestamp();
+		if (vicidial_worker_enabled && (now >= next_run || now >= next_due))
+		{
+			result = pass(true, &next_due);
+			next_run = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), vicidial_worker_interval * 1000L);
+		}
+		else if (vicidial_worker_enabled && woken)
+			result = pass(false, &next_due);	/* a change may have made something due sooner */
+
+		if (result == PASS_NO_EXTENSION && !missing_logged)
+			ereport(LOG,
+					(errmsg("vicidial_callbacks: extension not installed in database \"%s\", waiting for CREATE EXTENSION",
+							database)));
+		missing_logged = (result == PASS_NO_EXTENSION) || (missing_logged && result != PASS_DONE);
+
+		next_wake = vicidial_worker_enabled ? Min(next_run, next_due)
+			: TimestampTzPlusMilliseconds(GetCurrentTimestamp(), vicidial_worker_interval * 1000L);
+		wakeup_publish_next(slot, vicidial_worker_enabled ? next_wake : 0);
+
+		events = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						   TimestampDifferenceMilliseconds(GetCurrentTimestamp(), next_wake),
+						   PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		woken = (events & WL_LATCH_SET) != 0;
+	}
+}
