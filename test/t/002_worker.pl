@@ -1,0 +1,104 @@
+# The background worker keeps the callback flow moving on its own: due
+# callbacks go LIVE with nobody calling hopper_run, on time rather than at
+# the next interval; settings reload on SIGHUP; every served database is
+# served, one without the extension waits for it; the history stays bounded.
+use strict;
+use warnings;
+use lib 'test';
+use CallbackCluster;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = callback_node('worker', conf => qq{
+vicidial_callbacks.database = 'postgres, second, plain'
+vicidial_callbacks.interval = 60s
+});
+$node->safe_psql('postgres', 'CREATE DATABASE second; CREATE DATABASE plain;');
+seed_call_center($node, 'postgres');
+seed_call_center($node, 'second');
+
+ok($node->poll_query_until('postgres', q{
+    SELECT count(*) = 3 FROM pg_stat_activity WHERE backend_type = 'vicidial_callbacks worker'}),
+    'one worker per served database shows in pg_stat_activity');
+
+# Due now: an ANYONE and a USERONLY callback, with nobody running the hopper.
+$node->safe_psql('postgres', q{
+    SELECT vicidial.callback_schedule(1, 'bob', vicidial._half_hour_start(now()), 'ANYONE');
+    SELECT vicidial.callback_schedule(2, 'ann', vicidial._half_hour_start(now()), 'USERONLY');
+});
+ok($node->poll_query_until('postgres', q{
+    SELECT count(*) = 2 FROM vicidial.vicidial_callbacks WHERE status = 'LIVE'}),
+    'due callbacks go LIVE without anyone calling hopper_run');
+is($node->safe_psql('postgres', q{
+    SELECT string_agg(l.lead_id || ':' || l.status || ':' || l.called_since_last_reset || ':' ||
+                      coalesce(h.priority || h.source, 'none'), ' ' ORDER BY l.lead_id)
+      FROM vicidial.vicidial_list l LEFT JOIN vicidial.vicidial_hopper h USING (lead_id) WHERE l.lead_id IN (1, 2)}),
+    '1:CALLBK:N:50C 2:CBHOLD:N:none',
+    'ANYONE lead is CALLBK in the hopper at 50/C; the USERONLY lead is untouched');
+
+# The early wake: 3 s ahead with a 60 s interval.
+$node->safe_psql('postgres',
+    q{SELECT vicidial.callback_schedule(3, 'bob', clock_timestamp() + interval '3 seconds')});
+ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 3}),
+    'a callback 3 s ahead goes LIVE');
+my $lateness = $node->safe_psql('postgres', q{
+    SELECT extract(epoch FROM modify_date - callback_time) FROM vicidial.vicidial_callbacks WHERE lead_id = 3});
+cmp_ok($lateness, '>=', 0, 'not before its time');
+cmp_ok($lateness, '<', 10, "within seconds of its time, not at the next 60 s interval ($lateness s late)");
+like($node->safe_psql('postgres', 'SELECT last_run_ok, next_wake IS NOT NULL, workers FROM vicidial.worker_status'),
+    qr/^t\|t\|1$/, 'worker_status shows the last run, the next wake and the worker');
+
+# SIGHUP: a shorter interval takes effect without a restart.
+my $runs = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
+$node->append_conf('postgresql.conf', "vicidial_callbacks.interval = 1s\nvicidial_callbacks.history_rows = 10\n");
+$node->reload;
+ok($node->poll_query_until('postgres', "SELECT max(run_id) >= $runs + 15 FROM vicidial.hopper_runs"),
+    'a reloaded 1 s interval makes the worker run every second');
+cmp_ok($node->safe_psql('postgres', 'SELECT count(*) FROM vicidial.hopper_runs'), '<=', 10,
+    'the run history stays within vicidial_callbacks.history_rows');
+
+# SIGHUP: enabled = off idles the worker; on again, it catches up.
+$node->append_conf('postgresql.conf', "vicidial_callbacks.enabled = off\n");
+$node->reload;
+ok($node->poll_query_until('postgres', 'SELECT next_wake IS NULL FROM vicidial.worker_status'),
+    'disabled, the worker plans no run');
+$node->safe_psql('postgres', q{SELECT vicidial.callback_schedule(4, 'bob', vicidial._half_hour_start(now()))});
+# The one deliberate wait: three 1 s intervals in which nothing may happen.
+sleep 3;
+is($node->safe_psql('postgres', 'SELECT status FROM vicidial.vicidial_callbacks WHERE lead_id = 4'),
+    'ACTIVE', 'a disabled worker leaves a due callback alone');
+$node->append_conf('postgresql.conf', "vicidial_callbacks.enabled = on\n");
+$node->reload;
+ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 4}),
+    'enabled again, the worker takes the due callback');
+
+# The second database is served too; the one without the extension waits.
+$node->safe_psql('second', q{SELECT vicidial.callback_schedule(1, 'bob', vicidial._half_hour_start(now()))});
+ok($node->poll_query_until('second', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 1}),
+    'the second database is served');
+ok($node->log_contains('extension not installed in database "plain"'),
+    'the database without the extension is logged');
+seed_call_center($node, 'plain');
+$node->safe_psql('plain', q{SELECT vicidial.callback_schedule(1, 'bob', vicidial._half_hour_start(now()))});
+ok($node->poll_query_until('plain', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 1}),
+    'once the extension is created there, that database is served as well');
+
+# pg_terminate_backend: the worker exits and the postmaster starts it again.
+my $pid = $node->safe_psql('postgres', q{
+    SELECT pid FROM pg_stat_activity WHERE backend_type = 'vicidial_callbacks worker' AND datname = 'postgres'});
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
+ok($node->poll_query_until('postgres', qq{
+    SELECT count(*) = 1 FROM pg_stat_activity
+     WHERE backend_type = 'vicidial_callbacks worker' AND datname = 'postgres' AND pid <> $pid}),
+    'a terminated worker is restarted');
+
+# DROP EXTENSION and CREATE EXTENSION under a running worker.
+$node->safe_psql('postgres', 'DROP EXTENSION vicidial_callbacks CASCADE');
+seed_call_center($node, 'postgres');
+$node->safe_psql('postgres', q{SELECT vicidial.callback_schedule(5, 'bob', vicidial._half_hour_start(now()))});
+ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 5}),
+    'the worker survives DROP and CREATE EXTENSION');
+
+$node->stop;
+done_testing();
