@@ -1,0 +1,55 @@
+# pg_cron as the alternative driver: with the worker disabled, the cron job
+# from the README drives hopper_run; with both on, runs serialize and the
+# result is what one driver gives.
+use strict;
+use warnings;
+use lib 'test';
+use CallbackCluster;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = callback_node('cron', preload => ['pg_cron'], conf => q{
+cron.database_name = 'postgres'
+cron.use_background_workers = on
+max_worker_processes = 16
+vicidial_callbacks.enabled = off
+});
+seed_call_center($node, 'postgres', 60);
+$node->safe_psql('postgres', q{
+    CREATE EXTENSION pg_cron;
+    SELECT cron.schedule('vicidial-hopper', '* * * * *', 'SELECT vicidial.hopper_run()');
+    SELECT vicidial.callback_schedule(1, 'bob', vicidial._half_hour_start(now()), 'ANYONE');
+});
+
+# pg_cron runs once a minute: the generous poll covers it.
+ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 1}),
+    'pg_cron drives hopper_run with the worker disabled');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM vicidial.hopper_runs}),
+    '0', 'the disabled worker ran nothing');
+ok($node->safe_psql('postgres', q{SELECT count(*) > 0 FROM cron.job_run_details WHERE status = 'succeeded'}),
+    'the cron job succeeded');
+
+# Both drivers: 50 callbacks due at the start of the next minute, when the
+# cron job fires and the worker wakes for them.
+$node->append_conf('postgresql.conf', "vicidial_callbacks.enabled = on\n");
+$node->reload;
+ok($node->poll_query_until('postgres', 'SELECT next_wake IS NOT NULL FROM vicidial.worker_status'),
+    'the worker is enabled again');
+my $due = $node->safe_psql('postgres', q{SELECT date_trunc('minute', clock_timestamp()) + interval '1 minute'});
+$node->safe_psql('postgres', qq{SELECT vicidial.callback_schedule(g, 'bob', '$due') FROM generate_series(2, 51) g});
+ok($node->poll_query_until('postgres', qq{
+    SELECT count(*) > 0 FROM cron.job_run_details WHERE status = 'succeeded' AND start_time >= '$due'}),
+    'the cron job ran at the due minute');
+is($node->safe_psql('postgres', q{
+    SELECT count(*) FILTER (WHERE c.status = 'LIVE') || ' ' || count(DISTINCT h.lead_id) || ' ' || count(h.lead_id)
+      FROM vicidial.vicidial_callbacks c LEFT JOIN vicidial.vicidial_hopper h USING (lead_id)
+     WHERE c.lead_id BETWEEN 2 AND 51}),
+    '50 50 50', 'with both drivers, every callback is LIVE and its lead in the hopper once');
+is($node->safe_psql('postgres', q{
+    SELECT coalesce(sum(went_live), 0) <= 50 FROM vicidial.hopper_runs}), 't',
+    'the worker flipped no callback twice');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM vicidial.invariant_violations()'), '0', 'the invariants hold');
+
+$node->stop;
+done_testing();
