@@ -1,6 +1,7 @@
 -- The callback story on a throwaway cluster, as a timeline. Times are
--- driven through the functions' "now" argument, so the demo takes seconds,
--- not days.
+-- driven through the functions' "now" argument, so the story takes seconds,
+-- not days; then the background worker, disabled until then, shows it does
+-- the same on its own, in real time.
 \set QUIET on
 \pset footer off
 SET TimeZone = 'UTC';
@@ -63,3 +64,23 @@ SELECT * FROM vicidial.callbacks_summary(campaign => 'SALES');
 \set ON_ERROR_STOP off
 UPDATE vicidial.vicidial_callbacks SET status = 'ACTIVE' WHERE callback_id = 1;
 DELETE FROM vicidial.vicidial_callbacks;
+
+\echo
+\echo '== the background worker, in real time: callbacks due in 2 and 4 seconds, nobody calls hopper_run'
+ALTER SYSTEM SET vicidial_callbacks.enabled = on;
+SELECT pg_reload_conf() AS "worker enabled";
+INSERT INTO vicidial.vicidial_list (list_id, phone_number, first_name, last_name) VALUES
+    (101, '5550104', 'Wes', 'Worker'), (101, '5550105', 'Wendy', 'Worker');
+SELECT vicidial.callback_schedule(4, 'ann', clock_timestamp() + interval '2 seconds', 'USERONLY') AS "Wes's callback",
+       vicidial.callback_schedule(5, 'bob', clock_timestamp() + interval '4 seconds', 'ANYONE') AS "Wendy's callback";
+DO $$
+BEGIN
+    FOR i IN 1..300 LOOP
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM vicidial.vicidial_callbacks WHERE lead_id IN (4, 5) AND status = 'ACTIVE');
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END $$;
+SELECT c.callback_id, l.first_name, c.recipient, c.status, l.status AS lead,
+       round(extract(epoch FROM c.modify_date - c.callback_time)::numeric, 3) AS "seconds after its time"
+  FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_list l USING (lead_id) WHERE c.lead_id IN (4, 5);
+SELECT database, last_run_ok, workers, next_wake IS NOT NULL AS "next wake planned" FROM vicidial.worker_status;

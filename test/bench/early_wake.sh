@@ -1,0 +1,65 @@
+#!/bin/bash
+# Benchmark: how late does a callback go LIVE? 1,000 ANYONE callbacks spread
+# at random over one minute, the worker at its default 60 s interval. It
+# reports percentiles of (time turned LIVE - callback_time), measured by the
+# database, beside the lateness a once-a-minute sweep (VICIdial's cron
+# script, pg_cron 1.4) would have had for the very same callback times.
+# Numbers, not a pass/fail. Run as root on Debian 12.
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+callbacks=${CALLBACKS:-1000}
+install_packages
+build_and_install
+tree=$(scratch_tree)
+port=54339
+cleanup()
+{
+    as_postgres pg_ctl -D "$tree/bench_data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$tree"
+}
+trap cleanup EXIT
+
+as_postgres initdb -D "$tree/bench_data" -A trust >/dev/null
+cat >>"$tree/bench_data/postgresql.conf" <<CONF
+shared_preload_libraries = 'vicidial_callbacks'
+vicidial_callbacks.interval = 60s
+listen_addresses = ''
+CONF
+as_postgres pg_ctl -D "$tree/bench_data" -l "$tree/bench.log" -w -o "-p $port -k $tree" start >/dev/null
+sql() { as_postgres psql -X -q -A -t -h "$tree" -p "$port" -d postgres -v ON_ERROR_STOP=1 "$@"; }
+
+sql -c "
+CREATE EXTENSION vicidial_callbacks;
+INSERT INTO vicidial.vicidial_users (\"user\") VALUES ('bob');
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level) VALUES ('C', 0);
+INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');
+INSERT INTO vicidial.vicidial_list (list_id) SELECT 1 FROM generate_series(1, $callbacks);
+SELECT setseed(0.42);
+SELECT count(vicidial.callback_schedule(g, 'bob', clock_timestamp() + interval '5 seconds' + random() * interval '60 seconds'))
+  FROM generate_series(1, $callbacks) g;" >/dev/null
+echo "scheduled $callbacks callbacks over the next minute; waiting for them to go LIVE"
+for _ in $(seq 1 180); do
+    [ "$(sql -c "SELECT count(*) FROM vicidial.vicidial_callbacks WHERE status = 'ACTIVE'")" = 0 ] && break
+    sleep 1
+done
+as_postgres psql -X -q -h "$tree" -p "$port" -d postgres -v ON_ERROR_STOP=1 -c "
+WITH late AS (
+    SELECT extract(epoch FROM modify_date - callback_time) AS worker,
+           -- a sweep at every minute boundary takes each callback at the next one
+           extract(epoch FROM date_trunc('minute', callback_time) + interval '1 minute' - callback_time) AS once_a_minute
+      FROM vicidial.vicidial_callbacks WHERE status = 'LIVE'),
+driver AS (
+    SELECT 'early-wake worker (measured)' AS driver, count(*) AS callbacks,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY worker) AS p50,
+           percentile_cont(0.99) WITHIN GROUP (ORDER BY worker) AS p99, max(worker) AS max
+      FROM late
+    UNION ALL
+    SELECT 'once a minute (same times)', count(*),
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY once_a_minute),
+           percentile_cont(0.99) WITHIN GROUP (ORDER BY once_a_minute), max(once_a_minute)
+      FROM late)
+SELECT driver, callbacks, round(p50::numeric, 4) AS p50_s, round(p99::numeric, 4) AS p99_s, round(max::numeric, 4) AS max_s,
+       round((max(p99) OVER () / nullif(min(p99) OVER (), 0))::numeric) AS p99_ratio
+  FROM driver"
+echo "worker runs: $(sql -c 'SELECT count(*) FROM vicidial.hopper_runs')"
