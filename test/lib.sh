@@ -43,3 +43,22 @@ as_postgres()
 {
     runuser -u postgres -- env PATH="$PG_BINDIR:$PATH" "$@"
 }
+
+# A throwaway cluster run by postgres inside the scratch tree $1, on port
+# $2, with the postgresql.conf lines given on standard input; stopped and
+# removed, tree and all, when the script exits.
+start_throwaway_cluster()
+{
+    cluster_tree=$1
+    cluster_port=$2
+    as_postgres initdb -D "$cluster_tree/data" -A trust >/dev/null
+    as_postgres tee -a "$cluster_tree/data/postgresql.conf" >/dev/null
+    trap 'as_postgres pg_ctl -D "$cluster_tree/data" -m fast stop >/dev/null 2>&1 || true; rm -rf "$cluster_tree"' EXIT
+    as_postgres pg_ctl -D "$cluster_tree/data" -l "$cluster_tree/server.log" -w \
+        -o "-p $cluster_port -k $cluster_tree -c listen_addresses=''" start >/dev/null
+}
+
+cluster_psql()
+{
+    as_postgres psql -X -h "$cluster_tree" -p "$cluster_port" -d postgres -v ON_ERROR_STOP=1 "$@"
+}

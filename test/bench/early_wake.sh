@@ -11,23 +11,11 @@ set -euo pipefail
 callbacks=${CALLBACKS:-1000}
 install_packages
 build_and_install
-tree=$(scratch_tree)
-port=54339
-cleanup()
-{
-    as_postgres pg_ctl -D "$tree/bench_data" -m fast stop >/dev/null 2>&1 || true
-    rm -rf "$tree"
-}
-trap cleanup EXIT
-
-as_postgres initdb -D "$tree/bench_data" -A trust >/dev/null
-cat >>"$tree/bench_data/postgresql.conf" <<CONF
+start_throwaway_cluster "$(scratch_tree)" 54339 <<CONF
 shared_preload_libraries = 'vicidial_callbacks'
 vicidial_callbacks.interval = 60s
-listen_addresses = ''
 CONF
-as_postgres pg_ctl -D "$tree/bench_data" -l "$tree/bench.log" -w -o "-p $port -k $tree" start >/dev/null
-sql() { as_postgres psql -X -q -A -t -h "$tree" -p "$port" -d postgres -v ON_ERROR_STOP=1 "$@"; }
+sql() { cluster_psql -q -A -t "$@"; }
 
 sql -c "
 CREATE EXTENSION vicidial_callbacks;
@@ -43,7 +31,7 @@ for _ in $(seq 1 180); do
     [ "$(sql -c "SELECT count(*) FROM vicidial.vicidial_callbacks WHERE status = 'ACTIVE'")" = 0 ] && break
     sleep 1
 done
-as_postgres psql -X -q -h "$tree" -p "$port" -d postgres -v ON_ERROR_STOP=1 -c "
+cluster_psql -q -c "
 WITH late AS (
     SELECT extract(epoch FROM modify_date - callback_time) AS worker,
            -- a sweep at every minute boundary takes each callback at the next one

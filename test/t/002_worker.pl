@@ -58,6 +58,24 @@ ok($node->poll_query_until('postgres', "SELECT max(run_id) >= $runs + 15 FROM vi
 cmp_ok($node->safe_psql('postgres', 'SELECT count(*) FROM vicidial.hopper_runs'), '<=', 10,
     'the run history stays within vicidial_callbacks.history_rows');
 
+# A failing run is logged and recorded, and the worker carries on.
+$node->safe_psql('postgres', q{
+    CREATE FUNCTION public.hopper_broken() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'hopper out of order'; END $$;
+    CREATE TRIGGER hopper_broken BEFORE INSERT ON vicidial.vicidial_hopper
+        FOR EACH ROW EXECUTE FUNCTION public.hopper_broken();
+    SELECT vicidial.callback_schedule(6, 'bob', vicidial._half_hour_start(now()));
+});
+ok($node->poll_query_until('postgres',
+    q{SELECT last_run_ok = false AND last_error LIKE '%hopper out of order%' FROM vicidial.worker_status}),
+    'a failed run is recorded with its error');
+ok($node->log_contains('vicidial_callbacks: hopper run failed: hopper out of order'), 'and logged');
+is($node->safe_psql('postgres', 'SELECT status FROM vicidial.vicidial_callbacks WHERE lead_id = 6'),
+    'ACTIVE', 'the failed run changed nothing');
+$node->safe_psql('postgres', 'DROP TRIGGER hopper_broken ON vicidial.vicidial_hopper');
+ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 6}),
+    'the worker carries on and takes the callback once the fault is gone');
+
 # SIGHUP: enabled = off idles the worker; on again, it catches up.
 $node->append_conf('postgresql.conf', "vicidial_callbacks.enabled = off\n");
 $node->reload;
