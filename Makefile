@@ -10,7 +10,7 @@ INSTALL_SOURCES = $(sort $(wildcard sql/install/*.sql))
 DATA_built = vicidial_callbacks--1.0.sql
 
 # Every suite runs in a throwaway instance of its own; none needs a server.
-REGRESS = setup flow errors transitions window admin hopper
+REGRESS = setup flow errors transitions window admin hopper roles
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf
 ISOLATION = concurrency
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=./tmp_check_iso --temp-config=test/regress.conf

@@ -99,6 +99,18 @@ register_workers(void)
 	{
 		const char *database = (const char *) lfirst(cell);
 		BackgroundWorker worker;
+		ListCell   *earlier;
+		bool		listed_before = false;
+
+		/* a database named twice still gets one worker */
+		foreach(earlier, databases)
+		{
+			if (earlier == cell)
+				break;
+			listed_before |= strcmp((const char *) lfirst(earlier), database) == 0;
+		}
+		if (listed_before)
+			continue;
 
 		memset(&worker, 0, sizeof(worker));
 		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;

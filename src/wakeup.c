@@ -13,6 +13,7 @@
 #include "access/xact.h"
 #include "commands/trigger.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "storage/ipc.h"
@@ -158,23 +159,40 @@ vicidial_wake_worker(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-PG_FUNCTION_INFO_V1(vicidial_worker_next_wake);
+PG_FUNCTION_INFO_V1(vicidial_worker_state);
 
-/* When the worker of this database plans to wake next; NULL when none runs. */
+/*
+ * The workers of this database that are up, and when the earliest of them
+ * plans to wake next (NULL when none plans to). Read from shared memory,
+ * so it needs no right to see other roles' rows of pg_stat_activity.
+ */
 Datum
-vicidial_worker_next_wake(PG_FUNCTION_ARGS)
+vicidial_worker_state(PG_FUNCTION_ARGS)
 {
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, true};
+	int			workers = 0;
 	TimestampTz next_wake = 0;
 	int			i;
 
-	if (wakeup == NULL)
-		PG_RETURN_NULL();
-	SpinLockAcquire(&wakeup->mutex);
-	for (i = 0; i < wakeup->nslots; i++)
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "vicidial_callbacks: worker_state must return a record");
+
+	for (i = 0; wakeup != NULL && i < wakeup->nslots; i++)
+	{
+		SpinLockAcquire(&wakeup->mutex);
 		if (wakeup->slots[i].database == MyDatabaseId && wakeup->slots[i].latch != NULL)
-			next_wake = wakeup->slots[i].next_wake;
-	SpinLockRelease(&wakeup->mutex);
-	if (next_wake == 0)
-		PG_RETURN_NULL();
-	PG_RETURN_TIMESTAMPTZ(next_wake);
+		{
+			workers++;
+			if (wakeup->slots[i].next_wake != 0 &&
+				(next_wake == 0 || wakeup->slots[i].next_wake < next_wake))
+				next_wake = wakeup->slots[i].next_wake;
+		}
+		SpinLockRelease(&wakeup->mutex);
+	}
+	values[0] = Int32GetDatum(workers);
+	values[1] = TimestampTzGetDatum(next_wake);
+	nulls[1] = next_wake == 0;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -74,8 +74,7 @@ pass_in_transaction(bool run, TimestampTz *next_due)
 				elog(ERROR, "vicidial_callbacks: SPI_execute failed for _worker_run");
 		}
 		/* not read-only: a fresh snapshot, which sees what the run just flipped */
-		if (SPI_execute("SELECT min(callback_time) FROM vicidial.vicidial_callbacks WHERE status = 'ACTIVE'",
-						false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		if (SPI_execute("SELECT vicidial._next_due()", false, 1) != SPI_OK_SELECT || SPI_processed != 1)
 			elog(ERROR, "vicidial_callbacks: SPI_execute failed for the next due time");
 		earliest = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		if (!isnull)

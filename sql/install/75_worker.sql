@@ -22,9 +22,12 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
      WHERE r.run_id <= (SELECT max(k.run_id) FROM vicidial.hopper_runs k) - keep_runs
 $$;
 
+-- The worker's three calls are SECURITY DEFINER, so the role it runs as
+-- (vicidial_callbacks.role) needs EXECUTE on them and nothing else.
+
 -- One run of the worker: hopper_run at the transaction's time, recorded.
 CREATE FUNCTION vicidial._worker_run(keep_runs integer) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     started timestamptz := clock_timestamp();
 BEGIN
@@ -35,9 +38,15 @@ BEGIN
 END $$;
 
 CREATE FUNCTION vicidial._record_failed_run(started timestamptz, error text, keep_runs integer) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     INSERT INTO vicidial.hopper_runs (started_at, finished_at, error) VALUES (started, clock_timestamp(), error);
     SELECT vicidial._trim_hopper_runs(keep_runs);
+$$;
+
+-- When the worker must wake for the next callback; NULL when none waits.
+CREATE FUNCTION vicidial._next_due() RETURNS timestamptz
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT min(c.callback_time) FROM vicidial.vicidial_callbacks c WHERE c.status = 'ACTIVE'
 $$;
 
 -- Anything that may make a callback due sooner wakes the worker at commit.
@@ -46,8 +55,8 @@ LANGUAGE c SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial
 CREATE TRIGGER callbacks_wake_worker AFTER INSERT OR UPDATE OF callback_time, status ON vicidial.vicidial_callbacks
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wake_worker();
 
-CREATE FUNCTION vicidial.worker_next_wake() RETURNS timestamptz
-LANGUAGE c STABLE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_worker_next_wake';
+CREATE FUNCTION vicidial.worker_state(OUT workers integer, OUT next_wake timestamptz)
+LANGUAGE c STABLE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_worker_state';
 
 CREATE VIEW vicidial.worker_status AS
 SELECT current_database() AS database,
@@ -55,6 +64,6 @@ SELECT current_database() AS database,
        (SELECT r.error IS NULL FROM vicidial.hopper_runs r ORDER BY r.run_id DESC LIMIT 1) AS last_run_ok,
        (SELECT r.finished_at FROM vicidial.hopper_runs r WHERE r.error IS NOT NULL ORDER BY r.run_id DESC LIMIT 1) AS last_error_at,
        (SELECT r.error FROM vicidial.hopper_runs r WHERE r.error IS NOT NULL ORDER BY r.run_id DESC LIMIT 1) AS last_error,
-       vicidial.worker_next_wake() AS next_wake,
-       (SELECT count(*) FROM pg_catalog.pg_stat_activity a
-         WHERE a.backend_type = 'vicidial_callbacks worker' AND a.datname = current_database()) AS workers;
+       w.next_wake,
+       w.workers
+  FROM vicidial.worker_state() w;
