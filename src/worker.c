@@ -178,7 +178,8 @@ vicidial_worker_main(Datum main_arg)
 	{
 		TimestampTz now;
 		TimestampTz next_wake;
-		PassResult	result = PASS_DONE;
+		PassResult	result = PASS_FAILED;
+		bool		passed = false;
 		int			events;
 
 		CHECK_FOR_INTERRUPTS();
@@ -194,16 +195,23 @@ vicidial_worker_main(Datum main_arg)
 		if (vicidial_worker_enabled && (now >= next_run || now >= next_due))
 		{
 			result = pass(true, &next_due);
+			passed = true;
 			next_run = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), vicidial_worker_interval * 1000L);
 		}
 		else if (vicidial_worker_enabled && woken)
-			result = pass(false, &next_due);	/* a change may have made something due sooner */
+		{
+			/* a change may have made something due sooner */
+			result = pass(false, &next_due);
+			passed = true;
+		}
 
-		if (result == PASS_NO_EXTENSION && !missing_logged)
+		/* a missing extension is logged once, and again only after it was back */
+		if (passed && result == PASS_NO_EXTENSION && !missing_logged)
 			ereport(LOG,
 					(errmsg("vicidial_callbacks: extension not installed in database \"%s\", waiting for CREATE EXTENSION",
 							database)));
-		missing_logged = (result == PASS_NO_EXTENSION) || (missing_logged && result != PASS_DONE);
+		if (passed && result != PASS_FAILED)
+			missing_logged = (result == PASS_NO_EXTENSION);
 
 		next_wake = vicidial_worker_enabled ? Min(next_run, next_due)
 			: TimestampTzPlusMilliseconds(GetCurrentTimestamp(), vicidial_worker_interval * 1000L);

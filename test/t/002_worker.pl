@@ -95,8 +95,8 @@ ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vi
 $node->safe_psql('second', q{SELECT vicidial.callback_schedule(1, 'bob', vicidial._half_hour_start(now()))});
 ok($node->poll_query_until('second', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 1}),
     'the second database is served');
-ok($node->log_contains('extension not installed in database "plain"'),
-    'the database without the extension is logged');
+my @missing_lines = slurp_file($node->logfile) =~ /extension not installed in database "plain"/g;
+is(scalar @missing_lines, 1, 'the database without the extension is logged once, over many intervals');
 seed_call_center($node, 'plain');
 $node->safe_psql('plain', q{SELECT vicidial.callback_schedule(1, 'bob', vicidial._half_hour_start(now()))});
 ok($node->poll_query_until('plain', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 1}),
