@@ -46,6 +46,16 @@ my $lateness = $node->safe_psql('postgres', q{
     SELECT extract(epoch FROM modify_date - callback_time) FROM vicidial.vicidial_callbacks WHERE lead_id = 3});
 cmp_ok($lateness, '>=', 0, 'not before its time');
 cmp_ok($lateness, '<', 10, "within seconds of its time, not at the next 60 s interval ($lateness s late)");
+# The early wake after a change of time: moved from tomorrow to 3 s ahead.
+$node->safe_psql('postgres', q{SELECT vicidial.callback_schedule(7, 'bob', now() + interval '1 day')});
+$node->safe_psql('postgres', q{
+    SELECT vicidial.callback_modify(c.callback_id, callback_time => clock_timestamp() + interval '3 seconds')
+      FROM vicidial.vicidial_callbacks c WHERE c.lead_id = 7});
+ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 7}),
+    'a callback moved to 3 s ahead goes LIVE');
+$lateness = $node->safe_psql('postgres', q{
+    SELECT extract(epoch FROM modify_date - callback_time) FROM vicidial.vicidial_callbacks WHERE lead_id = 7});
+cmp_ok($lateness, '<', 10, "a moved callback is on time too ($lateness s late)");
 like($node->safe_psql('postgres', 'SELECT last_run_ok, next_wake IS NOT NULL, workers FROM vicidial.worker_status'),
     qr/^t\|t\|1$/, 'worker_status shows the last run, the next wake and the worker');
 
