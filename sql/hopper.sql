@@ -60,9 +60,20 @@ SELECT lead_id, priority FROM vicidial.vicidial_hopper ORDER BY priority DESC, h
 -- An empty campaign gives no row.
 SELECT count(*) AS from_inactive_campaign FROM vicidial.hopper_next('HOPOFF', 'agent1');
 
+-- Scheduling a callback takes its lead out of the hopper.
+SELECT count(*) AS in_hopper_before FROM vicidial.vicidial_hopper WHERE lead_id = 5003;
+SELECT vicidial.callback_schedule(5003, 'agent1', :'t'::timestamptz + interval '3 hours') IS NOT NULL AS scheduled;
+SELECT status, EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = 5003) AS in_hopper
+  FROM vicidial.vicidial_list WHERE lead_id = 5003;
+
 -- At t + 30 min, 5006 goes LIVE.
 SELECT * FROM vicidial.hopper_run(:'t'::timestamptz + interval '30 minutes');
 SELECT status FROM vicidial.vicidial_callbacks WHERE callback_id = :cb_5006;
+-- Any active agent may dial an ANYONE callback (agent2 scheduled it); that
+-- takes its lead out of the hopper.
+SELECT lead_id, status, "user" FROM vicidial.callback_dial(:cb_5006, 'agent3');
+SELECT count(*) AS in_hopper FROM vicidial.vicidial_hopper WHERE lead_id = 5006;
+SELECT vicidial.lead_disposition(5006, 'agent3', 'SALE');
 
 -- An ANYONE callback whose lead is on a call when it falls due (a front end
 -- dialed it early, writing the lead itself) goes LIVE, but the lead is left
