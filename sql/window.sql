@@ -52,6 +52,9 @@ SELECT count(*) AS day_11 FROM vicidial.callback_slots(current_date + 11, 'WIN')
 SELECT max(slot) <= now() + interval '10 days' AND max(slot) > now() + interval '10 days' - interval '30 minutes' AS day_10_cut
   FROM vicidial.callback_slots(current_date + 10, 'WIN');
 SELECT count(*) AS day_11_no_campaign FROM vicidial.callback_slots(current_date + 11);
+-- Without a campaign the limit is a year: day 364 is whole, day 366 empty.
+SELECT count(*) AS day_364_no_campaign FROM vicidial.callback_slots(current_date + 364);
+SELECT count(*) AS day_366_no_campaign FROM vicidial.callback_slots(current_date + 366);
 
 -- Every slot offered is accepted, and the one after the last is not.
 SELECT max(slot) AS last_slot FROM vicidial.callback_slots(current_date + 10, 'WIN') \gset
