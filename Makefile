@@ -1,13 +1,23 @@
 # vicidial_callbacks: PGXS build, install and tests.
 
 EXTENSION = vicidial_callbacks
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big = vicidial_callbacks
 OBJS = src/vicidial_callbacks.o src/wakeup.o src/worker.o
 PGFILEDESC = "vicidial_callbacks - scheduled callbacks and the dialer hopper"
 
-# The install script is one file per concern under sql/install, joined in order.
+# The current version's install script is one file per concern under
+# sql/install, joined in order. The first file creates the tables and runs
+# once; every later one is replayable (CREATE OR REPLACE, DROP ... IF
+# EXISTS), so an upgrade script is its hand-written schema changes followed
+# by those same files: a function is written once for both paths.
 INSTALL_SOURCES = $(sort $(wildcard sql/install/*.sql))
-DATA_built = vicidial_callbacks--1.0.sql
+INSTALL_TABLES = sql/install/10_tables.sql
+INSTALL_REPLAYABLE = $(filter-out $(INSTALL_TABLES), $(INSTALL_SOURCES))
+UPGRADE_SOURCES = $(wildcard sql/upgrade/$(EXTENSION)--*--$(EXTVERSION).sql)
+# Released versions' full scripts stay installable, byte for byte.
+DATA = $(wildcard sql/released/$(EXTENSION)--*.sql)
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(notdir $(UPGRADE_SOURCES))
 
 # Every suite runs in a throwaway instance of its own; none needs a server.
 REGRESS = setup flow errors transitions window admin hopper roles
@@ -22,5 +32,8 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-vicidial_callbacks--1.0.sql: $(INSTALL_SOURCES)
+$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SOURCES)
+	cat $^ > $@
+
+$(EXTENSION)--%--$(EXTVERSION).sql: sql/upgrade/$(EXTENSION)--%--$(EXTVERSION).sql $(INSTALL_REPLAYABLE)
 	cat $^ > $@

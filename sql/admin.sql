@@ -25,7 +25,7 @@ UNION ALL SELECT 'agent2', regress.names(array(SELECT comments FROM vicidial.cal
 UNION ALL SELECT 'LIVE', regress.names(array(SELECT comments FROM vicidial.callbacks_report(campaign => 'ADM', callback_status => 'LIVE')))
 UNION ALL SELECT 'ARCHIVE', regress.names(array(SELECT comments FROM vicidial.callbacks_report(campaign => 'ADM', callback_status => 'ARCHIVE')))
 UNION ALL SELECT '[10:00, 12:00)', regress.names(array(SELECT comments FROM vicidial.callbacks_report(
-              time_from => :'base'::timestamptz + interval '10:00', time_to => :'base'::timestamptz + interval '12:00')))
+              campaign => 'ADM', time_from => :'base'::timestamptz + interval '10:00', time_to => :'base'::timestamptz + interval '12:00')))
 UNION ALL SELECT 'from 12:00', regress.names(array(SELECT comments FROM vicidial.callbacks_report(campaign => 'ADM', time_from => :'base'::timestamptz + interval '12:00')))
 UNION ALL SELECT 'agent2 and list 601', regress.names(array(SELECT comments FROM vicidial.callbacks_report(list => 601, agent => 'agent2')))
 UNION ALL SELECT 'agent1 and ACTIVE', regress.names(array(SELECT comments FROM vicidial.callbacks_report(agent => 'agent1', callback_status => 'ACTIVE')));

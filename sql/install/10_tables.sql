@@ -1,6 +1,8 @@
 -- Tables: VICIdial's names, keys and defaults, the constraints that need no
 -- trigger, and the indexes the sweep, the fill and the dialer read through.
--- The extension script is built by concatenating sql/install/*.sql in order.
+-- The install script is built by concatenating sql/install/*.sql in order.
+-- This file alone runs once; the later files are replayable, and each
+-- upgrade script carries the schema changes that bring a database here.
 
 \echo Use "CREATE EXTENSION vicidial_callbacks" to load this file. \quit
 
@@ -101,6 +103,19 @@ CREATE INDEX vicidial_callbacks_due ON vicidial.vicidial_callbacks (callback_tim
 CREATE INDEX vicidial_callbacks_agent_open ON vicidial.vicidial_callbacks ("user", callback_time)
     WHERE status IN ('ACTIVE', 'LIVE') AND recipient = 'USERONLY';
 
+-- The background worker's run history, kept to vicidial_callbacks.history_rows.
+CREATE TABLE vicidial.hopper_runs (
+    run_id          bigserial PRIMARY KEY,
+    database        name NOT NULL DEFAULT current_database(),
+    started_at      timestamptz NOT NULL,
+    finished_at     timestamptz NOT NULL,
+    went_live       integer,
+    useronly        integer,
+    hopper_inserted integer,
+    hopper_filled   integer,
+    error           text
+);
+
 -- pg_dump keeps the data of extension tables only when they are registered.
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_users', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_campaigns', '');
@@ -111,3 +126,5 @@ SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_hopper', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_hopper_hopper_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_callbacks', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_callbacks_callback_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('vicidial.hopper_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('vicidial.hopper_runs_run_id_seq', '');

@@ -1,7 +1,7 @@
 -- Argument checks and look-ups shared by the triggers and the API, so that
 -- a rule is written once and raises the same SQLSTATE on every path.
 
-CREATE FUNCTION vicidial._not_null(value anyelement, argument text) RETURNS void
+CREATE OR REPLACE FUNCTION vicidial._not_null(value anyelement, argument text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF value IS NULL THEN
@@ -12,7 +12,7 @@ END $$;
 -- Start of the half hour that contains "at", in the session's TimeZone: the
 -- popup's default slot. Minutes are taken locally so zones offset by :30 or
 -- :45 get their own half hours.
-CREATE FUNCTION vicidial._half_hour_start(at timestamptz) RETURNS timestamptz
+CREATE OR REPLACE FUNCTION vicidial._half_hour_start(at timestamptz) RETURNS timestamptz
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT date_trunc('minute', at)
            - make_interval(mins => extract(minute FROM at)::int % 30)
@@ -20,12 +20,12 @@ $$;
 
 -- The window callback_schedule accepts: from the start of the current half
 -- hour to now + days_limit days, both ends included.
-CREATE FUNCTION vicidial._callback_window(days_limit integer) RETURNS tstzrange
+CREATE OR REPLACE FUNCTION vicidial._callback_window(days_limit integer) RETURNS tstzrange
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT tstzrange(vicidial._half_hour_start(now()), now() + make_interval(days => days_limit), '[]')
 $$;
 
-CREATE FUNCTION vicidial._check_callback_time(callback_time timestamptz, campaign vicidial.vicidial_campaigns)
+CREATE OR REPLACE FUNCTION vicidial._check_callback_time(callback_time timestamptz, campaign vicidial.vicidial_campaigns)
 RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -39,7 +39,7 @@ BEGIN
     END IF;
 END $$;
 
-CREATE FUNCTION vicidial._check_recipient(recipient text) RETURNS void
+CREATE OR REPLACE FUNCTION vicidial._check_recipient(recipient text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF recipient IS DISTINCT FROM 'USERONLY' AND recipient IS DISTINCT FROM 'ANYONE' THEN
@@ -49,7 +49,7 @@ BEGIN
     END IF;
 END $$;
 
-CREATE FUNCTION vicidial._check_callback_status(status text) RETURNS void
+CREATE OR REPLACE FUNCTION vicidial._check_callback_status(status text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF status IS NULL OR status NOT IN ('ACTIVE', 'LIVE', 'ARCHIVE') THEN
@@ -61,7 +61,7 @@ END $$;
 
 -- A lead status a person may give: 1 to 6 letters, digits or underscores.
 -- INCALL is set by dialing and CBHOLD by scheduling, never given.
-CREATE FUNCTION vicidial._check_lead_status(status text) RETURNS void
+CREATE OR REPLACE FUNCTION vicidial._check_lead_status(status text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF status !~ '^[A-Za-z0-9_]{1,6}$' OR status IN ('INCALL', 'CBHOLD') THEN
@@ -71,7 +71,7 @@ BEGIN
     END IF;
 END $$;
 
-CREATE FUNCTION vicidial._campaign(campaign_id varchar) RETURNS vicidial.vicidial_campaigns
+CREATE OR REPLACE FUNCTION vicidial._campaign(campaign_id varchar) RETURNS vicidial.vicidial_campaigns
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     found_campaign vicidial.vicidial_campaigns;
@@ -84,7 +84,7 @@ BEGIN
 END $$;
 
 -- An agent acting: must exist and be active.
-CREATE FUNCTION vicidial._active_agent(agent varchar) RETURNS vicidial.vicidial_users
+CREATE OR REPLACE FUNCTION vicidial._active_agent(agent varchar) RETURNS vicidial.vicidial_users
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     found_agent vicidial.vicidial_users;
@@ -102,7 +102,7 @@ END $$;
 
 -- Leads are locked before their callbacks everywhere, so that two writers
 -- never wait on each other in opposite orders.
-CREATE FUNCTION vicidial._lock_lead(lead_id bigint) RETURNS vicidial.vicidial_list
+CREATE OR REPLACE FUNCTION vicidial._lock_lead(lead_id bigint) RETURNS vicidial.vicidial_list
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     locked_lead vicidial.vicidial_list;
@@ -115,7 +115,7 @@ BEGIN
     RETURN locked_lead;
 END $$;
 
-CREATE FUNCTION vicidial._lock_callback(callback_id bigint) RETURNS vicidial.vicidial_callbacks
+CREATE OR REPLACE FUNCTION vicidial._lock_callback(callback_id bigint) RETURNS vicidial.vicidial_callbacks
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     locked_callback vicidial.vicidial_callbacks;

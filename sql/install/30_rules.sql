@@ -7,7 +7,7 @@
 
 -- Callbacks: insert as ACTIVE only; ACTIVE->LIVE, ACTIVE->ARCHIVE,
 -- LIVE->ARCHIVE, LIVE->ACTIVE (to a later time); ARCHIVE is final.
-CREATE FUNCTION vicidial._callbacks_guard() RETURNS trigger
+CREATE OR REPLACE FUNCTION vicidial._callbacks_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     campaign vicidial.vicidial_campaigns;
@@ -74,11 +74,11 @@ BEGIN
     RETURN NEW;
 END $$;
 
-CREATE TRIGGER callbacks_guard BEFORE INSERT OR UPDATE ON vicidial.vicidial_callbacks
+CREATE OR REPLACE TRIGGER callbacks_guard BEFORE INSERT OR UPDATE ON vicidial.vicidial_callbacks
     FOR EACH ROW EXECUTE FUNCTION vicidial._callbacks_guard();
 
 -- I6: no callback row is lost, open or archived.
-CREATE FUNCTION vicidial._callbacks_keep() RETURNS trigger
+CREATE OR REPLACE FUNCTION vicidial._callbacks_keep() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
@@ -90,13 +90,13 @@ BEGIN
               HINT = 'archive it instead: callbacks are kept forever';
 END $$;
 
-CREATE TRIGGER callbacks_keep BEFORE DELETE ON vicidial.vicidial_callbacks
+CREATE OR REPLACE TRIGGER callbacks_keep BEFORE DELETE ON vicidial.vicidial_callbacks
     FOR EACH ROW EXECUTE FUNCTION vicidial._callbacks_keep();
-CREATE TRIGGER callbacks_keep_truncate BEFORE TRUNCATE ON vicidial.vicidial_callbacks
+CREATE OR REPLACE TRIGGER callbacks_keep_truncate BEFORE TRUNCATE ON vicidial.vicidial_callbacks
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._callbacks_keep();
 
 -- Leads: modify_date on every update; I3 from the lead's side.
-CREATE FUNCTION vicidial._leads_guard() RETURNS trigger
+CREATE OR REPLACE FUNCTION vicidial._leads_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     NEW.modify_date := now();
@@ -108,12 +108,12 @@ BEGIN
     RETURN NEW;
 END $$;
 
-CREATE TRIGGER leads_guard BEFORE UPDATE ON vicidial.vicidial_list
+CREATE OR REPLACE TRIGGER leads_guard BEFORE UPDATE ON vicidial.vicidial_list
     FOR EACH ROW EXECUTE FUNCTION vicidial._leads_guard();
 
 -- I3 from the hopper's side. The lead is share-locked so that a concurrent
 -- change of its status is seen, not raced.
-CREATE FUNCTION vicidial._hopper_guard() RETURNS trigger
+CREATE OR REPLACE FUNCTION vicidial._hopper_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM FROM vicidial.vicidial_list l
@@ -126,12 +126,12 @@ BEGIN
     RETURN NEW;
 END $$;
 
-CREATE TRIGGER hopper_guard BEFORE INSERT OR UPDATE OF lead_id ON vicidial.vicidial_hopper
+CREATE OR REPLACE TRIGGER hopper_guard BEFORE INSERT OR UPDATE OF lead_id ON vicidial.vicidial_hopper
     FOR EACH ROW EXECUTE FUNCTION vicidial._hopper_guard();
 
 -- I2, checked at commit: a CBHOLD lead has an open callback; a lead with an
 -- ACTIVE callback is CBHOLD, or INCALL while someone is calling it early.
-CREATE FUNCTION vicidial._lead_callback_consistency() RETURNS trigger
+CREATE OR REPLACE FUNCTION vicidial._lead_callback_consistency() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     lead_status varchar;
@@ -159,18 +159,22 @@ BEGIN
     RETURN NULL;
 END $$;
 
+DROP TRIGGER IF EXISTS leads_consistent_insert ON vicidial.vicidial_list;
 CREATE CONSTRAINT TRIGGER leads_consistent_insert AFTER INSERT ON vicidial.vicidial_list
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     WHEN (NEW.status = 'CBHOLD')
     EXECUTE FUNCTION vicidial._lead_callback_consistency();
+DROP TRIGGER IF EXISTS leads_consistent_update ON vicidial.vicidial_list;
 CREATE CONSTRAINT TRIGGER leads_consistent_update AFTER UPDATE OF status ON vicidial.vicidial_list
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     WHEN (NEW.status = 'CBHOLD' OR OLD.status IN ('CBHOLD', 'INCALL'))
     EXECUTE FUNCTION vicidial._lead_callback_consistency();
+DROP TRIGGER IF EXISTS callbacks_consistent_insert ON vicidial.vicidial_callbacks;
 CREATE CONSTRAINT TRIGGER callbacks_consistent_insert AFTER INSERT ON vicidial.vicidial_callbacks
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     EXECUTE FUNCTION vicidial._lead_callback_consistency();
 -- ACTIVE->LIVE cannot break I2, so the sweep's flips are not re-checked.
+DROP TRIGGER IF EXISTS callbacks_consistent_update ON vicidial.vicidial_callbacks;
 CREATE CONSTRAINT TRIGGER callbacks_consistent_update AFTER UPDATE OF status ON vicidial.vicidial_callbacks
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     WHEN (NEW.status IN ('ACTIVE', 'ARCHIVE') AND OLD.status <> NEW.status)

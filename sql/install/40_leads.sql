@@ -10,7 +10,7 @@
 -- callback's lead_status, is dialable again, and joins the hopper of the
 -- callback's campaign at priority 50 when that campaign and the lead's list
 -- are active. Returns how many hopper rows were added.
-CREATE FUNCTION vicidial._release_anyone(callback_ids bigint[], at timestamptz) RETURNS integer
+CREATE OR REPLACE FUNCTION vicidial._release_anyone(callback_ids bigint[], at timestamptz) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     released_leads bigint[];
@@ -41,7 +41,7 @@ BEGIN
 END $$;
 
 -- An agent takes the lead: out of the hopper, INCALL, counted as called.
-CREATE FUNCTION vicidial._dial_lead(lead_id bigint, agent varchar) RETURNS SETOF vicidial.vicidial_list
+CREATE OR REPLACE FUNCTION vicidial._dial_lead(lead_id bigint, agent varchar) RETURNS SETOF vicidial.vicidial_list
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = _dial_lead.lead_id;
     UPDATE vicidial.vicidial_list l

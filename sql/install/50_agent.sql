@@ -1,7 +1,7 @@
 -- The agent side: the CALLBK popup and its slots, the agent's callback list
 -- and button, dialing a callback or the next hopper lead, the hangup.
 
-CREATE FUNCTION vicidial.callback_schedule(
+CREATE OR REPLACE FUNCTION vicidial.callback_schedule(
     lead_id bigint,
     agent varchar,
     callback_time timestamptz,
@@ -44,7 +44,7 @@ BEGIN
     RETURN new_callback_id;
 END $$;
 
-CREATE FUNCTION vicidial.callback_slots(day date, campaign varchar DEFAULT NULL)
+CREATE OR REPLACE FUNCTION vicidial.callback_slots(day date, campaign varchar DEFAULT NULL)
 RETURNS TABLE (slot timestamptz, is_default boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -71,7 +71,7 @@ BEGIN
      ORDER BY s;
 END $$;
 
-CREATE FUNCTION vicidial.agent_callbacks(agent varchar)
+CREATE OR REPLACE FUNCTION vicidial.agent_callbacks(agent varchar)
 RETURNS TABLE (callback_id bigint, lead_id bigint, campaign_id varchar, list_id bigint, status varchar,
                callback_time timestamptz, entry_time timestamptz, recipient varchar, comments varchar,
                phone_number varchar, first_name varchar, last_name varchar)
@@ -87,7 +87,7 @@ BEGIN
      ORDER BY c.callback_time, c.callback_id;
 END $$;
 
-CREATE FUNCTION vicidial.agent_callback_count(agent varchar)
+CREATE OR REPLACE FUNCTION vicidial.agent_callback_count(agent varchar)
 RETURNS TABLE (live bigint, open bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -98,7 +98,7 @@ BEGIN
      WHERE c."user" = agent AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE');
 END $$;
 
-CREATE FUNCTION vicidial.callback_dial(callback_id bigint, agent varchar)
+CREATE OR REPLACE FUNCTION vicidial.callback_dial(callback_id bigint, agent varchar)
 RETURNS SETOF vicidial.vicidial_list
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -123,7 +123,7 @@ BEGIN
     RETURN QUERY SELECT * FROM vicidial._dial_lead(callback.lead_id, agent);
 END $$;
 
-CREATE FUNCTION vicidial.hopper_next(campaign_id varchar, agent varchar)
+CREATE OR REPLACE FUNCTION vicidial.hopper_next(campaign_id varchar, agent varchar)
 RETURNS SETOF vicidial.vicidial_list
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -146,7 +146,7 @@ BEGIN
     END IF;
 END $$;
 
-CREATE FUNCTION vicidial.lead_disposition(
+CREATE OR REPLACE FUNCTION vicidial.lead_disposition(
     lead_id bigint,
     agent varchar,
     status varchar,

@@ -1,7 +1,7 @@
 -- The admin side: the modify-lead screen and the callback viewer (search,
 -- sort, page, summarise).
 
-CREATE FUNCTION vicidial.callback_modify(
+CREATE OR REPLACE FUNCTION vicidial.callback_modify(
     callback_id bigint,
     callback_time timestamptz DEFAULT NULL,
     agent varchar DEFAULT NULL,
@@ -62,7 +62,7 @@ END $$;
 
 -- The viewer's filters, each optional, combined with AND. Arguments are
 -- checked here; the WHERE clause they feed is _callbacks_filter().
-CREATE FUNCTION vicidial._check_callbacks_filter(
+CREATE OR REPLACE FUNCTION vicidial._check_callbacks_filter(
     campaign varchar, list bigint, agent varchar, callback_status text,
     time_from timestamptz, time_to timestamptz)
 RETURNS void
@@ -88,14 +88,14 @@ END $$;
 
 -- $1..$6 are the six filters above, in that order. Run through EXECUTE, so
 -- each query is planned with the filters actually given.
-CREATE FUNCTION vicidial._callbacks_filter() RETURNS text
+CREATE OR REPLACE FUNCTION vicidial._callbacks_filter() RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT '($1 IS NULL OR c.campaign_id = $1) AND ($2 IS NULL OR c.list_id = $2)'
         || ' AND ($3 IS NULL OR c."user" = $3) AND ($4 IS NULL OR c.status = $4)'
         || ' AND ($5 IS NULL OR c.callback_time >= $5) AND ($6 IS NULL OR c.callback_time < $6)'
 $$;
 
-CREATE FUNCTION vicidial.callbacks_report(
+CREATE OR REPLACE FUNCTION vicidial.callbacks_report(
     campaign varchar DEFAULT NULL,
     list bigint DEFAULT NULL,
     agent varchar DEFAULT NULL,
@@ -142,7 +142,7 @@ BEGIN
     USING campaign, list, agent, callback_status, time_from, time_to, max_rows, skip_rows;
 END $$;
 
-CREATE FUNCTION vicidial.callbacks_summary(
+CREATE OR REPLACE FUNCTION vicidial.callbacks_summary(
     campaign varchar DEFAULT NULL,
     list bigint DEFAULT NULL,
     agent varchar DEFAULT NULL,

@@ -4,12 +4,12 @@
 
 -- Every sweep, fill and run in the database takes this transaction-level
 -- lock, so two drivers at once (worker and pg_cron) do the work once.
-CREATE FUNCTION vicidial._serialize_hopper_runs() RETURNS void
+CREATE OR REPLACE FUNCTION vicidial._serialize_hopper_runs() RETURNS void
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     SELECT pg_advisory_xact_lock(hashtext('vicidial_callbacks'), hashtext('hopper_run'))
 $$;
 
-CREATE FUNCTION vicidial.sweep(now timestamptz DEFAULT now())
+CREATE OR REPLACE FUNCTION vicidial.sweep(now timestamptz DEFAULT now())
 RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -44,7 +44,7 @@ BEGIN
     RETURN NEXT;
 END $$;
 
-CREATE FUNCTION vicidial.hopper_fill(now timestamptz DEFAULT now())
+CREATE OR REPLACE FUNCTION vicidial.hopper_fill(now timestamptz DEFAULT now())
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -79,7 +79,7 @@ BEGIN
     RETURN filled;
 END $$;
 
-CREATE FUNCTION vicidial.hopper_run(now timestamptz DEFAULT now())
+CREATE OR REPLACE FUNCTION vicidial.hopper_run(now timestamptz DEFAULT now())
 RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer, hopper_filled integer)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN

@@ -1,22 +1,9 @@
--- What the background worker needs in the database: the run history with
--- bounded retention, the wake-up trigger, and a view of the worker's health.
-
-CREATE TABLE vicidial.hopper_runs (
-    run_id          bigserial PRIMARY KEY,
-    database        name NOT NULL DEFAULT current_database(),
-    started_at      timestamptz NOT NULL,
-    finished_at     timestamptz NOT NULL,
-    went_live       integer,
-    useronly        integer,
-    hopper_inserted integer,
-    hopper_filled   integer,
-    error           text
-);
-SELECT pg_catalog.pg_extension_config_dump('vicidial.hopper_runs', '');
-SELECT pg_catalog.pg_extension_config_dump('vicidial.hopper_runs_run_id_seq', '');
+-- What the background worker needs in the database: retention of the run
+-- history (vicidial.hopper_runs), the wake-up trigger, and a view of the
+-- worker's health.
 
 -- Keep the newest keep_runs rows: the history never grows without bound.
-CREATE FUNCTION vicidial._trim_hopper_runs(keep_runs integer) RETURNS void
+CREATE OR REPLACE FUNCTION vicidial._trim_hopper_runs(keep_runs integer) RETURNS void
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     DELETE FROM vicidial.hopper_runs r
      WHERE r.run_id <= (SELECT max(k.run_id) FROM vicidial.hopper_runs k) - keep_runs
@@ -26,7 +13,7 @@ $$;
 -- (vicidial_callbacks.role) needs EXECUTE on them and nothing else.
 
 -- One run of the worker: hopper_run at the transaction's time, recorded.
-CREATE FUNCTION vicidial._worker_run(keep_runs integer) RETURNS void
+CREATE OR REPLACE FUNCTION vicidial._worker_run(keep_runs integer) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     started timestamptz := clock_timestamp();
@@ -37,28 +24,28 @@ BEGIN
     PERFORM vicidial._trim_hopper_runs(keep_runs);
 END $$;
 
-CREATE FUNCTION vicidial._record_failed_run(started timestamptz, error text, keep_runs integer) RETURNS void
+CREATE OR REPLACE FUNCTION vicidial._record_failed_run(started timestamptz, error text, keep_runs integer) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     INSERT INTO vicidial.hopper_runs (started_at, finished_at, error) VALUES (started, clock_timestamp(), error);
     SELECT vicidial._trim_hopper_runs(keep_runs);
 $$;
 
 -- When the worker must wake for the next callback; NULL when none waits.
-CREATE FUNCTION vicidial._next_due() RETURNS timestamptz
+CREATE OR REPLACE FUNCTION vicidial._next_due() RETURNS timestamptz
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT min(c.callback_time) FROM vicidial.vicidial_callbacks c WHERE c.status = 'ACTIVE'
 $$;
 
 -- Anything that may make a callback due sooner wakes the worker at commit.
-CREATE FUNCTION vicidial._wake_worker() RETURNS trigger
+CREATE OR REPLACE FUNCTION vicidial._wake_worker() RETURNS trigger
 LANGUAGE c SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_wake_worker';
-CREATE TRIGGER callbacks_wake_worker AFTER INSERT OR UPDATE OF callback_time, status ON vicidial.vicidial_callbacks
+CREATE OR REPLACE TRIGGER callbacks_wake_worker AFTER INSERT OR UPDATE OF callback_time, status ON vicidial.vicidial_callbacks
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wake_worker();
 
-CREATE FUNCTION vicidial.worker_state(OUT workers integer, OUT next_wake timestamptz)
+CREATE OR REPLACE FUNCTION vicidial.worker_state(OUT workers integer, OUT next_wake timestamptz)
 LANGUAGE c STABLE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_worker_state';
 
-CREATE VIEW vicidial.worker_status AS
+CREATE OR REPLACE VIEW vicidial.worker_status AS
 SELECT current_database() AS database,
        (SELECT r.finished_at FROM vicidial.hopper_runs r ORDER BY r.run_id DESC LIMIT 1) AS last_run,
        (SELECT r.error IS NULL FROM vicidial.hopper_runs r ORDER BY r.run_id DESC LIMIT 1) AS last_run_ok,

@@ -2,7 +2,7 @@
 -- triggers off: every row that breaks an invariant, with the rule it breaks.
 -- Empty means the tables hold I1-I4.
 
-CREATE FUNCTION vicidial.invariant_violations()
+CREATE OR REPLACE FUNCTION vicidial.invariant_violations()
 RETURNS TABLE (invariant text, lead_id bigint, detail text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT 'I1', c.lead_id, count(*) || ' open callbacks'

@@ -1,0 +1,105 @@
+# The 1.0 -> 1.1 upgrade (CONTRACT §10): 1.0 stays installable; a 1.0
+# database holding callbacks in every state reaches 1.1 with ALTER
+# EXTENSION ... UPDATE, loses nothing, keeps its grants, and ends with a
+# catalog equal to a fresh 1.1 install; the worker serves a database on
+# either version.
+use strict;
+use warnings;
+use lib 'test';
+use CallbackCluster;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = callback_node('upgrade', conf => qq{
+vicidial_callbacks.database = 'old, fresh'
+vicidial_callbacks.interval = 1h
+});
+$node->safe_psql('postgres', 'CREATE DATABASE old; CREATE DATABASE fresh; CREATE ROLE agent_role');
+
+$node->safe_psql('old', q{CREATE EXTENSION vicidial_callbacks VERSION '1.0'});
+is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'vicidial_callbacks'}),
+    '1.0', 'the released 1.0 script is still installable');
+
+# 1.0 data in every state: ACTIVE (both recipients), LIVE USERONLY, LIVE
+# ANYONE with its lead in the hopper, ARCHIVE (dialed and cancelled), a
+# lead INCALL from the hopper, standard hopper rows; and a grant to keep.
+$node->safe_psql('old', q{
+    INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks) VALUES ('ann', true), ('bob', false);
+    INSERT INTO vicidial.vicidial_campaigns (campaign_id, dial_statuses, hopper_level) VALUES ('OLD', '{NEW}', 5);
+    INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'OLD');
+    INSERT INTO vicidial.vicidial_list (list_id, phone_number) SELECT 1, '555000' || g FROM generate_series(1, 12) g;
+    SELECT vicidial.callback_schedule(1, 'ann', now() + interval '2 days', 'USERONLY');
+    SELECT vicidial.callback_schedule(2, 'bob', now() + interval '2 days', 'ANYONE');
+    SELECT vicidial.callback_schedule(3, 'ann', vicidial._half_hour_start(now()), 'USERONLY');
+    SELECT vicidial.callback_schedule(4, 'bob', vicidial._half_hour_start(now()), 'ANYONE');
+    SELECT vicidial.callback_schedule(5, 'bob', vicidial._half_hour_start(now()), 'ANYONE');
+    SELECT vicidial.callback_schedule(6, 'bob', now() + interval '3 days', 'ANYONE');
+    SELECT vicidial.callback_schedule(10, 'bob', vicidial._half_hour_start(now()), 'ANYONE');
+    SELECT * FROM vicidial.hopper_run();
+    SELECT * FROM vicidial.callback_dial(5, 'bob');
+    SELECT vicidial.lead_disposition(5, 'bob', 'SALE');
+    SELECT * FROM vicidial.callback_modify(6, archive => true);
+    SELECT * FROM vicidial.hopper_next('OLD', 'bob');
+    GRANT USAGE ON SCHEMA vicidial TO agent_role;
+    GRANT EXECUTE ON FUNCTION vicidial.agent_callbacks(varchar), vicidial.hopper_next(varchar, varchar) TO agent_role;
+});
+my $states = q{
+    SELECT (SELECT string_agg(status || '/' || recipient, ' ' ORDER BY callback_id) FROM vicidial.vicidial_callbacks)
+        || ' | ' || (SELECT string_agg(lead_id || ':' || status, ' ' ORDER BY lead_id) FROM vicidial.vicidial_list)
+        || ' | ' || (SELECT string_agg(lead_id || ':' || priority || source, ' ' ORDER BY hopper_id) FROM vicidial.vicidial_hopper)
+};
+my $before = $node->safe_psql('old', $states);
+is($before,
+    'ACTIVE/USERONLY ACTIVE/ANYONE LIVE/USERONLY LIVE/ANYONE ARCHIVE/ANYONE ARCHIVE/ANYONE LIVE/ANYONE'
+      . ' | 1:CBHOLD 2:CBHOLD 3:CBHOLD 4:INCALL 5:SALE 6:CALLBK 7:NEW 8:NEW 9:NEW 10:CALLBK 11:NEW 12:NEW'
+      . ' | 10:50C 7:0S 8:0S',
+    '1.0 holds callbacks, leads and hopper rows in every state');
+
+$node->safe_psql('old', 'ALTER EXTENSION vicidial_callbacks UPDATE');
+is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'vicidial_callbacks'}),
+    '1.1', 'ALTER EXTENSION ... UPDATE reaches 1.1');
+is($node->safe_psql('old', $states), $before, 'the upgrade loses and changes no row');
+is($node->safe_psql('old', 'SELECT count(*) FROM vicidial.invariant_violations()'), '0',
+    'the upgraded data obeys every invariant');
+is($node->safe_psql('old', q{
+    SELECT has_function_privilege('agent_role', 'vicidial.agent_callbacks(varchar)', 'EXECUTE')
+       AND has_function_privilege('agent_role', 'vicidial.hopper_next(varchar, varchar)', 'EXECUTE')
+       AND NOT has_function_privilege('agent_role', 'vicidial.callback_modify(bigint, timestamptz, varchar, text, text, boolean)', 'EXECUTE')}),
+    't', 'grants made on 1.0 survive the upgrade, and nothing more is granted');
+
+# The same grant on a fresh install, so that privileges compare too.
+$node->safe_psql('fresh', q{
+    CREATE EXTENSION vicidial_callbacks;
+    GRANT USAGE ON SCHEMA vicidial TO agent_role;
+    GRANT EXECUTE ON FUNCTION vicidial.agent_callbacks(varchar), vicidial.hopper_next(varchar, varchar) TO agent_role;
+});
+my $fresh = catalog_fingerprint($node, 'fresh');
+like($fresh, qr/^function vicidial\.hopper_run\(timestamp with time zone\) /m, 'the fingerprint sees functions');
+like($fresh, qr/^dumped vicidial\.vicidial_callbacks /m, 'the fingerprint sees the dump configuration');
+is(catalog_fingerprint($node, 'old'), $fresh, 'the upgraded catalog equals a fresh 1.1 install');
+
+# The upgraded database goes on working, and the worker serves both.
+$node->safe_psql('old', q{SELECT vicidial.callback_schedule(9, 'bob', vicidial._half_hour_start(now()), 'ANYONE')});
+ok($node->poll_query_until('old', q{
+    SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 9 AND status <> 'ARCHIVE'}),
+    'the worker serves the upgraded database');
+
+$node->safe_psql('postgres', 'CREATE DATABASE still_old');
+$node->safe_psql('still_old', q{
+    CREATE EXTENSION vicidial_callbacks VERSION '1.0';
+    INSERT INTO vicidial.vicidial_users ("user") VALUES ('bob');
+    INSERT INTO vicidial.vicidial_campaigns (campaign_id) VALUES ('C');
+    INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');
+    INSERT INTO vicidial.vicidial_list (list_id) VALUES (1);
+    SELECT vicidial.callback_schedule(1, 'bob', vicidial._half_hour_start(now()));
+});
+$node->append_conf('postgresql.conf', "vicidial_callbacks.database = 'old, fresh, still_old'\n");
+$node->restart;
+ok($node->poll_query_until('still_old', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks}),
+    'the new library serves a database still on 1.0');
+is($node->safe_psql('still_old', q{SELECT count(*) FROM vicidial.hopper_runs WHERE error IS NOT NULL}), '0',
+    'without a failed run');
+
+$node->stop;
+done_testing();
