@@ -6,7 +6,10 @@
  *
  * A change that may make a callback due sooner (an insert, a new time)
  * fires a statement trigger that only notes the wish; the latch is set
- * after commit, so the worker never wakes to an uncommitted row.
+ * after commit, so the worker never wakes to an uncommitted row. The
+ * worker's own runs wake nobody: it reads the next due time itself. A
+ * prepared transaction wakes nobody either (COMMIT PREPARED runs no
+ * callback of ours): its callbacks are seen at the worker's next wake.
  */
 #include "postgres.h"
 
@@ -40,6 +43,7 @@ typedef struct WakeupShared
 static WakeupShared *wakeup = NULL;
 static int	requested_slots = 0;
 static bool wake_at_commit = false;
+static bool am_worker = false;
 
 static Size
 wakeup_size(int nslots)
@@ -88,6 +92,7 @@ wakeup_attach(int slot)
 	wakeup->slots[slot].database = MyDatabaseId;
 	wakeup->slots[slot].latch = MyLatch;
 	SpinLockRelease(&wakeup->mutex);
+	am_worker = true;
 	before_shmem_exit(wakeup_detach, Int32GetDatum(slot));
 }
 
@@ -126,12 +131,13 @@ wake_after_commit(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			if (wake_at_commit)
+			if (wake_at_commit && !am_worker)
 				wake_workers_of_this_database();
 			wake_at_commit = false;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
 			wake_at_commit = false;
 			break;
 		default:

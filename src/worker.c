@@ -85,6 +85,8 @@ pass_in_transaction(bool run, TimestampTz *next_due)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	/* so that autovacuum sees the flips and the history rows */
+	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return result;
 }
@@ -109,6 +111,7 @@ record_failure(TimestampTz started, const char *message)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	pgstat_report_stat(false);
 }
 
 static PassResult
@@ -129,9 +132,15 @@ pass(bool run, TimestampTz *next_due)
 		error = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
+		/* the abort leaves TopMemoryContext current: nothing may leak there */
+		MemoryContextSwitchTo(worker_context);
 		pgstat_report_activity(STATE_IDLE, NULL);
 		ereport(LOG,
-				(errmsg("vicidial_callbacks: hopper run failed: %s", error->message)));
+				(errcode(error->sqlerrcode),
+				 errmsg("vicidial_callbacks: hopper run failed: %s", error->message),
+				 error->detail ? errdetail_internal("%s", error->detail) : 0,
+				 error->hint ? errhint("%s", error->hint) : 0,
+				 error->context ? errcontext("%s", error->context) : 0));
 		PG_TRY();
 		{
 			record_failure(started, error->message);
@@ -141,10 +150,10 @@ pass(bool run, TimestampTz *next_due)
 			MemoryContextSwitchTo(worker_context);
 			FlushErrorState();
 			AbortCurrentTransaction();
+			MemoryContextSwitchTo(worker_context);
 			ereport(LOG, (errmsg("vicidial_callbacks: could not record the failed run")));
 		}
 		PG_END_TRY();
-		FreeErrorData(error);
 		/* do not retry before the next interval */
 		*next_due = DT_NOEND;
 	}
@@ -197,6 +206,13 @@ vicidial_worker_main(Datum main_arg)
 			result = pass(true, &next_due);
 			passed = true;
 			next_run = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), vicidial_worker_interval * 1000L);
+			/*
+			 * A callback still due after the run has a lead that another
+			 * transaction held: the run skipped it. Try again in a second
+			 * rather than at once, in a loop, while that lock lasts.
+			 */
+			if (next_due <= GetCurrentTimestamp())
+				next_due = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
 		}
 		else if (vicidial_worker_enabled && woken)
 		{
