@@ -7,12 +7,12 @@ INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, scheduled_c
     ('ERR', 'Errors', true, 10),
     ('NOCB', 'No callbacks', false, 365);
 INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id) VALUES (900, 'Errors', 'ERR'), (901, 'No callbacks', 'NOCB');
-INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, first_name) VALUES
-    (9001, 900, 'NEW', 'plain'),
-    (9002, 901, 'NEW', 'no callbacks'),
-    (9003, 900, 'INCALL', 'on a call'),
-    (9004, 900, 'NEW', 'LIVE USERONLY'),
-    (9005, 900, 'NEW', 'ARCHIVE');
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, "user", first_name) VALUES
+    (9001, 900, 'NEW', NULL, 'plain'),
+    (9002, 901, 'NEW', NULL, 'no callbacks'),
+    (9003, 900, 'INCALL', 'agent2', 'on a call'),
+    (9004, 900, 'NEW', NULL, 'LIVE USERONLY'),
+    (9005, 900, 'NEW', NULL, 'ARCHIVE');
 -- 9104: LIVE USERONLY (agent1); 9105: ARCHIVE; both written as a front end
 -- would, lead and callback in one transaction.
 BEGIN;
@@ -82,18 +82,18 @@ SELECT n, regress.attempt(call) FROM (VALUES
 SELECT n, regress.attempt(call) FROM (VALUES
     ('null lead_id',        $$SELECT vicidial.lead_disposition(NULL, 'agent1', 'SALE')$$),
     ('null agent',          $$SELECT vicidial.lead_disposition(9003, NULL, 'SALE')$$),
-    ('null status',         $$SELECT vicidial.lead_disposition(9003, 'agent1', NULL)$$),
+    ('null status',         $$SELECT vicidial.lead_disposition(9003, 'agent2', NULL)$$),
     ('unknown lead',        $$SELECT vicidial.lead_disposition(1234567, 'agent1', 'SALE')$$),
     ('unknown agent',       $$SELECT vicidial.lead_disposition(9003, 'nobody', 'SALE')$$),
     ('inactive agent',      $$SELECT vicidial.lead_disposition(9003, 'retired', 'SALE')$$),
-    ('CBHOLD given',        $$SELECT vicidial.lead_disposition(9003, 'agent1', 'CBHOLD')$$),
-    ('INCALL given',        $$SELECT vicidial.lead_disposition(9003, 'agent1', 'INCALL')$$),
-    ('bad status text',     $$SELECT vicidial.lead_disposition(9003, 'agent1', 'no way')$$),
+    ('CBHOLD given',        $$SELECT vicidial.lead_disposition(9003, 'agent2', 'CBHOLD')$$),
+    ('INCALL given',        $$SELECT vicidial.lead_disposition(9003, 'agent2', 'INCALL')$$),
+    ('bad status text',     $$SELECT vicidial.lead_disposition(9003, 'agent2', 'no way')$$),
     ('lead not INCALL',     $$SELECT vicidial.lead_disposition(9001, 'agent1', 'SALE')$$),
     ('CBHOLD lead',         $$SELECT vicidial.lead_disposition(9004, 'agent1', 'SALE')$$),
-    ('CALLBK without time', $$SELECT vicidial.lead_disposition(9003, 'agent1', 'CALLBK')$$),
-    ('CALLBK too late',     $$SELECT vicidial.lead_disposition(9003, 'agent1', 'CALLBK', now() + interval '11 days')$$),
-    ('CALLBK bad recipient',$$SELECT vicidial.lead_disposition(9003, 'agent1', 'CALLBK', now() + interval '1 day', 'me')$$),
+    ('CALLBK without time', $$SELECT vicidial.lead_disposition(9003, 'agent2', 'CALLBK')$$),
+    ('CALLBK too late',     $$SELECT vicidial.lead_disposition(9003, 'agent2', 'CALLBK', now() + interval '11 days')$$),
+    ('CALLBK bad recipient',$$SELECT vicidial.lead_disposition(9003, 'agent2', 'CALLBK', now() + interval '1 day', 'me')$$),
     ('CALLBK USERONLY no rights', $$SELECT vicidial.lead_disposition(9003, 'agent2', 'CALLBK', now() + interval '1 day', 'USERONLY')$$)
 ) AS cases(n, call);
 
@@ -139,7 +139,7 @@ SELECT n, regress.attempt(call) FROM (VALUES
 
 -- The one refused call above that reaches a busy lead: dialing a callback
 -- whose lead is already on a call.
-UPDATE vicidial.vicidial_list SET status = 'INCALL' WHERE lead_id = 9004;
+UPDATE vicidial.vicidial_list SET status = 'INCALL', "user" = 'agent1' WHERE lead_id = 9004;
 SELECT regress.attempt($$SELECT vicidial.callback_dial(9104, 'agent1')$$) AS dial_busy_lead;
 
 -- Nothing above changed a row: the leads and callbacks are as set up.

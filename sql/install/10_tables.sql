@@ -10,7 +10,9 @@ CREATE TABLE vicidial.vicidial_users (
     "user"              varchar(20) PRIMARY KEY,
     full_name           varchar(50),
     active              boolean NOT NULL DEFAULT true,
-    agentonly_callbacks boolean NOT NULL DEFAULT false
+    agentonly_callbacks boolean NOT NULL DEFAULT false,
+    -- 1.1: when set, only members of this database role may act as the agent
+    db_role             text
 );
 
 CREATE TABLE vicidial.vicidial_campaigns (
@@ -24,7 +26,9 @@ CREATE TABLE vicidial.vicidial_campaigns (
     -- I3: a CBHOLD lead must never be dialed by the standard fill.
     CONSTRAINT dial_statuses_without_cbhold CHECK ('CBHOLD' <> ALL (dial_statuses)),
     CONSTRAINT hopper_level_range CHECK (hopper_level BETWEEN 0 AND 100000),
-    CONSTRAINT callback_days_limit_range CHECK (callback_days_limit BETWEEN 1 AND 365)
+    CONSTRAINT callback_days_limit_range CHECK (callback_days_limit BETWEEN 1 AND 365),
+    -- I10: a lead someone is calling must never be dialed by the fill.
+    CONSTRAINT dial_statuses_without_incall CHECK ('INCALL' <> ALL (dial_statuses))
 );
 
 CREATE TABLE vicidial.vicidial_lists (
@@ -74,13 +78,15 @@ CREATE INDEX vicidial_hopper_next ON vicidial.vicidial_hopper (campaign_id, prio
 CREATE TABLE vicidial.vicidial_callbacks (
     callback_id   bigserial PRIMARY KEY,
     lead_id       bigint NOT NULL REFERENCES vicidial.vicidial_list,
-    list_id       bigint NOT NULL REFERENCES vicidial.vicidial_lists ON UPDATE CASCADE,
-    campaign_id   varchar(8) NOT NULL REFERENCES vicidial.vicidial_campaigns ON UPDATE CASCADE,
+    -- No ON UPDATE CASCADE: renaming a list, campaign or agent would have to
+    -- change ARCHIVE rows, which are final, so a rename they name is refused.
+    list_id       bigint NOT NULL REFERENCES vicidial.vicidial_lists,
+    campaign_id   varchar(8) NOT NULL REFERENCES vicidial.vicidial_campaigns,
     status        varchar(10) NOT NULL DEFAULT 'ACTIVE',
     entry_time    timestamptz NOT NULL DEFAULT now(),
     callback_time timestamptz NOT NULL,
     modify_date   timestamptz NOT NULL DEFAULT now(),
-    "user"        varchar(20) REFERENCES vicidial.vicidial_users ON UPDATE CASCADE,
+    "user"        varchar(20) REFERENCES vicidial.vicidial_users,
     recipient     varchar(10) NOT NULL DEFAULT 'ANYONE',
     comments      varchar(255),
     lead_status   varchar(6) NOT NULL DEFAULT 'CALLBK',
@@ -99,6 +105,9 @@ CREATE UNIQUE INDEX vicidial_callbacks_one_open_per_lead ON vicidial.vicidial_ca
 -- The sweep reads only what is due: its cost follows the due rows.
 CREATE INDEX vicidial_callbacks_due ON vicidial.vicidial_callbacks (callback_time, callback_id)
     WHERE status = 'ACTIVE';
+-- The release of LIVE ANYONE callbacks whose lead still waits in CBHOLD.
+CREATE INDEX vicidial_callbacks_live_anyone ON vicidial.vicidial_callbacks (lead_id)
+    WHERE status = 'LIVE' AND recipient = 'ANYONE';
 -- An agent's list and button read only open USERONLY rows.
 CREATE INDEX vicidial_callbacks_agent_open ON vicidial.vicidial_callbacks ("user", callback_time)
     WHERE status IN ('ACTIVE', 'LIVE') AND recipient = 'USERONLY';
@@ -115,6 +124,10 @@ CREATE TABLE vicidial.hopper_runs (
     hopper_filled   integer,
     error           text
 );
+
+-- hopper_run serializes on this table, which no role but the extension's
+-- owner may lock: a public advisory lock key would let any role stall runs.
+CREATE TABLE vicidial.hopper_run_lock ();
 
 -- pg_dump keeps the data of extension tables only when they are registered.
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_users', '');

@@ -9,6 +9,31 @@ BEGIN
     END IF;
 END $$;
 
+-- A time argument: given, and a real instant (±infinity would make a sweep
+-- take every callback, or a slot list never end).
+CREATE OR REPLACE FUNCTION vicidial._check_time(value timestamptz, argument text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._not_null(value, argument);
+    IF NOT isfinite(value) THEN
+        RAISE EXCEPTION '% must be a finite time, not %', argument, value
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+END $$;
+
+-- The writers lock a row and then read it fresh; a snapshot held for the
+-- whole transaction would make them fail with bare serialization errors.
+CREATE OR REPLACE FUNCTION vicidial._require_read_committed(caller text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'vicidial.% needs READ COMMITTED, not %', caller,
+            upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'call it in a READ COMMITTED transaction (the default)';
+    END IF;
+END $$;
+
 -- Start of the half hour that contains "at", in the session's TimeZone: the
 -- popup's default slot. Minutes are taken locally so zones offset by :30 or
 -- :45 get their own half hours.
@@ -43,7 +68,7 @@ CREATE OR REPLACE FUNCTION vicidial._check_recipient(recipient text) RETURNS voi
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF recipient IS DISTINCT FROM 'USERONLY' AND recipient IS DISTINCT FROM 'ANYONE' THEN
-        RAISE EXCEPTION 'unknown recipient "%"', recipient
+        RAISE EXCEPTION 'unknown recipient "%"', left(recipient, 40)
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'recipient is USERONLY or ANYONE';
     END IF;
@@ -59,15 +84,38 @@ BEGIN
     END IF;
 END $$;
 
--- A lead status a person may give: 1 to 6 letters, digits or underscores.
--- INCALL is set by dialing and CBHOLD by scheduling, never given.
+-- A status text (disposition, lead_status, dial status): 1 to 6 capital
+-- letters or digits, checked before the value meets a varchar(6) column.
+CREATE OR REPLACE FUNCTION vicidial._check_status_text(status text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF status IS NULL OR status !~ '^[A-Z0-9]{1,6}$' THEN
+        RAISE EXCEPTION 'bad status "%"', left(status, 40)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'a status is 1 to 6 capital letters or digits';
+    END IF;
+END $$;
+
+-- A lead status a person may give: INCALL is set by dialing and CBHOLD by
+-- scheduling, never given.
 CREATE OR REPLACE FUNCTION vicidial._check_lead_status(status text) RETURNS void
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF status !~ '^[A-Za-z0-9_]{1,6}$' OR status IN ('INCALL', 'CBHOLD') THEN
+    PERFORM vicidial._check_status_text(status);
+    IF status IN ('INCALL', 'CBHOLD') THEN
         RAISE EXCEPTION 'bad lead status "%"', status
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'a lead status is 1 to 6 letters, digits or underscores, and neither INCALL nor CBHOLD';
+                  HINT = 'INCALL is set by dialing and CBHOLD by scheduling; neither can be given';
+    END IF;
+END $$;
+
+-- comments go in a varchar(255): too long is a bad argument, not a 22001.
+CREATE OR REPLACE FUNCTION vicidial._check_comments(comments text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF length(comments) > 255 THEN
+        RAISE EXCEPTION 'comments are % characters long, at most 255 fit', length(comments)
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
 END $$;
 
@@ -83,7 +131,7 @@ BEGIN
     RETURN found_campaign;
 END $$;
 
--- An agent acting: must exist and be active.
+-- An agent named by an admin (a new owner): must exist and be active.
 CREATE OR REPLACE FUNCTION vicidial._active_agent(agent varchar) RETURNS vicidial.vicidial_users
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -98,6 +146,41 @@ BEGIN
         RAISE EXCEPTION 'agent "%" is inactive', agent USING ERRCODE = 'insufficient_privilege';
     END IF;
     RETURN found_agent;
+END $$;
+
+-- The role the caller acts as: the session's SET ROLE, else its login. A
+-- SECURITY DEFINER function runs as its owner, so current_user says
+-- nothing about the caller; these two do.
+CREATE OR REPLACE FUNCTION vicidial._calling_role() RETURNS name
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE current_setting('role') WHEN 'none' THEN session_user ELSE current_setting('role')::name END
+$$;
+
+-- A superuser restoring a dump: pg_dump's script and pg_restore both set
+-- row_security = off, which a superuser's everyday session does not. Rows
+-- are then loaded in the state they were dumped in; every other writer,
+-- and a superuser in any other session, meets every rule.
+CREATE OR REPLACE FUNCTION vicidial._restoring_dump() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT current_setting('row_security') = 'off'
+       AND coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = vicidial._calling_role()), false)
+$$;
+
+-- An agent acting through an agent function: active, and when the agent
+-- is bound to a database role (db_role), called by a member of that role.
+CREATE OR REPLACE FUNCTION vicidial._acting_agent(agent varchar) RETURNS vicidial.vicidial_users
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    acting vicidial.vicidial_users := vicidial._active_agent(agent);
+    caller name := vicidial._calling_role();
+BEGIN
+    IF acting.db_role IS NOT NULL
+       AND NOT coalesce(pg_has_role(caller, to_regrole(acting.db_role), 'MEMBER'), false) THEN
+        RAISE EXCEPTION 'role "%" may not act as agent "%"', caller, agent
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('agent "%s" is bound to the database role "%s"', agent, acting.db_role);
+    END IF;
+    RETURN acting;
 END $$;
 
 -- Leads are locked before their callbacks everywhere, so that two writers

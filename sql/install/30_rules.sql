@@ -12,6 +12,10 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     campaign vicidial.vicidial_campaigns;
 BEGIN
+    -- A restore loads rows in the states they had: LIVE, ARCHIVE.
+    IF TG_OP = 'INSERT' AND vicidial._restoring_dump() THEN
+        RETURN NEW;
+    END IF;
     IF TG_OP = 'UPDATE' THEN
         IF OLD.status = 'ARCHIVE' THEN
             RAISE EXCEPTION 'callback % is ARCHIVE and cannot change', OLD.callback_id
@@ -95,14 +99,28 @@ CREATE OR REPLACE TRIGGER callbacks_keep BEFORE DELETE ON vicidial.vicidial_call
 CREATE OR REPLACE TRIGGER callbacks_keep_truncate BEFORE TRUNCATE ON vicidial.vicidial_callbacks
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._callbacks_keep();
 
--- Leads: modify_date on every update; I3 from the lead's side.
+-- Campaigns: dial statuses are status texts (CBHOLD and INCALL are refused
+-- by the table's checks).
+CREATE OR REPLACE FUNCTION vicidial._campaigns_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._check_status_text(s) FROM unnest(NEW.dial_statuses) s;
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER campaigns_guard BEFORE INSERT OR UPDATE OF dial_statuses ON vicidial.vicidial_campaigns
+    FOR EACH ROW EXECUTE FUNCTION vicidial._campaigns_guard();
+
+-- Leads: modify_date on every update; I3 and I10 from the lead's side. The
+-- row is locked before this runs, so a hopper insert racing it has either
+-- committed (and is seen) or waits for this transaction.
 CREATE OR REPLACE FUNCTION vicidial._leads_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     NEW.modify_date := now();
-    IF NEW.status = 'CBHOLD' AND OLD.status <> 'CBHOLD'
+    IF NEW.status IN ('CBHOLD', 'INCALL') AND OLD.status <> NEW.status
        AND EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = NEW.lead_id) THEN
-        RAISE EXCEPTION 'lead % is in the hopper and cannot be CBHOLD', NEW.lead_id
+        RAISE EXCEPTION 'lead % is in the hopper and cannot be %', NEW.lead_id, NEW.status
             USING ERRCODE = 'check_violation';
     END IF;
     RETURN NEW;
@@ -111,16 +129,17 @@ END $$;
 CREATE OR REPLACE TRIGGER leads_guard BEFORE UPDATE ON vicidial.vicidial_list
     FOR EACH ROW EXECUTE FUNCTION vicidial._leads_guard();
 
--- I3 from the hopper's side. The lead is share-locked so that a concurrent
--- change of its status is seen, not raced.
+-- I3 and I10 from the hopper's side. Lock the lead, then test its status:
+-- a filter on the status in the locking statement would read the row
+-- before the lock and let a concurrent scheduling or dial through.
 CREATE OR REPLACE FUNCTION vicidial._hopper_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    lead_status varchar;
 BEGIN
-    PERFORM FROM vicidial.vicidial_list l
-      WHERE l.lead_id = NEW.lead_id AND l.status = 'CBHOLD'
-      FOR SHARE;
-    IF FOUND THEN
-        RAISE EXCEPTION 'lead % is CBHOLD and cannot be put in the hopper', NEW.lead_id
+    SELECT l.status INTO lead_status FROM vicidial.vicidial_list l WHERE l.lead_id = NEW.lead_id FOR SHARE;
+    IF lead_status IN ('CBHOLD', 'INCALL') THEN
+        RAISE EXCEPTION 'lead % is % and cannot be put in the hopper', NEW.lead_id, lead_status
             USING ERRCODE = 'check_violation';
     END IF;
     RETURN NEW;
@@ -129,32 +148,43 @@ END $$;
 CREATE OR REPLACE TRIGGER hopper_guard BEFORE INSERT OR UPDATE OF lead_id ON vicidial.vicidial_hopper
     FOR EACH ROW EXECUTE FUNCTION vicidial._hopper_guard();
 
--- I2, checked at commit: a CBHOLD lead has an open callback; a lead with an
--- ACTIVE callback is CBHOLD, or INCALL while someone is calling it early.
+-- I2 and I11, checked at commit: a CBHOLD lead has an open callback; a lead
+-- with an ACTIVE callback is CBHOLD, or INCALL while someone is calling it
+-- early; a lead with an open USERONLY callback is CBHOLD, or INCALL held by
+-- the callback's owner. The lead is locked before it is read, so a writer
+-- of the lead and a writer of its callback never both pass on stale reads.
 CREATE OR REPLACE FUNCTION vicidial._lead_callback_consistency() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    lead_status varchar;
-    active_callback bigint;
+    lead vicidial.vicidial_list;
+    open_callback vicidial.vicidial_callbacks;
 BEGIN
-    SELECT l.status INTO lead_status FROM vicidial.vicidial_list l WHERE l.lead_id = NEW.lead_id;
+    -- A restore loads leads and callbacks in separate statements.
+    IF TG_OP = 'INSERT' AND vicidial._restoring_dump() THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO lead FROM vicidial.vicidial_list l WHERE l.lead_id = NEW.lead_id FOR SHARE;
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    IF lead_status = 'CBHOLD'
-       AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_callbacks c
-                        WHERE c.lead_id = NEW.lead_id AND c.status IN ('ACTIVE', 'LIVE')) THEN
-        RAISE EXCEPTION 'lead % is CBHOLD but has no open callback', NEW.lead_id
+    -- I1 leaves at most one.
+    SELECT * INTO open_callback FROM vicidial.vicidial_callbacks c
+     WHERE c.lead_id = NEW.lead_id AND c.status IN ('ACTIVE', 'LIVE');
+    IF lead.status = 'CBHOLD' AND open_callback.callback_id IS NULL THEN
+        RAISE EXCEPTION 'lead % is CBHOLD but has no open callback', lead.lead_id
             USING ERRCODE = 'check_violation';
     END IF;
-    IF lead_status NOT IN ('CBHOLD', 'INCALL') THEN
-        SELECT c.callback_id INTO active_callback FROM vicidial.vicidial_callbacks c
-         WHERE c.lead_id = NEW.lead_id AND c.status = 'ACTIVE';
-        IF FOUND THEN
-            RAISE EXCEPTION 'lead % is % but its callback % is ACTIVE', NEW.lead_id, lead_status, active_callback
-                USING ERRCODE = 'check_violation',
-                      HINT = 'a lead with an ACTIVE callback is CBHOLD';
-        END IF;
+    IF open_callback.status = 'ACTIVE' AND lead.status NOT IN ('CBHOLD', 'INCALL') THEN
+        RAISE EXCEPTION 'lead % is % but its callback % is ACTIVE', lead.lead_id, lead.status, open_callback.callback_id
+            USING ERRCODE = 'check_violation',
+                  HINT = 'a lead with an ACTIVE callback is CBHOLD';
+    END IF;
+    IF open_callback.recipient = 'USERONLY' AND lead.status <> 'CBHOLD'
+       AND NOT (lead.status = 'INCALL' AND lead."user" IS NOT DISTINCT FROM open_callback."user") THEN
+        RAISE EXCEPTION 'lead % is % but its callback % is % for agent "%" only', lead.lead_id, lead.status,
+            open_callback.callback_id, open_callback.status, open_callback."user"
+            USING ERRCODE = 'check_violation',
+                  HINT = 'a lead with an open USERONLY callback is CBHOLD, or INCALL with the callback''s owner';
     END IF;
     RETURN NULL;
 END $$;
@@ -165,7 +195,7 @@ CREATE CONSTRAINT TRIGGER leads_consistent_insert AFTER INSERT ON vicidial.vicid
     WHEN (NEW.status = 'CBHOLD')
     EXECUTE FUNCTION vicidial._lead_callback_consistency();
 DROP TRIGGER IF EXISTS leads_consistent_update ON vicidial.vicidial_list;
-CREATE CONSTRAINT TRIGGER leads_consistent_update AFTER UPDATE OF status ON vicidial.vicidial_list
+CREATE CONSTRAINT TRIGGER leads_consistent_update AFTER UPDATE OF status, "user" ON vicidial.vicidial_list
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     WHEN (NEW.status = 'CBHOLD' OR OLD.status IN ('CBHOLD', 'INCALL'))
     EXECUTE FUNCTION vicidial._lead_callback_consistency();
@@ -173,9 +203,11 @@ DROP TRIGGER IF EXISTS callbacks_consistent_insert ON vicidial.vicidial_callback
 CREATE CONSTRAINT TRIGGER callbacks_consistent_insert AFTER INSERT ON vicidial.vicidial_callbacks
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     EXECUTE FUNCTION vicidial._lead_callback_consistency();
--- ACTIVE->LIVE cannot break I2, so the sweep's flips are not re-checked.
+-- ACTIVE->LIVE cannot break I2 or I11, so the sweep's flips are not re-checked.
 DROP TRIGGER IF EXISTS callbacks_consistent_update ON vicidial.vicidial_callbacks;
-CREATE CONSTRAINT TRIGGER callbacks_consistent_update AFTER UPDATE OF status ON vicidial.vicidial_callbacks
+CREATE CONSTRAINT TRIGGER callbacks_consistent_update AFTER UPDATE OF status, recipient, "user" ON vicidial.vicidial_callbacks
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    WHEN (NEW.status IN ('ACTIVE', 'ARCHIVE') AND OLD.status <> NEW.status)
+    WHEN ((OLD.status <> NEW.status AND NEW.status IN ('ACTIVE', 'ARCHIVE'))
+          OR (NEW.recipient = 'USERONLY' AND NEW.status <> 'ARCHIVE'
+              AND (OLD.recipient <> NEW.recipient OR OLD."user" IS DISTINCT FROM NEW."user")))
     EXECUTE FUNCTION vicidial._lead_callback_consistency();

@@ -6,11 +6,12 @@
 -- statement whenever a half-done change would break I2, so that a session
 -- that made the I2 checks IMMEDIATE still gets through every function.
 
--- LIVE ANYONE callbacks whose lead still waits in CBHOLD: the lead takes the
--- callback's lead_status, is dialable again, and joins the hopper of the
--- callback's campaign at priority 50 when that campaign and the lead's list
--- are active. Returns how many hopper rows were added.
-CREATE OR REPLACE FUNCTION vicidial._release_anyone(callback_ids bigint[], at timestamptz) RETURNS integer
+-- Of these leads (locked by the caller), those still waiting in CBHOLD
+-- beside a LIVE ANYONE callback: the lead takes the callback's lead_status,
+-- is dialable again, and joins the hopper of the callback's campaign at
+-- priority 50 when that campaign and the lead's list are active. Returns
+-- how many hopper rows were added.
+CREATE OR REPLACE FUNCTION vicidial._release_anyone(lead_ids bigint[], at timestamptz) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     released_leads bigint[];
@@ -20,20 +21,19 @@ BEGIN
         UPDATE vicidial.vicidial_list l
            SET status = c.lead_status, called_since_last_reset = 'N'
           FROM vicidial.vicidial_callbacks c
-         WHERE c.callback_id = ANY (callback_ids)
-           AND c.recipient = 'ANYONE' AND c.status = 'LIVE'
-           AND l.lead_id = c.lead_id AND l.status = 'CBHOLD'
+         WHERE l.lead_id = ANY (lead_ids) AND l.status = 'CBHOLD'
+           AND c.lead_id = l.lead_id AND c.recipient = 'ANYONE' AND c.status = 'LIVE'
         RETURNING l.lead_id)
     SELECT array_agg(r.lead_id) INTO released_leads FROM released r;
 
     -- A separate statement, so that the hopper's guard sees the released leads.
     INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time)
     SELECT l.lead_id, c.campaign_id, l.list_id, 'READY', 50, 'C', at
-      FROM vicidial.vicidial_callbacks c
-      JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id
+      FROM vicidial.vicidial_list l
+      JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id AND c.status = 'LIVE'
       JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id AND li.active
       JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = c.campaign_id AND cp.active
-     WHERE c.callback_id = ANY (callback_ids) AND l.lead_id = ANY (released_leads)
+     WHERE l.lead_id = ANY (released_leads)
      ORDER BY c.callback_id
     ON CONFLICT (lead_id) DO NOTHING;
     GET DIAGNOSTICS queued = ROW_COUNT;

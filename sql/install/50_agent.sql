@@ -14,13 +14,21 @@ DECLARE
     lead vicidial.vicidial_list;
     new_callback_id bigint;
 BEGIN
-    PERFORM vicidial._not_null(callback_time, 'callback_time');
+    PERFORM vicidial._require_read_committed('callback_schedule');
+    PERFORM vicidial._check_time(callback_time, 'callback_time');
     PERFORM vicidial._not_null(recipient, 'recipient');
     PERFORM vicidial._not_null(lead_status, 'lead_status');
-    -- before the value meets the column's varchar(6)
+    -- before the values meet their varchar columns
+    PERFORM vicidial._check_recipient(recipient);
+    PERFORM vicidial._check_comments(comments);
     PERFORM vicidial._check_lead_status(lead_status);
     lead := vicidial._lock_lead(callback_schedule.lead_id);
-    PERFORM vicidial._active_agent(agent);
+    PERFORM vicidial._acting_agent(agent);
+    -- I10: a call in progress is its agent's to settle.
+    IF lead.status = 'INCALL' AND lead."user" IS DISTINCT FROM agent THEN
+        RAISE EXCEPTION 'lead % is INCALL with agent "%"', lead.lead_id, lead."user"
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
 
     DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = lead.lead_id;
     -- The guard trigger checks recipient, USERONLY rights, the campaign and
@@ -53,6 +61,9 @@ DECLARE
     allowed tstzrange;
 BEGIN
     PERFORM vicidial._not_null(day, 'day');
+    IF NOT isfinite(day) THEN
+        RAISE EXCEPTION 'day must be a finite date, not %', day USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF campaign IS NOT NULL THEN
         chosen := vicidial._campaign(campaign);
         IF NOT chosen.scheduled_callbacks THEN
@@ -77,7 +88,7 @@ RETURNS TABLE (callback_id bigint, lead_id bigint, campaign_id varchar, list_id 
                phone_number varchar, first_name varchar, last_name varchar)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM vicidial._active_agent(agent);
+    PERFORM vicidial._acting_agent(agent);
     RETURN QUERY
     SELECT c.callback_id, c.lead_id, c.campaign_id, c.list_id, c.status, c.callback_time, c.entry_time,
            c.recipient, c.comments, l.phone_number, l.first_name, l.last_name
@@ -91,7 +102,7 @@ CREATE OR REPLACE FUNCTION vicidial.agent_callback_count(agent varchar)
 RETURNS TABLE (live bigint, open bigint)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM vicidial._active_agent(agent);
+    PERFORM vicidial._acting_agent(agent);
     RETURN QUERY
     SELECT count(*) FILTER (WHERE c.status = 'LIVE'), count(*)
       FROM vicidial.vicidial_callbacks c
@@ -104,7 +115,8 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     callback vicidial.vicidial_callbacks;
 BEGIN
-    PERFORM vicidial._active_agent(agent);
+    PERFORM vicidial._require_read_committed('callback_dial');
+    PERFORM vicidial._acting_agent(agent);
     callback := vicidial._lock_callback(callback_dial.callback_id);
     IF callback.status = 'ARCHIVE' THEN
         RAISE EXCEPTION 'callback % is ARCHIVE and cannot be dialed', callback.callback_id
@@ -114,6 +126,7 @@ BEGIN
         RAISE EXCEPTION 'callback % belongs to agent "%", not "%"', callback.callback_id, callback."user", agent
             USING ERRCODE = 'insufficient_privilege';
     END IF;
+    -- The lead is locked: its status is current.
     IF EXISTS (SELECT 1 FROM vicidial.vicidial_list l WHERE l.lead_id = callback.lead_id AND l.status = 'INCALL') THEN
         RAISE EXCEPTION 'lead % of callback % is already INCALL', callback.lead_id, callback.callback_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -129,15 +142,19 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     picked bigint;
 BEGIN
+    PERFORM vicidial._require_read_committed('hopper_next');
     PERFORM vicidial._not_null(campaign_id, 'campaign_id');
     PERFORM vicidial._campaign(campaign_id);
-    PERFORM vicidial._active_agent(agent);
+    PERFORM vicidial._acting_agent(agent);
     -- Lead and hopper row are both locked, skipping any another session
-    -- holds, so concurrent dialers never wait or collide.
+    -- holds, so concurrent dialers never wait or collide. The lead's status
+    -- is re-checked on the locked row (the hopper's guards keep CBHOLD and
+    -- INCALL leads out; this is the last word).
     SELECT h.lead_id INTO picked
       FROM vicidial.vicidial_hopper h
       JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id
      WHERE h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
+       AND l.status NOT IN ('CBHOLD', 'INCALL')
      ORDER BY h.priority DESC, h.hopper_id
      LIMIT 1
        FOR UPDATE OF h, l SKIP LOCKED;
@@ -158,9 +175,10 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     lead vicidial.vicidial_list;
 BEGIN
+    PERFORM vicidial._require_read_committed('lead_disposition');
     PERFORM vicidial._not_null(status, 'status');
     lead := vicidial._lock_lead(lead_disposition.lead_id);
-    PERFORM vicidial._active_agent(agent);
+    PERFORM vicidial._acting_agent(agent);
     IF status = 'CBHOLD' THEN
         RAISE EXCEPTION 'CBHOLD cannot be given as a disposition (lead %)', lead.lead_id
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -170,6 +188,11 @@ BEGIN
     IF lead.status <> 'INCALL' THEN
         RAISE EXCEPTION 'lead % is %, not INCALL', lead.lead_id, lead.status
             USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- I10: only the agent holding the call ends it.
+    IF lead."user" IS DISTINCT FROM agent THEN
+        RAISE EXCEPTION 'lead % is INCALL with agent "%", not "%"', lead.lead_id, lead."user", agent
+            USING ERRCODE = 'insufficient_privilege';
     END IF;
 
     -- The hangup of a callback call: the lead is INCALL, so archiving first

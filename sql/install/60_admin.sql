@@ -15,7 +15,15 @@ DECLARE
     new_status varchar;
     lead_held boolean;
 BEGIN
+    PERFORM vicidial._require_read_committed('callback_modify');
     PERFORM vicidial._not_null(archive, 'archive');
+    IF callback_modify.callback_time IS NOT NULL THEN
+        PERFORM vicidial._check_time(callback_modify.callback_time, 'callback_time');
+    END IF;
+    IF recipient IS NOT NULL THEN
+        PERFORM vicidial._check_recipient(recipient);
+    END IF;
+    PERFORM vicidial._check_comments(comments);
     callback := vicidial._lock_callback(callback_modify.callback_id);
     IF agent IS NOT NULL THEN
         PERFORM vicidial._active_agent(agent);
@@ -55,7 +63,7 @@ BEGIN
                     ELSE ch.status = 'ARCHIVE' AND l.status = 'CBHOLD' END)
     SELECT * INTO callback FROM changed;
     IF callback.status = 'LIVE' AND callback.recipient = 'ANYONE' THEN
-        PERFORM vicidial._release_anyone(ARRAY[callback.callback_id], now());
+        PERFORM vicidial._release_anyone(ARRAY[callback.lead_id], now());
     END IF;
     RETURN NEXT callback;
 END $$;
@@ -79,6 +87,11 @@ BEGIN
     END IF;
     IF callback_status IS NOT NULL THEN
         PERFORM vicidial._check_callback_status(callback_status);
+    END IF;
+    IF NOT isfinite(time_from) OR NOT isfinite(time_to) THEN
+        RAISE EXCEPTION 'time_from and time_to must be finite times (got % and %)', time_from, time_to
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'leave a bound NULL for an open range';
     END IF;
     IF time_from > time_to THEN
         RAISE EXCEPTION 'time_from % is after time_to %', time_from, time_to

@@ -3,30 +3,49 @@
 -- (or pg_cron) runs each interval. All set-based: a run costs what is due.
 
 -- Every sweep, fill and run in the database takes this transaction-level
--- lock, so two drivers at once (worker and pg_cron) do the work once.
+-- lock, so two drivers at once (worker and pg_cron) do the work once. Only
+-- the extension's owner may lock the table, so no other role can stall a
+-- run by holding it.
 CREATE OR REPLACE FUNCTION vicidial._serialize_hopper_runs() RETURNS void
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    SELECT pg_advisory_xact_lock(hashtext('vicidial_callbacks'), hashtext('hopper_run'))
+    LOCK TABLE vicidial.hopper_run_lock IN EXCLUSIVE MODE
 $$;
 
 CREATE OR REPLACE FUNCTION vicidial.sweep(now timestamptz DEFAULT now())
 RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    locked_leads bigint[];
     due_ids bigint[];
 BEGIN
-    PERFORM vicidial._not_null(sweep.now, 'now');
+    PERFORM vicidial._check_time(sweep.now, 'now');
+    PERFORM vicidial._require_read_committed('sweep');
     PERFORM vicidial._serialize_hopper_runs();
-    -- Leads before callbacks: the lock order of every writer.
-    PERFORM FROM vicidial.vicidial_list l
-      WHERE l.lead_id IN (SELECT c.lead_id FROM vicidial.vicidial_callbacks c
-                           WHERE c.status = 'ACTIVE' AND c.callback_time <= sweep.now)
-      ORDER BY l.lead_id
-      FOR UPDATE;
+    -- Leads before callbacks, the lock order of every writer: the leads of
+    -- due callbacks and of LIVE ANYONE callbacks still waiting in CBHOLD.
+    -- A lead another transaction holds is skipped, not waited for: its
+    -- callback goes at the next run, every other one on time.
+    SELECT coalesce(array_agg(l.lead_id), '{}') INTO locked_leads
+      FROM (SELECT l.lead_id FROM vicidial.vicidial_list l
+             WHERE l.lead_id IN (SELECT c.lead_id FROM vicidial.vicidial_callbacks c
+                                  WHERE c.status = 'ACTIVE' AND c.callback_time <= sweep.now
+                                 UNION ALL
+                                 SELECT c.lead_id FROM vicidial.vicidial_callbacks c
+                                   JOIN vicidial.vicidial_list w ON w.lead_id = c.lead_id AND w.status = 'CBHOLD'
+                                  WHERE c.status = 'LIVE' AND c.recipient = 'ANYONE')
+             ORDER BY l.lead_id
+               FOR UPDATE SKIP LOCKED) l;
 
-    WITH flipped AS (
+    -- Then test under the lock: only those leads' due callbacks flip, so a
+    -- callback committed meanwhile is neither flipped nor locked before its
+    -- lead.
+    WITH due AS (
+        SELECT c.callback_id FROM vicidial.vicidial_callbacks c
+         WHERE c.lead_id = ANY (locked_leads) AND c.status = 'ACTIVE' AND c.callback_time <= sweep.now
+           FOR UPDATE SKIP LOCKED),
+    flipped AS (
         UPDATE vicidial.vicidial_callbacks c SET status = 'LIVE'
-         WHERE c.status = 'ACTIVE' AND c.callback_time <= sweep.now
+          FROM due WHERE c.callback_id = due.callback_id
         RETURNING c.callback_id, c.recipient)
     SELECT coalesce(array_agg(f.callback_id ORDER BY f.callback_id), '{}'),
            count(*), count(*) FILTER (WHERE f.recipient = 'USERONLY')
@@ -40,7 +59,7 @@ BEGIN
               WHERE c.callback_id = ANY (due_ids) AND c.recipient = 'USERONLY'
               ORDER BY c.callback_id) n;
 
-    hopper_inserted := vicidial._release_anyone(due_ids, sweep.now);
+    hopper_inserted := vicidial._release_anyone(locked_leads, sweep.now);
     RETURN NEXT;
 END $$;
 
@@ -50,7 +69,8 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     filled integer;
 BEGIN
-    PERFORM vicidial._not_null(hopper_fill.now, 'now');
+    PERFORM vicidial._check_time(hopper_fill.now, 'now');
+    PERFORM vicidial._require_read_committed('hopper_fill');
     PERFORM vicidial._serialize_hopper_runs();
     -- Leads another session holds (being scheduled, dialed) are skipped, and
     -- the lock re-reads each lead, so none that just became CBHOLD slips in.
@@ -83,7 +103,8 @@ CREATE OR REPLACE FUNCTION vicidial.hopper_run(now timestamptz DEFAULT now())
 RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer, hopper_filled integer)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM vicidial._not_null(hopper_run.now, 'now');
+    PERFORM vicidial._check_time(hopper_run.now, 'now');
+    PERFORM vicidial._require_read_committed('hopper_run');
     PERFORM vicidial._serialize_hopper_runs();
     SELECT s.went_live, s.useronly, s.hopper_inserted INTO went_live, useronly, hopper_inserted
       FROM vicidial.sweep(hopper_run.now) s;

@@ -5,3 +5,29 @@
 -- need. The upgrade test proves the result equals a fresh 1.1 install.
 
 \echo Use "ALTER EXTENSION vicidial_callbacks UPDATE TO '1.1'" to load this file. \quit
+
+-- Agents bound to database roles (CONTRACT §11).
+ALTER TABLE vicidial.vicidial_users ADD COLUMN db_role text;
+
+-- I10: INCALL can never be dialed by the fill.
+ALTER TABLE vicidial.vicidial_campaigns
+    ADD CONSTRAINT dial_statuses_without_incall CHECK ('INCALL' <> ALL (dial_statuses));
+
+-- Renames that would rewrite ARCHIVE rows are refused rather than cascaded.
+ALTER TABLE vicidial.vicidial_callbacks
+    DROP CONSTRAINT vicidial_callbacks_list_id_fkey,
+    DROP CONSTRAINT vicidial_callbacks_campaign_id_fkey,
+    DROP CONSTRAINT vicidial_callbacks_user_fkey,
+    ADD CONSTRAINT vicidial_callbacks_list_id_fkey FOREIGN KEY (list_id) REFERENCES vicidial.vicidial_lists,
+    ADD CONSTRAINT vicidial_callbacks_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES vicidial.vicidial_campaigns,
+    ADD CONSTRAINT vicidial_callbacks_user_fkey FOREIGN KEY ("user") REFERENCES vicidial.vicidial_users;
+
+CREATE INDEX vicidial_callbacks_live_anyone ON vicidial.vicidial_callbacks (lead_id)
+    WHERE status = 'LIVE' AND recipient = 'ANYONE';
+
+-- hopper_run's private lock replaces the public advisory lock key.
+CREATE TABLE vicidial.hopper_run_lock ();
+
+-- The release now takes lead ids (the sweep serves every LIVE ANYONE
+-- callback whose lead still waits, not only the ones it just flipped).
+DROP FUNCTION vicidial._release_anyone(bigint[], timestamptz);
