@@ -28,7 +28,10 @@ CREATE TABLE vicidial.vicidial_campaigns (
     CONSTRAINT hopper_level_range CHECK (hopper_level BETWEEN 0 AND 100000),
     CONSTRAINT callback_days_limit_range CHECK (callback_days_limit BETWEEN 1 AND 365),
     -- I10: a lead someone is calling must never be dialed by the fill.
-    CONSTRAINT dial_statuses_without_incall CHECK ('INCALL' <> ALL (dial_statuses))
+    CONSTRAINT dial_statuses_without_incall CHECK ('INCALL' <> ALL (dial_statuses)),
+    -- 1.1: hopper_run ends calls held INCALL longer than this (0: never)
+    incall_timeout_minutes integer NOT NULL DEFAULT 0
+        CONSTRAINT incall_timeout_minutes_range CHECK (incall_timeout_minutes BETWEEN 0 AND 1440)
 );
 
 CREATE TABLE vicidial.vicidial_lists (
@@ -56,6 +59,9 @@ CREATE TABLE vicidial.vicidial_list (
 -- The standard fill reads dialable leads of a list by status, oldest first.
 CREATE INDEX vicidial_list_fill ON vicidial.vicidial_list (list_id, status, lead_id)
     WHERE called_since_last_reset = 'N';
+-- Calls in progress, oldest first: agent_release and the INCALL timeout.
+CREATE INDEX vicidial_list_incall ON vicidial.vicidial_list (last_local_call_time)
+    WHERE status = 'INCALL';
 
 CREATE TABLE vicidial.vicidial_hopper (
     hopper_id   bigserial PRIMARY KEY,

@@ -50,3 +50,35 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
      WHERE l.lead_id = _dial_lead.lead_id
     RETURNING l.*;
 $$;
+
+-- Calls that will never be dispositioned (the agent's client died): these
+-- INCALL leads, locked by the caller, end as a hangup with 'ERI' would,
+-- except that a callback call leaves its callback open as it was before
+-- the dial: ACTIVE again if it is not due yet, else LIVE, its lead back in
+-- CBHOLD for its owner or, for ANYONE, released to the hopper again.
+-- Returns how many calls ended.
+CREATE OR REPLACE FUNCTION vicidial._end_calls(lead_ids bigint[], at timestamptz) RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ended integer;
+BEGIN
+    -- Callback and lead in one statement (I2 holds at every step).
+    WITH reopened AS (
+        UPDATE vicidial.vicidial_callbacks c
+           SET status = CASE WHEN c.callback_time > greatest(at, now()) THEN 'ACTIVE' ELSE 'LIVE' END
+         WHERE c.lead_id = ANY (lead_ids) AND c.status IN ('ACTIVE', 'LIVE')
+        RETURNING c.lead_id),
+    held_again AS (
+        UPDATE vicidial.vicidial_list l SET status = 'CBHOLD'
+          FROM reopened r
+         WHERE l.lead_id = r.lead_id AND l.status = 'INCALL'
+        RETURNING l.lead_id),
+    hung_up AS (
+        UPDATE vicidial.vicidial_list l SET status = 'ERI'
+         WHERE l.lead_id = ANY (lead_ids) AND l.status = 'INCALL'
+           AND l.lead_id NOT IN (SELECT r.lead_id FROM reopened r)
+        RETURNING l.lead_id)
+    SELECT (SELECT count(*) FROM held_again) + (SELECT count(*) FROM hung_up) INTO ended;
+    PERFORM vicidial._release_anyone(lead_ids, at);
+    RETURN ended;
+END $$;

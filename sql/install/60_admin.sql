@@ -68,6 +68,28 @@ BEGIN
     RETURN NEXT callback;
 END $$;
 
+-- Stuck calls: every call the agent holds ends (see _end_calls). For an
+-- agent whose client died after its claim committed.
+CREATE OR REPLACE FUNCTION vicidial.agent_release(agent varchar) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    held bigint[];
+BEGIN
+    PERFORM vicidial._require_read_committed('agent_release');
+    PERFORM vicidial._not_null(agent, 'agent');
+    IF NOT EXISTS (SELECT 1 FROM vicidial.vicidial_users u WHERE u."user" = agent) THEN
+        RAISE EXCEPTION 'agent "%" does not exist', agent USING ERRCODE = 'no_data_found';
+    END IF;
+    -- Locked in lead order; the lock re-reads each row, so a call that
+    -- ended meanwhile is left alone.
+    SELECT coalesce(array_agg(l.lead_id), '{}') INTO held
+      FROM (SELECT l.lead_id FROM vicidial.vicidial_list l
+             WHERE l.status = 'INCALL' AND l."user" = agent
+             ORDER BY l.lead_id
+               FOR UPDATE) l;
+    RETURN vicidial._end_calls(held, now());
+END $$;
+
 -- The viewer's filters, each optional, combined with AND. Arguments are
 -- checked here; the WHERE clause they feed is _callbacks_filter().
 CREATE OR REPLACE FUNCTION vicidial._check_callbacks_filter(

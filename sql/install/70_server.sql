@@ -99,6 +99,26 @@ BEGIN
     RETURN filled;
 END $$;
 
+-- Calls held INCALL longer than their campaign's incall_timeout_minutes
+-- end as agent_release would end them; a lead another transaction holds
+-- (its agent hanging up right now) is skipped.
+CREATE OR REPLACE FUNCTION vicidial._end_timed_out_calls(at timestamptz) RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    stuck bigint[];
+BEGIN
+    SELECT coalesce(array_agg(l.lead_id), '{}') INTO stuck
+      FROM (SELECT l.lead_id
+              FROM vicidial.vicidial_campaigns cp
+              JOIN vicidial.vicidial_lists li ON li.campaign_id = cp.campaign_id
+              JOIN vicidial.vicidial_list l ON l.list_id = li.list_id
+             WHERE cp.incall_timeout_minutes > 0 AND l.status = 'INCALL'
+               AND l.last_local_call_time < at - make_interval(mins => cp.incall_timeout_minutes)
+             ORDER BY l.lead_id
+               FOR UPDATE OF l SKIP LOCKED) l;
+    RETURN vicidial._end_calls(stuck, at);
+END $$;
+
 CREATE OR REPLACE FUNCTION vicidial.hopper_run(now timestamptz DEFAULT now())
 RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer, hopper_filled integer)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -106,6 +126,7 @@ BEGIN
     PERFORM vicidial._check_time(hopper_run.now, 'now');
     PERFORM vicidial._require_read_committed('hopper_run');
     PERFORM vicidial._serialize_hopper_runs();
+    PERFORM vicidial._end_timed_out_calls(hopper_run.now);
     SELECT s.went_live, s.useronly, s.hopper_inserted INTO went_live, useronly, hopper_inserted
       FROM vicidial.sweep(hopper_run.now) s;
     hopper_filled := vicidial.hopper_fill(hopper_run.now);

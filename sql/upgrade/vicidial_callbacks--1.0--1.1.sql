@@ -9,9 +9,13 @@
 -- Agents bound to database roles (CONTRACT §11).
 ALTER TABLE vicidial.vicidial_users ADD COLUMN db_role text;
 
--- I10: INCALL can never be dialed by the fill.
+-- I10: INCALL can never be dialed by the fill; stuck calls time out.
 ALTER TABLE vicidial.vicidial_campaigns
-    ADD CONSTRAINT dial_statuses_without_incall CHECK ('INCALL' <> ALL (dial_statuses));
+    ADD CONSTRAINT dial_statuses_without_incall CHECK ('INCALL' <> ALL (dial_statuses)),
+    ADD COLUMN incall_timeout_minutes integer NOT NULL DEFAULT 0
+        CONSTRAINT incall_timeout_minutes_range CHECK (incall_timeout_minutes BETWEEN 0 AND 1440);
+CREATE INDEX vicidial_list_incall ON vicidial.vicidial_list (last_local_call_time)
+    WHERE status = 'INCALL';
 
 -- Renames that would rewrite ARCHIVE rows are refused rather than cascaded.
 ALTER TABLE vicidial.vicidial_callbacks

@@ -77,7 +77,12 @@ $node->safe_psql('fresh', q{
 my $fresh = catalog_fingerprint($node, 'fresh');
 like($fresh, qr/^function vicidial\.hopper_run\(timestamp with time zone\) /m, 'the fingerprint sees functions');
 like($fresh, qr/^dumped vicidial\.vicidial_callbacks /m, 'the fingerprint sees the dump configuration');
-is(catalog_fingerprint($node, 'old'), $fresh, 'the upgraded catalog equals a fresh 1.1 install');
+# Compared line by line, so that a failure names just the differences.
+my %upgraded = map { $_ => 1 } split /\n/, catalog_fingerprint($node, 'old');
+my %installed = map { $_ => 1 } split /\n/, $fresh;
+is(join("\n", (map { "only after upgrade: $_" } sort grep { !$installed{$_} } keys %upgraded),
+               (map { "only in a fresh install: $_" } sort grep { !$upgraded{$_} } keys %installed)),
+    '', 'the upgraded catalog equals a fresh 1.1 install');
 
 # The upgraded database goes on working, and the worker serves both.
 $node->safe_psql('old', q{SELECT vicidial.callback_schedule(9, 'bob', vicidial._half_hour_start(now()), 'ANYONE')});
