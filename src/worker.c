@@ -86,7 +86,7 @@ pass_in_transaction(bool run, TimestampTz *next_due)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	/* so that autovacuum sees the flips and the history rows */
-	pgstat_report_stat(false);
+	pgstat_report_stat(true);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return result;
 }
@@ -111,7 +111,7 @@ record_failure(TimestampTz started, const char *message)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	pgstat_report_stat(false);
+	pgstat_report_stat(true);
 }
 
 static PassResult

@@ -78,7 +78,7 @@ BEGIN
          WHERE l.lead_id = ANY (lead_ids) AND l.status = 'INCALL'
            AND l.lead_id NOT IN (SELECT r.lead_id FROM reopened r)
         RETURNING l.lead_id)
-    SELECT (SELECT count(*) FROM held_again) + (SELECT count(*) FROM hung_up) INTO ended;
+    SELECT ((SELECT count(*) FROM held_again) + (SELECT count(*) FROM hung_up))::integer INTO ended;
     PERFORM vicidial._release_anyone(lead_ids, at);
     RETURN ended;
 END $$;

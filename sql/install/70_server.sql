@@ -48,7 +48,7 @@ BEGIN
           FROM due WHERE c.callback_id = due.callback_id
         RETURNING c.callback_id, c.recipient)
     SELECT coalesce(array_agg(f.callback_id ORDER BY f.callback_id), '{}'),
-           count(*), count(*) FILTER (WHERE f.recipient = 'USERONLY')
+           count(*)::integer, (count(*) FILTER (WHERE f.recipient = 'USERONLY'))::integer
       INTO due_ids, went_live, useronly
       FROM flipped f;
 

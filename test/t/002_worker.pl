@@ -13,6 +13,7 @@ use Test::More;
 my $node = callback_node('worker', conf => qq{
 vicidial_callbacks.database = 'postgres, second, plain'
 vicidial_callbacks.interval = 60s
+log_error_verbosity = verbose
 });
 $node->safe_psql('postgres', 'CREATE DATABASE second; CREATE DATABASE plain;');
 seed_call_center($node, 'postgres');
@@ -71,7 +72,7 @@ cmp_ok($node->safe_psql('postgres', 'SELECT count(*) FROM vicidial.hopper_runs')
 # A failing run is logged and recorded, and the worker carries on.
 $node->safe_psql('postgres', q{
     CREATE FUNCTION public.hopper_broken() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN RAISE EXCEPTION 'hopper out of order'; END $$;
+        BEGIN RAISE EXCEPTION 'hopper out of order' USING DETAIL = 'being repaired', HINT = 'call back later'; END $$;
     CREATE TRIGGER hopper_broken BEFORE INSERT ON vicidial.vicidial_hopper
         FOR EACH ROW EXECUTE FUNCTION public.hopper_broken();
     SELECT vicidial.callback_schedule(6, 'bob', vicidial._half_hour_start(now()));
@@ -79,7 +80,11 @@ $node->safe_psql('postgres', q{
 ok($node->poll_query_until('postgres',
     q{SELECT last_run_ok = false AND last_error LIKE '%hopper out of order%' FROM vicidial.worker_status}),
     'a failed run is recorded with its error');
-ok($node->log_contains('vicidial_callbacks: hopper run failed: hopper out of order'), 'and logged');
+ok($node->log_contains('P0001: vicidial_callbacks: hopper run failed: hopper out of order'),
+    'and logged with its SQLSTATE');
+ok($node->log_contains('DETAIL:  being repaired'), 'its detail');
+ok($node->log_contains('HINT:  call back later'), 'its hint');
+ok($node->log_contains('CONTEXT:  PL/pgSQL function public.hopper_broken\(\) line 2 at RAISE'), 'and its context');
 is($node->safe_psql('postgres', 'SELECT status FROM vicidial.vicidial_callbacks WHERE lead_id = 6'),
     'ACTIVE', 'the failed run changed nothing');
 $node->safe_psql('postgres', 'DROP TRIGGER hopper_broken ON vicidial.vicidial_hopper');
