@@ -32,6 +32,13 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# The libpq stress client of test/t/009_stress.pl.
+STRESS = test/stress/stress
+EXTRA_CLEAN = $(STRESS)
+all: $(STRESS)
+$(STRESS): test/stress/stress.c
+	$(CC) $(CFLAGS) $(PG_CFLAGS) -I$(shell $(PG_CONFIG) --includedir) $< -L$(shell $(PG_CONFIG) --libdir) -lpq -o $@
+
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SOURCES)
 	cat $^ > $@
 
