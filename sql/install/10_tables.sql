@@ -6,6 +6,28 @@
 
 \echo Use "CREATE EXTENSION vicidial_callbacks" to load this file. \quit
 
+-- CREATE EXTENSION creates the schema named in the control file, or takes
+-- one that exists (a restore creates it first). Taken, it must be empty
+-- and owned by a superuser: the owner of a schema may drop what is in it,
+-- and anything already there would sit beside the extension unchecked.
+DO $$
+DECLARE
+    owner name := (SELECT n.nspowner::regrole::name FROM pg_catalog.pg_namespace n WHERE n.nspname = 'vicidial');
+BEGIN
+    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = owner) THEN
+        RAISE EXCEPTION 'schema "vicidial" already exists and belongs to "%", who is not a superuser', owner
+            USING ERRCODE = 'duplicate_schema',
+                  HINT = 'drop that schema, or give it to a superuser';
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.relnamespace = 'vicidial'::regnamespace)
+       OR EXISTS (SELECT FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'vicidial'::regnamespace)
+       OR EXISTS (SELECT FROM pg_catalog.pg_type t WHERE t.typnamespace = 'vicidial'::regnamespace) THEN
+        RAISE EXCEPTION 'schema "vicidial" already exists and is not empty'
+            USING ERRCODE = 'duplicate_schema',
+                  HINT = 'the extension installs into an empty schema of its own';
+    END IF;
+END $$;
+
 CREATE TABLE vicidial.vicidial_users (
     "user"              varchar(20) PRIMARY KEY,
     full_name           varchar(50),

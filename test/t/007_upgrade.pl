@@ -106,5 +106,22 @@ ok($node->poll_query_until('still_old', q{SELECT status = 'LIVE' FROM vicidial.v
 is($node->safe_psql('still_old', q{SELECT count(*) FROM vicidial.hopper_runs WHERE error IS NOT NULL}), '0',
     'without a failed run');
 
+# A fresh install takes an existing vicidial schema only when it is empty
+# and a superuser's: another owner could drop the extension's objects, and
+# objects already there would sit beside them unchecked.
+$node->safe_psql('postgres', q{
+    CREATE DATABASE squatted; CREATE DATABASE planted; CREATE DATABASE prepared; CREATE ROLE squatter;
+});
+$node->safe_psql('squatted', 'CREATE SCHEMA vicidial AUTHORIZATION squatter');
+my ($rc, $out, $err) = $node->psql('squatted', 'CREATE EXTENSION vicidial_callbacks');
+like($err, qr/schema "vicidial" already exists and belongs to "squatter", who is not a superuser/,
+    'a schema owned by a role that is not a superuser is refused');
+$node->safe_psql('planted', 'CREATE SCHEMA vicidial; CREATE FUNCTION vicidial.now() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$');
+($rc, $out, $err) = $node->psql('planted', 'CREATE EXTENSION vicidial_callbacks');
+like($err, qr/schema "vicidial" already exists and is not empty/, 'a schema with objects in it is refused');
+$node->safe_psql('prepared', 'CREATE SCHEMA vicidial');
+is($node->safe_psql('prepared', q{CREATE EXTENSION vicidial_callbacks; SELECT extversion FROM pg_extension WHERE extname = 'vicidial_callbacks'}),
+    '1.1', 'an empty schema of a superuser is taken (as a restore creates it)');
+
 $node->stop;
 done_testing();
