@@ -32,11 +32,12 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-# The libpq stress client of test/t/009_stress.pl.
-STRESS = test/stress/stress
-EXTRA_CLEAN = $(STRESS)
-all: $(STRESS)
-$(STRESS): test/stress/stress.c
+# libpq clients: the stress of test/t/009_stress.pl and the per-row
+# baseline of the speed benchmark.
+CLIENTS = test/stress/stress test/bench/rowloop
+EXTRA_CLEAN = $(CLIENTS)
+all: $(CLIENTS)
+$(CLIENTS): %: %.c
 	$(CC) $(CFLAGS) $(PG_CFLAGS) -I$(shell $(PG_CONFIG) --includedir) $< -L$(shell $(PG_CONFIG) --libdir) -lpq -o $@
 
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SOURCES)

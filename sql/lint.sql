@@ -1,7 +1,7 @@
 -- Static analysis of every PL/pgSQL function of the extension with
 -- plpgsql_check: no error, and no warning (performance and extra warnings
 -- included) but the two explained below. Trigger functions are checked
--- against the table they serve.
+-- against the table they serve, with its transition tables.
 --
 -- Explained, and left: callbacks_report and callbacks_summary fill their
 -- result columns with RETURN QUERY EXECUTE (the sort column is chosen at
@@ -10,15 +10,18 @@
 -- result column "user", a reserved word, because CONTRACT §4 does.
 CREATE EXTENSION plpgsql_check;
 WITH checked AS (
-    SELECT p.oid::regprocedure AS function, coalesce(t.tgrelid, 0) AS relid
+    SELECT p.oid::regprocedure AS function, coalesce(t.tgrelid, 0) AS relid, t.tgoldtable, t.tgnewtable
       FROM pg_proc p
       JOIN pg_language lang ON lang.oid = p.prolang AND lang.lanname = 'plpgsql'
-      LEFT JOIN LATERAL (SELECT tg.tgrelid FROM pg_trigger tg WHERE tg.tgfoid = p.oid LIMIT 1) t ON true
+      -- the trigger with the most transition tables, so that every branch is checked
+      LEFT JOIN LATERAL (SELECT tg.tgrelid, tg.tgoldtable, tg.tgnewtable FROM pg_trigger tg WHERE tg.tgfoid = p.oid
+                          ORDER BY tg.tgoldtable IS NULL, tg.tgnewtable IS NULL LIMIT 1) t ON true
      WHERE p.pronamespace = 'vicidial'::regnamespace)
 SELECT c.function, r.lineno, r.level, r.message
   FROM checked c
  CROSS JOIN LATERAL plpgsql_check_function_tb(c.function, c.relid,
-                                               performance_warnings => true, extra_warnings => true) r
+                                               performance_warnings => true, extra_warnings => true,
+                                               oldtable => c.tgoldtable, newtable => c.tgnewtable) r
  WHERE NOT (c.function IN ('vicidial.callbacks_report(varchar, bigint, varchar, text, timestamptz, timestamptz, text, boolean, integer, integer)'::regprocedure,
                            'vicidial.callbacks_summary(varchar, bigint, varchar, text, timestamptz, timestamptz)'::regprocedure)
              AND r.message LIKE 'OUT variable "%" is maybe unmodified')

@@ -176,4 +176,19 @@ SELECT * FROM regress.calls(7525, 7526);
 UPDATE vicidial.vicidial_campaigns SET incall_timeout_minutes = 0 WHERE campaign_id = 'STUCK';
 SELECT vicidial.lead_disposition(7526, 'stuck2', 'SALE') AS still_stuck2s_call;
 
+-- invariant_violations() finds what the triggers would have refused, when
+-- they were off (session_replication_role = replica, a bulk load).
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM vicidial.vicidial_hopper WHERE lead_id IN (7509, 7510);
+UPDATE vicidial.vicidial_list SET status = 'CBHOLD' WHERE lead_id = 7509;
+UPDATE vicidial.vicidial_list SET status = 'INCALL' WHERE lead_id = 7510;
+INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (7509, 'TRUST', 750), (7510, 'TRUST', 750);
+UPDATE vicidial.vicidial_list SET status = 'NEW' WHERE lead_id = 7501;
+INSERT INTO vicidial.vicidial_callbacks (lead_id, list_id, campaign_id, callback_time, "user")
+VALUES (7511, 750, 'TRUST', now() + interval '1 day', 'agent1');
+SELECT invariant, lead_id, regexp_replace(detail, 'callback \d+', 'callback <id>') AS detail
+  FROM vicidial.invariant_violations();
+ROLLBACK;
+
 SELECT count(*) AS violations FROM vicidial.invariant_violations();

@@ -78,8 +78,21 @@ BEGIN
     RETURN NEW;
 END $$;
 
-CREATE OR REPLACE TRIGGER callbacks_guard BEFORE INSERT OR UPDATE ON vicidial.vicidial_callbacks
+CREATE OR REPLACE TRIGGER callbacks_guard_insert BEFORE INSERT ON vicidial.vicidial_callbacks
     FOR EACH ROW EXECUTE FUNCTION vicidial._callbacks_guard();
+-- A pure ACTIVE->LIVE flip whose writer set modify_date to now() itself
+-- (the sweep) is a legal transition with nothing else to check or set: the
+-- guard is skipped without a call, so a sweep of many rows pays for no
+-- row-by-row check.
+CREATE OR REPLACE TRIGGER callbacks_guard BEFORE UPDATE ON vicidial.vicidial_callbacks
+    FOR EACH ROW
+    WHEN (NOT (OLD.status = 'ACTIVE' AND NEW.status = 'LIVE' AND NEW.modify_date = now()
+               AND (NEW.callback_id, NEW.lead_id, NEW.list_id, NEW.campaign_id, NEW.entry_time, NEW.callback_time,
+                    NEW."user", NEW.recipient, NEW.comments, NEW.lead_status)
+                   IS NOT DISTINCT FROM
+                   (OLD.callback_id, OLD.lead_id, OLD.list_id, OLD.campaign_id, OLD.entry_time, OLD.callback_time,
+                    OLD."user", OLD.recipient, OLD.comments, OLD.lead_status)))
+    EXECUTE FUNCTION vicidial._callbacks_guard();
 
 -- I6: no callback row is lost, open or archived.
 CREATE OR REPLACE FUNCTION vicidial._callbacks_keep() RETURNS trigger
@@ -111,103 +124,175 @@ END $$;
 CREATE OR REPLACE TRIGGER campaigns_guard BEFORE INSERT OR UPDATE OF dial_statuses ON vicidial.vicidial_campaigns
     FOR EACH ROW EXECUTE FUNCTION vicidial._campaigns_guard();
 
--- Leads: modify_date on every update; I3 and I10 from the lead's side. The
--- row is locked before this runs, so a hopper insert racing it has either
--- committed (and is seen) or waits for this transaction.
+-- Leads: modify_date is now() after every update; set here unless the
+-- writer set it so (every function of the API does, in its statement).
+CREATE OR REPLACE FUNCTION vicidial._touch_modify_date() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    NEW.modify_date := now();
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER leads_modified BEFORE UPDATE ON vicidial.vicidial_list
+    FOR EACH ROW WHEN (NEW.modify_date IS DISTINCT FROM now())
+    EXECUTE FUNCTION vicidial._touch_modify_date();
+
+-- I3 and I10 from the lead's side, when a lead becomes CBHOLD or INCALL.
+-- The row is locked before this runs, so a hopper insert racing it has
+-- either committed (and is seen) or waits for this transaction.
 CREATE OR REPLACE FUNCTION vicidial._leads_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    NEW.modify_date := now();
-    IF NEW.status IN ('CBHOLD', 'INCALL') AND OLD.status <> NEW.status
-       AND EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = NEW.lead_id) THEN
+    IF EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = NEW.lead_id) THEN
         RAISE EXCEPTION 'lead % is in the hopper and cannot be %', NEW.lead_id, NEW.status
             USING ERRCODE = 'check_violation';
     END IF;
     RETURN NEW;
 END $$;
 
-CREATE OR REPLACE TRIGGER leads_guard BEFORE UPDATE ON vicidial.vicidial_list
-    FOR EACH ROW EXECUTE FUNCTION vicidial._leads_guard();
+CREATE OR REPLACE TRIGGER leads_guard BEFORE UPDATE OF status ON vicidial.vicidial_list
+    FOR EACH ROW WHEN (NEW.status IN ('CBHOLD', 'INCALL') AND OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION vicidial._leads_guard();
 
--- I3 and I10 from the hopper's side. Lock the lead, then test its status:
--- a filter on the status in the locking statement would read the row
--- before the lock and let a concurrent scheduling or dial through.
+-- I3 and I10 from the hopper's side, once per statement over the rows it
+-- queued. Lock the leads, then test their status: a filter on the status
+-- in the locking statement would read a row before its lock and let a
+-- concurrent scheduling or dial through. Locked rows are read as they are
+-- now, so the test sees what a racing writer committed.
 CREATE OR REPLACE FUNCTION vicidial._hopper_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    lead_status varchar;
+    refused record;
 BEGIN
-    SELECT l.status INTO lead_status FROM vicidial.vicidial_list l WHERE l.lead_id = NEW.lead_id FOR SHARE;
-    IF lead_status IN ('CBHOLD', 'INCALL') THEN
-        RAISE EXCEPTION 'lead % is % and cannot be put in the hopper', NEW.lead_id, lead_status
+    WITH locked AS (
+        SELECT l.lead_id, l.status FROM vicidial.vicidial_list l
+         WHERE l.lead_id IN (SELECT q.lead_id FROM queued q)
+         ORDER BY l.lead_id
+           FOR SHARE)
+    SELECT k.lead_id, k.status INTO refused FROM locked k WHERE k.status IN ('CBHOLD', 'INCALL') LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'lead % is % and cannot be put in the hopper', refused.lead_id, refused.status
             USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NEW;
-END $$;
-
-CREATE OR REPLACE TRIGGER hopper_guard BEFORE INSERT OR UPDATE OF lead_id ON vicidial.vicidial_hopper
-    FOR EACH ROW EXECUTE FUNCTION vicidial._hopper_guard();
-
--- I2 and I11, checked at commit: a CBHOLD lead has an open callback; a lead
--- with an ACTIVE callback is CBHOLD, or INCALL while someone is calling it
--- early; a lead with an open USERONLY callback is CBHOLD, or INCALL held by
--- the callback's owner. The lead is locked before it is read, so a writer
--- of the lead and a writer of its callback never both pass on stale reads.
-CREATE OR REPLACE FUNCTION vicidial._lead_callback_consistency() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    lead vicidial.vicidial_list;
-    open_callback vicidial.vicidial_callbacks;
-BEGIN
-    -- A restore loads leads and callbacks in separate statements.
-    IF TG_OP = 'INSERT' AND vicidial._restoring_dump() THEN
-        RETURN NULL;
-    END IF;
-    SELECT * INTO lead FROM vicidial.vicidial_list l WHERE l.lead_id = NEW.lead_id FOR SHARE;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
-    -- I1 leaves at most one.
-    SELECT * INTO open_callback FROM vicidial.vicidial_callbacks c
-     WHERE c.lead_id = NEW.lead_id AND c.status IN ('ACTIVE', 'LIVE');
-    IF lead.status = 'CBHOLD' AND open_callback.callback_id IS NULL THEN
-        RAISE EXCEPTION 'lead % is CBHOLD but has no open callback', lead.lead_id
-            USING ERRCODE = 'check_violation';
-    END IF;
-    IF open_callback.status = 'ACTIVE' AND lead.status NOT IN ('CBHOLD', 'INCALL') THEN
-        RAISE EXCEPTION 'lead % is % but its callback % is ACTIVE', lead.lead_id, lead.status, open_callback.callback_id
-            USING ERRCODE = 'check_violation',
-                  HINT = 'a lead with an ACTIVE callback is CBHOLD';
-    END IF;
-    IF open_callback.recipient = 'USERONLY' AND lead.status <> 'CBHOLD'
-       AND NOT (lead.status = 'INCALL' AND lead."user" IS NOT DISTINCT FROM open_callback."user") THEN
-        RAISE EXCEPTION 'lead % is % but its callback % is % for agent "%" only', lead.lead_id, lead.status,
-            open_callback.callback_id, open_callback.status, open_callback."user"
-            USING ERRCODE = 'check_violation',
-                  HINT = 'a lead with an open USERONLY callback is CBHOLD, or INCALL with the callback''s owner';
     END IF;
     RETURN NULL;
 END $$;
 
-DROP TRIGGER IF EXISTS leads_consistent_insert ON vicidial.vicidial_list;
-CREATE CONSTRAINT TRIGGER leads_consistent_insert AFTER INSERT ON vicidial.vicidial_list
+CREATE OR REPLACE TRIGGER hopper_guard AFTER INSERT ON vicidial.vicidial_hopper
+    REFERENCING NEW TABLE AS queued
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hopper_guard();
+CREATE OR REPLACE TRIGGER hopper_guard_update AFTER UPDATE ON vicidial.vicidial_hopper
+    REFERENCING NEW TABLE AS queued
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hopper_guard();
+
+-- I2 and I11, checked at commit: a CBHOLD lead has an open callback; a lead
+-- with an ACTIVE callback is CBHOLD, or INCALL while someone is calling it
+-- early; a lead with an open USERONLY callback is CBHOLD, or INCALL held by
+-- the callback's owner.
+--
+-- Checked once per statement, not once per row: statement triggers queue
+-- the leads a statement touched in a way that can break a rule (one row
+-- of vicidial.lead_checks holding their ids), and a deferred constraint
+-- trigger on that queue checks them together at commit (or at once, under
+-- SET CONSTRAINTS IMMEDIATE). The leads are locked, in order, before they
+-- are read, so a writer of a lead and a writer of its callback never both
+-- pass on stale reads.
+CREATE OR REPLACE FUNCTION vicidial._check_leads() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan AS $$
+DECLARE
+    broken record;
+BEGIN
+    PERFORM FROM vicidial.vicidial_list l WHERE l.lead_id = ANY (NEW.lead_ids) ORDER BY l.lead_id FOR SHARE;
+    -- Read after the lock; I1 leaves at most one open callback per lead.
+    SELECT l.lead_id, l.status, c.callback_id, c.status AS callback_status, c."user" AS owner,
+           CASE WHEN l.status = 'CBHOLD' AND c.callback_id IS NULL THEN 'I2 hold'
+                WHEN c.status = 'ACTIVE' AND l.status NOT IN ('CBHOLD', 'INCALL') THEN 'I2 active'
+                ELSE 'I11' END AS rule
+      INTO broken
+      FROM vicidial.vicidial_list l
+      LEFT JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id AND c.status IN ('ACTIVE', 'LIVE')
+     WHERE l.lead_id = ANY (NEW.lead_ids)
+       AND ((l.status = 'CBHOLD' AND c.callback_id IS NULL)
+            OR (c.status = 'ACTIVE' AND l.status NOT IN ('CBHOLD', 'INCALL'))
+            OR (c.recipient = 'USERONLY' AND l.status <> 'CBHOLD'
+                AND NOT (l.status = 'INCALL' AND l."user" IS NOT DISTINCT FROM c."user")))
+     ORDER BY l.lead_id
+     LIMIT 1;
+    IF broken.rule = 'I2 hold' THEN
+        RAISE EXCEPTION 'lead % is CBHOLD but has no open callback', broken.lead_id
+            USING ERRCODE = 'check_violation';
+    ELSIF broken.rule = 'I2 active' THEN
+        RAISE EXCEPTION 'lead % is % but its callback % is ACTIVE', broken.lead_id, broken.status, broken.callback_id
+            USING ERRCODE = 'check_violation',
+                  HINT = 'a lead with an ACTIVE callback is CBHOLD';
+    ELSIF broken.rule = 'I11' THEN
+        RAISE EXCEPTION 'lead % is % but its callback % is % for agent "%" only', broken.lead_id, broken.status,
+            broken.callback_id, broken.callback_status, broken.owner
+            USING ERRCODE = 'check_violation',
+                  HINT = 'a lead with an open USERONLY callback is CBHOLD, or INCALL with the callback''s owner';
+    END IF;
+    DELETE FROM vicidial.lead_checks q WHERE q.check_id = NEW.check_id;
+    RETURN NULL;
+END $$;
+
+DROP TRIGGER IF EXISTS lead_checks_at_commit ON vicidial.lead_checks;
+CREATE CONSTRAINT TRIGGER lead_checks_at_commit AFTER INSERT ON vicidial.lead_checks
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    WHEN (NEW.status = 'CBHOLD')
-    EXECUTE FUNCTION vicidial._lead_callback_consistency();
-DROP TRIGGER IF EXISTS leads_consistent_update ON vicidial.vicidial_list;
-CREATE CONSTRAINT TRIGGER leads_consistent_update AFTER UPDATE OF status, "user" ON vicidial.vicidial_list
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    WHEN (NEW.status = 'CBHOLD' OR OLD.status IN ('CBHOLD', 'INCALL'))
-    EXECUTE FUNCTION vicidial._lead_callback_consistency();
-DROP TRIGGER IF EXISTS callbacks_consistent_insert ON vicidial.vicidial_callbacks;
-CREATE CONSTRAINT TRIGGER callbacks_consistent_insert AFTER INSERT ON vicidial.vicidial_callbacks
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    EXECUTE FUNCTION vicidial._lead_callback_consistency();
--- ACTIVE->LIVE cannot break I2 or I11, so the sweep's flips are not re-checked.
-DROP TRIGGER IF EXISTS callbacks_consistent_update ON vicidial.vicidial_callbacks;
-CREATE CONSTRAINT TRIGGER callbacks_consistent_update AFTER UPDATE OF status, recipient, "user" ON vicidial.vicidial_callbacks
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    WHEN ((OLD.status <> NEW.status AND NEW.status IN ('ACTIVE', 'ARCHIVE'))
-          OR (NEW.recipient = 'USERONLY' AND NEW.status <> 'ARCHIVE'
-              AND (OLD.recipient <> NEW.recipient OR OLD."user" IS DISTINCT FROM NEW."user")))
-    EXECUTE FUNCTION vicidial._lead_callback_consistency();
+    EXECUTE FUNCTION vicidial._check_leads();
+
+-- Queue the leads one statement touched in a way that can break a rule. A
+-- restore loads leads and callbacks in separate statements and is not
+-- queued.
+--   leads: inserted as CBHOLD, or status or user changed into or out of
+--   CBHOLD or INCALL.
+CREATE OR REPLACE FUNCTION vicidial._queue_lead_checks_of_leads() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO vicidial.lead_checks (lead_ids)
+        SELECT array_agg(n.lead_id) FROM new_rows n
+         WHERE n.status = 'CBHOLD' AND NOT vicidial._restoring_dump()
+        HAVING count(*) > 0;
+    ELSE
+        INSERT INTO vicidial.lead_checks (lead_ids)
+        SELECT array_agg(n.lead_id) FROM new_rows n JOIN old_rows o ON o.lead_id = n.lead_id
+         WHERE (n.status = 'CBHOLD' OR o.status IN ('CBHOLD', 'INCALL'))
+           AND (n.status <> o.status OR n."user" IS DISTINCT FROM o."user")
+        HAVING count(*) > 0;
+    END IF;
+    RETURN NULL;
+END $$;
+
+--   callbacks: inserted, made ACTIVE or ARCHIVE, or made or moved as
+--   USERONLY. ACTIVE->LIVE cannot break a rule: the sweep's flips queue
+--   nothing.
+CREATE OR REPLACE FUNCTION vicidial._queue_lead_checks_of_callbacks() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO vicidial.lead_checks (lead_ids)
+        SELECT array_agg(n.lead_id) FROM new_rows n
+         WHERE NOT vicidial._restoring_dump()
+        HAVING count(*) > 0;
+    ELSE
+        INSERT INTO vicidial.lead_checks (lead_ids)
+        SELECT array_agg(n.lead_id) FROM new_rows n JOIN old_rows o ON o.callback_id = n.callback_id
+         WHERE (o.status <> n.status AND n.status IN ('ACTIVE', 'ARCHIVE'))
+            OR (n.recipient = 'USERONLY' AND n.status <> 'ARCHIVE'
+                AND (o.recipient <> n.recipient OR o."user" IS DISTINCT FROM n."user"))
+        HAVING count(*) > 0;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER leads_checked_insert AFTER INSERT ON vicidial.vicidial_list
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._queue_lead_checks_of_leads();
+CREATE OR REPLACE TRIGGER leads_checked_update AFTER UPDATE ON vicidial.vicidial_list
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._queue_lead_checks_of_leads();
+CREATE OR REPLACE TRIGGER callbacks_checked_insert AFTER INSERT ON vicidial.vicidial_callbacks
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._queue_lead_checks_of_callbacks();
+CREATE OR REPLACE TRIGGER callbacks_checked_update AFTER UPDATE ON vicidial.vicidial_callbacks
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._queue_lead_checks_of_callbacks();

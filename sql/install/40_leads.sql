@@ -19,7 +19,7 @@ DECLARE
 BEGIN
     WITH released AS (
         UPDATE vicidial.vicidial_list l
-           SET status = c.lead_status, called_since_last_reset = 'N'
+           SET status = c.lead_status, called_since_last_reset = 'N', modify_date = now()
           FROM vicidial.vicidial_callbacks c
          WHERE l.lead_id = ANY (lead_ids) AND l.status = 'CBHOLD'
            AND c.lead_id = l.lead_id AND c.recipient = 'ANYONE' AND c.status = 'LIVE'
@@ -46,7 +46,7 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = _dial_lead.lead_id;
     UPDATE vicidial.vicidial_list l
        SET status = 'INCALL', "user" = _dial_lead.agent, called_count = l.called_count + 1,
-           called_since_last_reset = 'Y', last_local_call_time = now()
+           called_since_last_reset = 'Y', last_local_call_time = now(), modify_date = now()
      WHERE l.lead_id = _dial_lead.lead_id
     RETURNING l.*;
 $$;
@@ -69,12 +69,12 @@ BEGIN
          WHERE c.lead_id = ANY (lead_ids) AND c.status IN ('ACTIVE', 'LIVE')
         RETURNING c.lead_id),
     held_again AS (
-        UPDATE vicidial.vicidial_list l SET status = 'CBHOLD'
+        UPDATE vicidial.vicidial_list l SET status = 'CBHOLD', modify_date = now()
           FROM reopened r
          WHERE l.lead_id = r.lead_id AND l.status = 'INCALL'
         RETURNING l.lead_id),
     hung_up AS (
-        UPDATE vicidial.vicidial_list l SET status = 'ERI'
+        UPDATE vicidial.vicidial_list l SET status = 'ERI', modify_date = now()
          WHERE l.lead_id = ANY (lead_ids) AND l.status = 'INCALL'
            AND l.lead_id NOT IN (SELECT r.lead_id FROM reopened r)
         RETURNING l.lead_id)

@@ -46,7 +46,7 @@ BEGIN
           FROM (SELECT count(*) FROM superseded) AS archived_first
         RETURNING vicidial_callbacks.callback_id, vicidial_callbacks.lead_id),
     held AS (
-        UPDATE vicidial.vicidial_list l SET status = 'CBHOLD', "user" = callback_schedule.agent
+        UPDATE vicidial.vicidial_list l SET status = 'CBHOLD', "user" = callback_schedule.agent, modify_date = now()
           FROM scheduled s WHERE l.lead_id = s.lead_id)
     SELECT s.callback_id INTO new_callback_id FROM scheduled s;
     RETURN new_callback_id;
@@ -202,7 +202,7 @@ BEGIN
     IF status = 'CALLBK' THEN
         RETURN vicidial.callback_schedule(lead.lead_id, agent, callback_time, recipient, comments);
     END IF;
-    UPDATE vicidial.vicidial_list l SET status = lead_disposition.status, "user" = agent
+    UPDATE vicidial.vicidial_list l SET status = lead_disposition.status, "user" = agent, modify_date = now()
      WHERE l.lead_id = lead.lead_id;
     RETURN NULL;
 END $$;

@@ -56,7 +56,8 @@ BEGIN
     settled AS (
         UPDATE vicidial.vicidial_list l
            SET status = CASE WHEN lead_held THEN 'CBHOLD' ELSE ch.lead_status END,
-               called_since_last_reset = CASE WHEN lead_held THEN l.called_since_last_reset ELSE 'N' END
+               called_since_last_reset = CASE WHEN lead_held THEN l.called_since_last_reset ELSE 'N' END,
+               modify_date = now()
           FROM changed ch
          WHERE l.lead_id = ch.lead_id
            AND CASE WHEN lead_held THEN l.status NOT IN ('CBHOLD', 'INCALL')

@@ -13,14 +13,23 @@ $$;
 
 CREATE OR REPLACE FUNCTION vicidial.sweep(now timestamptz DEFAULT now())
 RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- planned for the actual now, not a generic plan; no JIT for a short statement
+SET plan_cache_mode = force_custom_plan SET jit = off AS $$
 DECLARE
+    earliest timestamptz;
     locked_leads bigint[];
     due_ids bigint[];
 BEGIN
     PERFORM vicidial._check_time(sweep.now, 'now');
     PERFORM vicidial._require_read_committed('sweep');
     PERFORM vicidial._serialize_hopper_runs();
+    -- The due range is [earliest ACTIVE time, now], both constants of each
+    -- statement's plan: the planner then estimates the due rows, not every
+    -- ACTIVE row older than now (the ARCHIVE rows in the past would have it
+    -- expect half of them, and walk them all), and an idle run reads one
+    -- index entry.
+    earliest := (SELECT min(c.callback_time) FROM vicidial.vicidial_callbacks c WHERE c.status = 'ACTIVE');
     -- Leads before callbacks, the lock order of every writer: the leads of
     -- due callbacks and of LIVE ANYONE callbacks still waiting in CBHOLD.
     -- A lead another transaction holds is skipped, not waited for: its
@@ -28,7 +37,7 @@ BEGIN
     SELECT coalesce(array_agg(l.lead_id), '{}') INTO locked_leads
       FROM (SELECT l.lead_id FROM vicidial.vicidial_list l
              WHERE l.lead_id IN (SELECT c.lead_id FROM vicidial.vicidial_callbacks c
-                                  WHERE c.status = 'ACTIVE' AND c.callback_time <= sweep.now
+                                  WHERE c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND sweep.now
                                  UNION ALL
                                  SELECT c.lead_id FROM vicidial.vicidial_callbacks c
                                    JOIN vicidial.vicidial_list w ON w.lead_id = c.lead_id AND w.status = 'CBHOLD'
@@ -41,10 +50,10 @@ BEGIN
     -- lead.
     WITH due AS (
         SELECT c.callback_id FROM vicidial.vicidial_callbacks c
-         WHERE c.lead_id = ANY (locked_leads) AND c.status = 'ACTIVE' AND c.callback_time <= sweep.now
+         WHERE c.lead_id = ANY (locked_leads) AND c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND sweep.now
            FOR UPDATE SKIP LOCKED),
     flipped AS (
-        UPDATE vicidial.vicidial_callbacks c SET status = 'LIVE'
+        UPDATE vicidial.vicidial_callbacks c SET status = 'LIVE', modify_date = now()
           FROM due WHERE c.callback_id = due.callback_id
         RETURNING c.callback_id, c.recipient)
     SELECT coalesce(array_agg(f.callback_id ORDER BY f.callback_id), '{}'),
@@ -65,15 +74,19 @@ END $$;
 
 CREATE OR REPLACE FUNCTION vicidial.hopper_fill(now timestamptz DEFAULT now())
 RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_custom_plan SET jit = off AS $$
 DECLARE
     filled integer;
 BEGIN
     PERFORM vicidial._check_time(hopper_fill.now, 'now');
     PERFORM vicidial._require_read_committed('hopper_fill');
     PERFORM vicidial._serialize_hopper_runs();
-    -- Leads another session holds (being scheduled, dialed) are skipped, and
-    -- the lock re-reads each lead, so none that just became CBHOLD slips in.
+    -- Each (active list, dial status) pair of a campaign is one ordered range
+    -- of the fill index, read for at most "room" leads not yet queued; the
+    -- oldest "room" of those are locked and queued. Leads another session
+    -- holds (being scheduled, dialed) are skipped, and the lock re-reads
+    -- each lead, so none that just became CBHOLD or INCALL slips in.
     INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time)
     SELECT pick.lead_id, cp.campaign_id, pick.list_id, 'READY', 0, 'S', hopper_fill.now
       FROM vicidial.vicidial_campaigns cp
@@ -84,13 +97,22 @@ BEGIN
      CROSS JOIN LATERAL (
            SELECT l.lead_id, l.list_id
              FROM vicidial.vicidial_list l
-             JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
-            WHERE li.campaign_id = cp.campaign_id AND li.active
-              AND l.status = ANY (cp.dial_statuses)
-              AND l.called_since_last_reset = 'N'
-              AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = l.lead_id)
+            WHERE free.room > 0 AND l.lead_id IN (
+                  SELECT candidate.lead_id
+                    FROM vicidial.vicidial_lists li
+                   CROSS JOIN unnest(cp.dial_statuses) AS dial(status)
+                   CROSS JOIN LATERAL (
+                         SELECT r.lead_id FROM vicidial.vicidial_list r
+                          WHERE r.list_id = li.list_id AND r.status = dial.status
+                            AND r.called_since_last_reset = 'N'
+                            AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = r.lead_id)
+                          ORDER BY r.lead_id
+                          LIMIT free.room) AS candidate
+                   WHERE li.campaign_id = cp.campaign_id AND li.active
+                   ORDER BY candidate.lead_id
+                   LIMIT free.room)
+              AND l.status = ANY (cp.dial_statuses) AND l.called_since_last_reset = 'N'
             ORDER BY l.lead_id
-            LIMIT free.room
               FOR SHARE OF l SKIP LOCKED) AS pick
      WHERE cp.active
      ORDER BY cp.campaign_id, pick.lead_id
@@ -103,10 +125,13 @@ END $$;
 -- end as agent_release would end them; a lead another transaction holds
 -- (its agent hanging up right now) is skipped.
 CREATE OR REPLACE FUNCTION vicidial._end_timed_out_calls(at timestamptz) RETURNS integer
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan SET jit = off AS $$
 DECLARE
     stuck bigint[];
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM vicidial.vicidial_campaigns cp WHERE cp.incall_timeout_minutes > 0) THEN
+        RETURN 0;
+    END IF;
     SELECT coalesce(array_agg(l.lead_id), '{}') INTO stuck
       FROM (SELECT l.lead_id
               FROM vicidial.vicidial_campaigns cp

@@ -19,19 +19,15 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
       FROM vicidial.vicidial_list l JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id
      WHERE c.status = 'ACTIVE' AND l.status NOT IN ('CBHOLD', 'INCALL')
     UNION ALL
-    SELECT 'I3', h.lead_id, 'CBHOLD lead in the hopper'
+    -- I3 for CBHOLD, I10 for INCALL: never queued, never a dial status.
+    SELECT CASE l.status WHEN 'CBHOLD' THEN 'I3' ELSE 'I10' END, h.lead_id, l.status || ' lead in the hopper'
       FROM vicidial.vicidial_hopper h JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id
-     WHERE l.status = 'CBHOLD'
+     WHERE l.status IN ('CBHOLD', 'INCALL')
     UNION ALL
-    SELECT 'I3', NULL, 'campaign ' || cp.campaign_id || ' dials CBHOLD'
-      FROM vicidial.vicidial_campaigns cp WHERE 'CBHOLD' = ANY (cp.dial_statuses)
-    UNION ALL
-    SELECT 'I10', h.lead_id, 'INCALL lead in the hopper'
-      FROM vicidial.vicidial_hopper h JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id
-     WHERE l.status = 'INCALL'
-    UNION ALL
-    SELECT 'I10', NULL, 'campaign ' || cp.campaign_id || ' dials INCALL'
-      FROM vicidial.vicidial_campaigns cp WHERE 'INCALL' = ANY (cp.dial_statuses)
+    SELECT CASE reserved.status WHEN 'CBHOLD' THEN 'I3' ELSE 'I10' END, NULL,
+           'campaign ' || cp.campaign_id || ' dials ' || reserved.status
+      FROM vicidial.vicidial_campaigns cp, unnest(ARRAY['CBHOLD', 'INCALL']) AS reserved(status)
+     WHERE reserved.status = ANY (cp.dial_statuses)
     UNION ALL
     SELECT 'I11', l.lead_id, l.status || coalesce(' with ' || l."user", '') || ' under USERONLY callback '
                              || c.callback_id || ' of ' || c."user"

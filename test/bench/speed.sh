@@ -1,0 +1,100 @@
+#!/bin/bash
+# The speed benchmark: the sweep, the idle run, the fill and the agent
+# cycle on a million callbacks and a million leads, each beside the floor
+# (the same rows changed by bare statements with no trigger) and, for the
+# sweep, VICIdial's per-row loop on libpq (test/bench/rowloop.c). Drivers
+# alternate within each repetition; each figure is the median of the
+# repetitions, with their spread. Numbers, not a pass/fail; a CSV of every
+# repetition goes to test/bench/results/. Run as root on Debian 12; about
+# five minutes. REPS=n changes the repetitions (default 3).
+set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
+
+reps=${REPS:-3}
+install_packages
+build_and_install
+tree=$(scratch_tree)
+start_throwaway_cluster "$tree" 54369 <<CONF
+shared_preload_libraries = 'vicidial_callbacks'
+vicidial_callbacks.enabled = off
+shared_buffers = 1GB
+max_wal_size = 4GB
+CONF
+sql() { cluster_psql -q -A -t "$@"; }
+conninfo="host=$cluster_tree port=$cluster_port dbname=postgres"
+
+echo "loading 1,000,000 leads and 1,000,000 callbacks"
+cluster_psql -q -f "$tree/test/bench/speed.sql"
+due=$(sql -c "SELECT date_trunc('day', now()) + interval '1 day 12:00'")
+due_1k=$(sql -c "SELECT '$due'::timestamptz - interval '99000 seconds'")
+idle=$(sql -c "SELECT '$due'::timestamptz - interval '200000 seconds'")
+
+record() { sql -c "INSERT INTO bench.results VALUES ('$1', '$2', $3, $4)"; }
+# Each measurement starts from clean tables: the rolled-back one before it
+# left dead row versions and index entries behind.
+clean() { sql -c "VACUUM vicidial.vicidial_callbacks, vicidial.vicidial_list, vicidial.vicidial_hopper" >/dev/null; }
+timed() { clean; sql -c "SELECT bench.time_ms(\$s\$$1\$s\$, $2)"; }
+rowloop() { clean; as_postgres "$tree/test/bench/rowloop" "$conninfo" "$1"; }
+
+for rep in $(seq 1 "$reps"); do
+    echo "repetition $rep of $reps"
+    record 'sweep 100,000 due' floor "$rep" "$(timed "$(sql -c "SELECT bench.floor_sweep('$due')")" true)"
+    record 'sweep 100,000 due' ours "$rep" "$(timed "SELECT * FROM vicidial.sweep('$due')" false)"
+    record 'sweep 100,000 due' 'per-row loop' "$rep" "$(rowloop "$due")"
+    record 'sweep 1,000 due' floor "$rep" "$(timed "$(sql -c "SELECT bench.floor_sweep('$due_1k')")" true)"
+    record 'sweep 1,000 due' ours "$rep" "$(timed "SELECT * FROM vicidial.sweep('$due_1k')" false)"
+    record 'sweep 1,000 due' 'per-row loop' "$rep" "$(rowloop "$due_1k")"
+    # idle: nothing due and every hopper full, as between a run's due
+    # callbacks; the median of 21 in one session, as the worker keeps one
+    sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 0" >/dev/null
+    clean
+    warm() { sql -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY bench.time_ms(\$s\$$1\$s\$)) FROM generate_series(1, 21)"; }
+    record 'idle run (nothing due)' floor "$rep" "$(warm 'SELECT 1')"
+    record 'idle run (nothing due)' ours "$rep" "$(warm "SELECT * FROM vicidial.hopper_run('$idle')")"
+    sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 500" >/dev/null
+    record 'fill 10 campaigns x 500' floor "$rep" "$(timed "$(sql -c "SELECT bench.floor_fill('$due')")" true)"
+    record 'fill 10 campaigns x 500' ours "$rep" "$(timed "SELECT vicidial.hopper_fill('$due')" false)"
+done
+
+# The agent cycle: hopper_next then lead_disposition (10% CALLBK), 8
+# clients for 10 s, beside the same cycle as bare SQL on trigger-free
+# copies of the tables.
+echo "agent cycle: 8 clients, 10 s per driver and repetition"
+sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 6000, dial_statuses = '{NEW}';
+        SELECT vicidial.hopper_fill('$due');
+        CREATE TABLE bench.list (LIKE vicidial.vicidial_list INCLUDING ALL);
+        INSERT INTO bench.list SELECT * FROM vicidial.vicidial_list;
+        CREATE TABLE bench.hopper (LIKE vicidial.vicidial_hopper INCLUDING ALL);
+        INSERT INTO bench.hopper SELECT * FROM vicidial.vicidial_hopper;
+        CREATE TABLE bench.callbacks (LIKE vicidial.vicidial_callbacks INCLUDING ALL);" >/dev/null
+sql -c "VACUUM ANALYZE" 
+for rep in $(seq 1 "$reps"); do
+    for driver in ours bare; do
+        out=$(as_postgres pgbench -n -h "$cluster_tree" -p "$cluster_port" -c 8 -j 2 -T 10 \
+              -f "$tree/test/bench/cycle_$driver.pgbench" postgres 2>&1) || true
+        tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
+        [ -n "$tps" ] || { echo "$out"; exit 1; }
+        # a cycle is one run of the script; report ms per cycle per client
+        record 'agent cycle, 8 clients (ms per cycle)' "$driver" "$rep" "$(awk -v t="$tps" 'BEGIN { printf "%.4f", 8000 / t }')"
+    done
+done
+
+mkdir -p "$PROJECT_ROOT/test/bench/results"
+csv="$PROJECT_ROOT/test/bench/results/speed.csv"
+sql -c "COPY (SELECT * FROM bench.results ORDER BY what, driver, rep) TO STDOUT WITH CSV HEADER" > "$csv"
+echo
+echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(sql -c 'SHOW server_version'); every repetition in $csv"
+cluster_psql -q -c "
+WITH m AS (
+    SELECT what, driver, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS median, min(ms) AS lo, max(ms) AS hi
+      FROM bench.results GROUP BY what, driver)
+SELECT o.what,
+       round(o.median::numeric, 2) || ' (' || round(o.lo, 2) || '-' || round(o.hi, 2) || ')' AS \"ours ms (spread)\",
+       round(f.median::numeric, 2) || ' (' || round(f.lo, 2) || '-' || round(f.hi, 2) || ')' AS \"floor ms\",
+       round((o.median / nullif(f.median, 0))::numeric, 2) AS \"ours / floor\",
+       coalesce(round(l.median::numeric, 1) || ' (' || round((l.median / nullif(o.median, 0))::numeric, 1) || 'x ours)', '') AS \"per-row loop ms\"
+  FROM m o
+  JOIN m f ON f.what = o.what AND f.driver IN ('floor', 'bare')
+  LEFT JOIN m l ON l.what = o.what AND l.driver = 'per-row loop'
+ WHERE o.driver = 'ours'
+ ORDER BY o.what"

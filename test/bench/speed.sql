@@ -1,0 +1,94 @@
+-- The speed benchmark's data and timers (test/bench/speed.sh runs it):
+-- 1,000,000 leads in 10 campaigns; 1,000,000 callbacks: 100,000 due (half
+-- ANYONE), 400,000 ACTIVE later, 500,000 ARCHIVE. Loaded with the triggers
+-- off, as a restore would; then every figure is taken on the live rules.
+SET client_min_messages = warning;
+CREATE EXTENSION vicidial_callbacks;
+CREATE SCHEMA bench;
+SELECT date_trunc('day', now()) + interval '1 day 12:00' AS due \gset
+
+BEGIN;
+SET LOCAL session_replication_role = replica;
+INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks)
+SELECT 'a' || lpad(g::text, 2, '0'), true FROM generate_series(1, 8) g;
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level)
+SELECT 'C' || lpad(g::text, 2, '0'), 500 FROM generate_series(1, 10) g;
+INSERT INTO vicidial.vicidial_lists (list_id, campaign_id)
+SELECT g, 'C' || lpad(g::text, 2, '0') FROM generate_series(1, 10) g;
+-- leads 1..500,000 wait for their open callback; the rest are dialable
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, phone_number)
+SELECT g, 1 + g % 10, CASE WHEN g <= 500000 THEN 'CBHOLD' ELSE 'NEW' END, '555' || g
+  FROM generate_series(1, 1000000) g;
+SELECT setval('vicidial.vicidial_list_lead_id_seq', 1000000) \g /dev/null
+-- due ones spread over the 100,000 seconds before :due, callback_id order = time order
+INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, list_id, campaign_id, status, callback_time, "user", recipient)
+SELECT g, g, 1 + g % 10, 'C' || lpad((1 + g % 10)::text, 2, '0'),
+       CASE WHEN g <= 500000 THEN 'ACTIVE' ELSE 'ARCHIVE' END,
+       CASE WHEN g <= 100000 THEN :'due'::timestamptz - make_interval(secs => 100000 - g)
+            WHEN g <= 500000 THEN :'due'::timestamptz + make_interval(days => 1 + g % 30)
+            ELSE :'due'::timestamptz - make_interval(days => 1 + g % 300) END,
+       'a' || lpad((1 + g % 8)::text, 2, '0'), CASE WHEN g % 2 = 0 THEN 'ANYONE' ELSE 'USERONLY' END
+  FROM generate_series(1, 1000000) g;
+SELECT setval('vicidial.vicidial_callbacks_callback_id_seq', 1000000) \g /dev/null
+COMMIT;
+VACUUM ANALYZE;
+
+-- Milliseconds one statement takes, its deferred checks made immediate and
+-- timed with it, then undone. replica: with every trigger off (the floor).
+CREATE FUNCTION bench.time_ms(statement text, replica boolean DEFAULT false) RETURNS numeric
+LANGUAGE plpgsql AS $$
+DECLARE
+    started timestamptz;
+    taken numeric;
+BEGIN
+    BEGIN
+        IF replica THEN
+            SET LOCAL session_replication_role = replica;
+        END IF;
+        SET CONSTRAINTS ALL IMMEDIATE;
+        started := clock_timestamp();
+        EXECUTE statement;
+        taken := extract(epoch FROM clock_timestamp() - started) * 1000;
+        RAISE EXCEPTION 'undo';
+    EXCEPTION WHEN raise_exception THEN
+        IF SQLERRM <> 'undo' THEN
+            RAISE;
+        END IF;
+    END;
+    RETURN taken;
+END $$;
+
+-- The same rows changed by bare set-based statements: what a sweep cannot beat.
+CREATE FUNCTION bench.floor_sweep(at timestamptz) RETURNS text LANGUAGE sql AS $$
+    SELECT format($f$
+        WITH flipped AS (
+            UPDATE vicidial.vicidial_callbacks c SET status = 'LIVE', modify_date = now()
+             WHERE c.status = 'ACTIVE' AND c.callback_time <= %L
+            RETURNING c.lead_id, c.recipient, c.lead_status, c.campaign_id, c.list_id),
+        released AS (
+            UPDATE vicidial.vicidial_list l SET status = f.lead_status, called_since_last_reset = 'N'
+              FROM flipped f WHERE l.lead_id = f.lead_id AND f.recipient = 'ANYONE'
+            RETURNING l.lead_id, f.campaign_id, f.list_id)
+        INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source)
+        SELECT lead_id, campaign_id, list_id, 'READY', 50, 'C' FROM released
+        ON CONFLICT (lead_id) DO NOTHING$f$, at)
+$$;
+
+CREATE FUNCTION bench.floor_fill(at timestamptz) RETURNS text LANGUAGE sql AS $$
+    SELECT format($f$
+        INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time)
+        SELECT pick.lead_id, cp.campaign_id, pick.list_id, 'READY', 0, 'S', %L
+          FROM vicidial.vicidial_campaigns cp
+         CROSS JOIN LATERAL (
+               SELECT c.lead_id, c.list_id
+                 FROM vicidial.vicidial_lists li
+                CROSS JOIN unnest(cp.dial_statuses) AS dial(status)
+                CROSS JOIN LATERAL (
+                      SELECT l.lead_id, l.list_id FROM vicidial.vicidial_list l
+                       WHERE l.list_id = li.list_id AND l.status = dial.status AND l.called_since_last_reset = 'N'
+                       ORDER BY l.lead_id LIMIT cp.hopper_level) c
+                WHERE li.campaign_id = cp.campaign_id
+                ORDER BY c.lead_id LIMIT cp.hopper_level) pick$f$, at)
+$$;
+
+CREATE TABLE bench.results (what text, driver text, rep integer, ms numeric);
