@@ -197,7 +197,7 @@ CREATE OR REPLACE TRIGGER hopper_guard_update AFTER UPDATE ON vicidial.vicidial_
 -- are read, so a writer of a lead and a writer of its callback never both
 -- pass on stale reads.
 CREATE OR REPLACE FUNCTION vicidial._check_leads() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     broken record;
 BEGIN
