@@ -207,11 +207,13 @@ vicidial_worker_main(Datum main_arg)
 			passed = true;
 			next_run = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), vicidial_worker_interval * 1000L);
 			/*
-			 * A callback still due after the run has a lead that another
-			 * transaction held: the run skipped it. Try again in a second
-			 * rather than at once, in a loop, while that lock lasts.
+			 * A callback that was due before the run began and is still
+			 * ACTIVE after it has a lead that another transaction held: the
+			 * run skipped it. Try again in a second rather than at once, in
+			 * a loop, while that lock lasts. One that fell due during the
+			 * run is taken at once.
 			 */
-			if (next_due <= GetCurrentTimestamp())
+			if (next_due <= now)
 				next_due = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
 		}
 		else if (vicidial_worker_enabled && woken)

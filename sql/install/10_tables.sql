@@ -123,17 +123,16 @@ CREATE TABLE vicidial.vicidial_callbacks (
     CONSTRAINT recipient_known CHECK (recipient IN ('USERONLY', 'ANYONE'))
 );
 CREATE INDEX vicidial_callbacks_lead_id ON vicidial.vicidial_callbacks (lead_id);
--- By status, then time: the sweep's due range (status 'ACTIVE', time up to
--- now) and the worker's next due time are one range each, whatever the
--- planner estimates (ARCHIVE rows in the past make it expect half the
--- ACTIVE rows due); the viewer's status filters read it too.
-CREATE INDEX vicidial_callbacks_status ON vicidial.vicidial_callbacks (status, callback_time);
+CREATE INDEX vicidial_callbacks_status ON vicidial.vicidial_callbacks (status);
 CREATE INDEX vicidial_callbacks_callback_time ON vicidial.vicidial_callbacks (callback_time);
 CREATE INDEX vicidial_callbacks_campaign_id ON vicidial.vicidial_callbacks (campaign_id, callback_time);
 CREATE INDEX vicidial_callbacks_user ON vicidial.vicidial_callbacks ("user", callback_time);
 -- I1: at most one open callback per lead.
 CREATE UNIQUE INDEX vicidial_callbacks_one_open_per_lead ON vicidial.vicidial_callbacks (lead_id)
     WHERE status IN ('ACTIVE', 'LIVE');
+-- The sweep reads only what is due, and the worker the earliest of it.
+CREATE INDEX vicidial_callbacks_due ON vicidial.vicidial_callbacks (callback_time, callback_id)
+    WHERE status = 'ACTIVE';
 -- The release of LIVE ANYONE callbacks whose lead still waits in CBHOLD.
 CREATE INDEX vicidial_callbacks_live_anyone ON vicidial.vicidial_callbacks (lead_id)
     WHERE status = 'LIVE' AND recipient = 'ANYONE';

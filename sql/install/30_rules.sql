@@ -201,21 +201,31 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     broken record;
 BEGIN
-    PERFORM FROM vicidial.vicidial_list l WHERE l.lead_id = ANY (NEW.lead_ids) ORDER BY l.lead_id FOR SHARE;
-    -- Read after the lock; I1 leaves at most one open callback per lead.
-    SELECT l.lead_id, l.status, c.callback_id, c.status AS callback_status, c."user" AS owner,
+    -- Each statement below walks the queued ids in order and probes each
+    -- lead and its open callback through their unique indexes (the LIMIT 1
+    -- subqueries keep the planner from joining otherwise): the cost follows
+    -- the leads queued, never the size of the tables, whatever the
+    -- statistics say. The leads are locked in order first, then read.
+    PERFORM FROM (SELECT DISTINCT q.lead_id FROM unnest(NEW.lead_ids) AS q(lead_id) ORDER BY q.lead_id) queued
+     CROSS JOIN LATERAL (SELECT 1 FROM vicidial.vicidial_list l WHERE l.lead_id = queued.lead_id
+                           FOR SHARE) locked;
+    SELECT queued.lead_id, l.status, c.callback_id, c.status AS callback_status, c."user" AS owner,
            CASE WHEN l.status = 'CBHOLD' AND c.callback_id IS NULL THEN 'I2 hold'
                 WHEN c.status = 'ACTIVE' AND l.status NOT IN ('CBHOLD', 'INCALL') THEN 'I2 active'
                 ELSE 'I11' END AS rule
       INTO broken
-      FROM vicidial.vicidial_list l
-      LEFT JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id AND c.status IN ('ACTIVE', 'LIVE')
-     WHERE l.lead_id = ANY (NEW.lead_ids)
-       AND ((l.status = 'CBHOLD' AND c.callback_id IS NULL)
-            OR (c.status = 'ACTIVE' AND l.status NOT IN ('CBHOLD', 'INCALL'))
-            OR (c.recipient = 'USERONLY' AND l.status <> 'CBHOLD'
-                AND NOT (l.status = 'INCALL' AND l."user" IS NOT DISTINCT FROM c."user")))
-     ORDER BY l.lead_id
+      FROM (SELECT DISTINCT q.lead_id FROM unnest(NEW.lead_ids) AS q(lead_id) ORDER BY q.lead_id) queued
+     CROSS JOIN LATERAL (
+            SELECT k.status, k."user" FROM vicidial.vicidial_list k WHERE k.lead_id = queued.lead_id LIMIT 1) l
+      LEFT JOIN LATERAL (
+            SELECT o.callback_id, o.status, o.recipient, o."user" FROM vicidial.vicidial_callbacks o
+             WHERE o.lead_id = queued.lead_id AND o.status IN ('ACTIVE', 'LIVE')
+             LIMIT 1) c ON true
+     WHERE (l.status = 'CBHOLD' AND c.callback_id IS NULL)
+        OR (c.status = 'ACTIVE' AND l.status NOT IN ('CBHOLD', 'INCALL'))
+        OR (c.recipient = 'USERONLY' AND l.status <> 'CBHOLD'
+            AND NOT (l.status = 'INCALL' AND l."user" IS NOT DISTINCT FROM c."user"))
+     ORDER BY queued.lead_id
      LIMIT 1;
     IF broken.rule = 'I2 hold' THEN
         RAISE EXCEPTION 'lead % is CBHOLD but has no open callback', broken.lead_id

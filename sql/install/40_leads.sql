@@ -12,7 +12,10 @@
 -- priority 50 when that campaign and the lead's list are active. Returns
 -- how many hopper rows were added.
 CREATE OR REPLACE FUNCTION vicidial._release_anyone(lead_ids bigint[], at timestamptz) RETURNS integer
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+-- planned for the arrays given: a generic plan of "= ANY" over a sweep's
+-- tens of thousands of leads would search the array row by row
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     released_leads bigint[];
     queued integer;
@@ -58,7 +61,7 @@ $$;
 -- CBHOLD for its owner or, for ANYONE, released to the hopper again.
 -- Returns how many calls ended.
 CREATE OR REPLACE FUNCTION vicidial._end_calls(lead_ids bigint[], at timestamptz) RETURNS integer
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     ended integer;
 BEGIN

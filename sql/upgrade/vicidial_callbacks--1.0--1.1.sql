@@ -29,11 +29,6 @@ ALTER TABLE vicidial.vicidial_callbacks
 CREATE INDEX vicidial_callbacks_live_anyone ON vicidial.vicidial_callbacks (lead_id)
     WHERE status = 'LIVE' AND recipient = 'ANYONE';
 
--- The due range by (status, callback_time), whatever the planner estimates;
--- the partial due index it replaces was passed over for the status index.
-DROP INDEX vicidial.vicidial_callbacks_status;
-DROP INDEX vicidial.vicidial_callbacks_due;
-CREATE INDEX vicidial_callbacks_status ON vicidial.vicidial_callbacks (status, callback_time);
 
 -- hopper_run's private lock replaces the public advisory lock key.
 CREATE TABLE vicidial.hopper_run_lock ();
