@@ -30,6 +30,18 @@ BEGIN
     -- expect half of them, and walk them all), and an idle run reads one
     -- index entry.
     earliest := (SELECT min(c.callback_time) FROM vicidial.vicidial_callbacks c WHERE c.status = 'ACTIVE');
+    -- Nothing due and no lead waiting for its release: the idle run stops
+    -- here, before planning the statements below.
+    IF (earliest IS NULL OR earliest > sweep.now)
+       AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_callbacks c
+                         JOIN vicidial.vicidial_list w ON w.lead_id = c.lead_id AND w.status = 'CBHOLD'
+                        WHERE c.status = 'LIVE' AND c.recipient = 'ANYONE') THEN
+        went_live := 0;
+        useronly := 0;
+        hopper_inserted := 0;
+        RETURN NEXT;
+        RETURN;
+    END IF;
     -- Leads before callbacks, the lock order of every writer: the leads of
     -- due callbacks and of LIVE ANYONE callbacks still waiting in CBHOLD.
     -- A lead another transaction holds is skipped, not waited for: its
@@ -82,6 +94,13 @@ BEGIN
     PERFORM vicidial._check_time(hopper_fill.now, 'now');
     PERFORM vicidial._require_read_committed('hopper_fill');
     PERFORM vicidial._serialize_hopper_runs();
+    -- Every active campaign's hopper full: stop before planning the fill.
+    IF NOT EXISTS (SELECT 1 FROM vicidial.vicidial_campaigns cp
+                    WHERE cp.active
+                      AND cp.hopper_level > (SELECT count(*) FROM vicidial.vicidial_hopper h
+                                              WHERE h.campaign_id = cp.campaign_id AND h.status = 'READY')) THEN
+        RETURN 0;
+    END IF;
     -- Each (active list, dial status) pair of a campaign is one ordered range
     -- of the fill index, read for at most "room" leads not yet queued; the
     -- oldest "room" of those are locked and queued. Leads another session
