@@ -74,6 +74,18 @@ SELECT l.lead_id, l.status, h.priority, h.source
   FROM vicidial.vicidial_list l LEFT JOIN vicidial.vicidial_hopper h USING (lead_id)
  WHERE l.lead_id IN (7505, 7506) ORDER BY l.lead_id;
 
+-- The sweep's flips skip the callbacks guard only when nothing but the
+-- status (ACTIVE -> LIVE) and modify_date = now() changes: a flip that
+-- changes anything else still meets every check.
+SELECT vicidial.callback_schedule(7512, 'agent2', :'due') AS flip_cb \gset
+SELECT n, regress.attempt(call) FROM (VALUES
+    ('flip with a bad lead_status', $$UPDATE vicidial.vicidial_callbacks SET status = 'LIVE', modify_date = now(), lead_status = 'callbk' WHERE callback_id = $$ || :flip_cb),
+    ('flip made USERONLY',          $$UPDATE vicidial.vicidial_callbacks SET status = 'LIVE', modify_date = now(), recipient = 'USERONLY' WHERE callback_id = $$ || :flip_cb),
+    ('flip to a past time',         $$UPDATE vicidial.vicidial_callbacks SET status = 'LIVE', modify_date = now(), callback_time = now() - interval '1 day' WHERE callback_id = $$ || :flip_cb)
+) AS cases(n, call);
+UPDATE vicidial.vicidial_callbacks SET status = 'LIVE', modify_date = now() WHERE callback_id = :flip_cb;
+SELECT status, modify_date >= entry_time AS modified FROM vicidial.vicidial_callbacks WHERE callback_id = :flip_cb;
+
 -- Every function with a time argument answers at once, ±infinity included.
 SELECT n, regress.attempt(call) FROM (VALUES
     ('slots of infinity',      $$SELECT count(*) FROM vicidial.callback_slots('infinity')$$),
