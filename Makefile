@@ -3,16 +3,19 @@
 EXTENSION = vicidial_callbacks
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big = vicidial_callbacks
-OBJS = src/vicidial_callbacks.o src/wakeup.o src/worker.o
+OBJS = src/vicidial_callbacks.o src/wakeup.o src/worker.o src/time_zones.o
 PGFILEDESC = "vicidial_callbacks - scheduled callbacks and the dialer hopper"
 
 # The current version's install script is one file per concern under
-# sql/install, joined in order. The first file creates the tables and runs
-# once; every later one is replayable (CREATE OR REPLACE, DROP ... IF
-# EXISTS), so an upgrade script is its hand-written schema changes followed
-# by those same files: a function is written once for both paths.
+# sql/install, joined in order. The tables files (10_tables.sql for 1.0,
+# 11_tables_<version>.sql for what a later version adds) run once; every
+# other file is replayable (CREATE OR REPLACE, DROP ... IF EXISTS). So an
+# upgrade script is its hand-written changes to what exists, then the
+# version's tables file, then those same replayable files: a table or a
+# function is written once for both paths.
 INSTALL_SOURCES = $(sort $(wildcard sql/install/*.sql))
-INSTALL_TABLES = sql/install/10_tables.sql
+INSTALL_TABLES = $(wildcard sql/install/*_tables*.sql)
+NEW_TABLES = $(wildcard sql/install/*_tables_$(EXTVERSION).sql)
 INSTALL_REPLAYABLE = $(filter-out $(INSTALL_TABLES), $(INSTALL_SOURCES))
 UPGRADE_SOURCES = $(wildcard sql/upgrade/$(EXTENSION)--*--$(EXTVERSION).sql)
 # Released versions' full scripts stay installable, byte for byte.
@@ -20,7 +23,7 @@ DATA = $(wildcard sql/released/$(EXTENSION)--*.sql)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(notdir $(UPGRADE_SOURCES))
 
 # Every suite runs in a throwaway instance of its own; none needs a server.
-REGRESS = setup flow errors transitions window admin hopper roles trust lint
+REGRESS = setup flow errors transitions window admin hopper roles trust hours lint
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf
 ISOLATION = concurrency races
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=./tmp_check_iso --temp-config=test/regress.conf
@@ -43,5 +46,5 @@ $(CLIENTS): %: %.c
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SOURCES)
 	cat $^ > $@
 
-$(EXTENSION)--%--$(EXTVERSION).sql: sql/upgrade/$(EXTENSION)--%--$(EXTVERSION).sql $(INSTALL_REPLAYABLE)
+$(EXTENSION)--%--$(EXTVERSION).sql: sql/upgrade/$(EXTENSION)--%--$(EXTVERSION).sql $(NEW_TABLES) $(INSTALL_REPLAYABLE)
 	cat $^ > $@

@@ -3,6 +3,8 @@
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name) VALUES ('ADM', 'Admin');
+-- This file is about the day's flow, not calling hours (sql/hours.sql): dial around the clock.
+UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours';
 INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id) VALUES (600, 'Admin A', 'ADM'), (601, 'Admin B', 'ADM');
 INSERT INTO vicidial.vicidial_list (lead_id, list_id, first_name) VALUES
     (6001, 600, 'one'), (6002, 600, 'two'), (6003, 601, 'three'), (6004, 601, 'four'), (6005, 600, 'five');

@@ -6,6 +6,8 @@ SET TimeZone = 'UTC';
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, scheduled_callbacks, callback_days_limit) VALUES
     ('ERR', 'Errors', true, 10),
     ('NOCB', 'No callbacks', false, 365);
+-- This file is about the day's flow, not calling hours (sql/hours.sql): dial around the clock.
+UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours';
 INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id) VALUES (900, 'Errors', 'ERR'), (901, 'No callbacks', 'NOCB');
 INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, "user", first_name) VALUES
     (9001, 900, 'NEW', NULL, 'plain'),

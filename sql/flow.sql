@@ -5,6 +5,8 @@
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name) VALUES ('FLOW', 'Seed story');
+-- This file is about the day's flow, not calling hours (sql/hours.sql): dial around the clock.
+UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours';
 INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id) VALUES (100, 'Flow list', 'FLOW');
 INSERT INTO vicidial.vicidial_list (list_id, phone_number, first_name, last_name) VALUES
     (100, '5550001', 'Una', 'Useronly'),

@@ -6,6 +6,8 @@ SET TimeZone = 'UTC';
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, hopper_level, active) VALUES
     ('HOP', 'Hopper', 3, true),
     ('HOPOFF', 'Inactive campaign', 100, true);
+-- This file is about the day's flow, not calling hours (sql/hours.sql): dial around the clock.
+UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours';
 INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id, active) VALUES
     (500, 'Active list', 'HOP', true),
     (501, 'Inactive list', 'HOP', true),

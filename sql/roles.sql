@@ -2,6 +2,8 @@
 -- its job through the functions and nothing else.
 SET TimeZone = 'UTC';
 INSERT INTO vicidial.vicidial_campaigns (campaign_id) VALUES ('ROLE');
+-- This file is about the day's flow, not calling hours (sql/hours.sql): dial around the clock.
+UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours';
 INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (400, 'ROLE');
 INSERT INTO vicidial.vicidial_list (lead_id, list_id) VALUES (4001, 400), (4002, 400);
 
@@ -9,10 +11,12 @@ CREATE ROLE regress_agent;
 GRANT USAGE ON SCHEMA vicidial TO regress_agent;
 GRANT EXECUTE ON FUNCTION
     vicidial.callback_schedule(bigint, varchar, timestamptz, text, text, varchar),
-    vicidial.callback_slots(date, varchar),
+    vicidial.callback_slots(date, varchar, bigint),
     vicidial.agent_callbacks(varchar), vicidial.agent_callback_count(varchar),
     vicidial.callback_dial(bigint, varchar), vicidial.hopper_next(varchar, varchar),
-    vicidial.lead_disposition(bigint, varchar, varchar, timestamptz, text, text)
+    vicidial.lead_disposition(bigint, varchar, varchar, timestamptz, text, text),
+    vicidial.lead_dialable(bigint, timestamptz), vicidial.lead_next_dialable(bigint, timestamptz),
+    vicidial.lead_local_time(bigint, timestamp), vicidial.lead_dial_blockers(bigint, timestamptz)
   TO regress_agent;
 CREATE ROLE regress_admin;
 GRANT USAGE ON SCHEMA vicidial TO regress_admin;

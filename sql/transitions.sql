@@ -5,6 +5,8 @@ SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name) VALUES ('TRN', 'Transitions');
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, scheduled_callbacks) VALUES ('TRNOFF', 'No callbacks', false);
+-- This file is about the day's flow, not calling hours (sql/hours.sql): dial around the clock.
+UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours';
 INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id) VALUES (800, 'Transitions', 'TRN'), (801, 'Off', 'TRNOFF');
 INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) SELECT g, 800, 'NEW' FROM generate_series(8001, 8012) g;
 INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) VALUES (8099, 801, 'NEW');

@@ -4,6 +4,8 @@
 -- private run lock and the restore mode. Each case would pass on 1.0.
 SET TimeZone = 'UTC';
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, dial_statuses) VALUES ('TRUST', '{NEW,CALLBK}');
+-- This file is about the day's flow, not calling hours (sql/hours.sql): dial around the clock.
+UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours';
 INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (750, 'TRUST');
 INSERT INTO vicidial.vicidial_list (lead_id, list_id, first_name)
 SELECT g, 750, 'trust ' || g FROM generate_series(7501, 7512) g;
@@ -145,7 +147,7 @@ REVOKE USAGE ON SEQUENCE vicidial.vicidial_callbacks_callback_id_seq FROM regres
 -- dialed early (7522) and a LIVE ANYONE lead taken from the hopper (7523);
 -- stuck1 holds its own LIVE USERONLY callback (7524).
 INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks) VALUES ('stuck1', true), ('stuck2', false);
-INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, dial_statuses) VALUES ('STUCK', 0, '{NEW}');
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, dial_statuses, local_call_time) VALUES ('STUCK', 0, '{NEW}', '24hours');
 INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (751, 'STUCK');
 INSERT INTO vicidial.vicidial_list (lead_id, list_id) SELECT g, 751 FROM generate_series(7521, 7526) g;
 INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (7521, 'STUCK', 751);

@@ -4,6 +4,8 @@
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, callback_days_limit) VALUES ('WIN', 'Ten days', 10);
+-- This file is about the day's flow, not calling hours (sql/hours.sql): dial around the clock.
+UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours';
 INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id) VALUES (700, 'Window', 'WIN');
 INSERT INTO vicidial.vicidial_list (lead_id, list_id) SELECT g, 700 FROM generate_series(7001, 7010) g;
 
@@ -27,7 +29,7 @@ SELECT regress.attempt($$SELECT vicidial.callback_schedule(7003, 'agent2', now()
 SELECT regress.attempt($$SELECT vicidial.callback_schedule(7004, 'agent2', now() + interval '10 days 1 second')$$) AS ten_days_and_a_second;
 COMMIT;
 -- Without a campaign limit, a year.
-INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name) VALUES ('YEAR', 'Default limit');
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, local_call_time) VALUES ('YEAR', 'Default limit', '24hours');
 INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id) VALUES (701, 'Year', 'YEAR');
 INSERT INTO vicidial.vicidial_list (lead_id, list_id) VALUES (7101, 701), (7102, 701);
 BEGIN;

@@ -30,7 +30,7 @@ sub seed_call_center
     $node->safe_psql($db, qq{
         CREATE EXTENSION IF NOT EXISTS vicidial_callbacks;
         INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks) VALUES ('ann', true), ('bob', false), ('cat', false);
-        INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level) VALUES ('C', 0);
+        INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, local_call_time) VALUES ('C', 0, '24hours');
         INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');
         INSERT INTO vicidial.vicidial_list (list_id) SELECT 1 FROM generate_series(1, $leads);
     });

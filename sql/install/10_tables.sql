@@ -1,8 +1,9 @@
 -- Tables: VICIdial's names, keys and defaults, the constraints that need no
 -- trigger, and the indexes the sweep, the fill and the dialer read through.
 -- The install script is built by concatenating sql/install/*.sql in order.
--- This file alone runs once; the later files are replayable, and each
--- upgrade script carries the schema changes that bring a database here.
+-- This file and the tables file of each later version run once; the other
+-- files are replayable, and each upgrade script carries the schema changes
+-- that bring a database here.
 
 \echo Use "CREATE EXTENSION vicidial_callbacks" to load this file. \quit
 
@@ -78,9 +79,7 @@ CREATE TABLE vicidial.vicidial_list (
     last_name               varchar(30),
     last_local_call_time    timestamptz
 );
--- The standard fill reads dialable leads of a list by status, oldest first.
-CREATE INDEX vicidial_list_fill ON vicidial.vicidial_list (list_id, status, lead_id)
-    WHERE called_since_last_reset = 'N';
+-- The standard fill's index is built with the lead's zone, in the tables of 1.1.
 -- Calls in progress, oldest first: agent_release and the INCALL timeout.
 CREATE INDEX vicidial_list_incall ON vicidial.vicidial_list (last_local_call_time)
     WHERE status = 'INCALL';
@@ -133,9 +132,6 @@ CREATE UNIQUE INDEX vicidial_callbacks_one_open_per_lead ON vicidial.vicidial_ca
 -- The sweep reads only what is due, and the worker the earliest of it.
 CREATE INDEX vicidial_callbacks_due ON vicidial.vicidial_callbacks (callback_time, callback_id)
     WHERE status = 'ACTIVE';
--- The release of LIVE ANYONE callbacks whose lead still waits in CBHOLD.
-CREATE INDEX vicidial_callbacks_live_anyone ON vicidial.vicidial_callbacks (lead_id)
-    WHERE status = 'LIVE' AND recipient = 'ANYONE';
 -- An agent's list and button read only open USERONLY rows.
 CREATE INDEX vicidial_callbacks_agent_open ON vicidial.vicidial_callbacks ("user", callback_time)
     WHERE status IN ('ACTIVE', 'LIVE') AND recipient = 'USERONLY';

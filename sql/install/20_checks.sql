@@ -34,33 +34,43 @@ BEGIN
     END IF;
 END $$;
 
--- Start of the half hour that contains "at", in the session's TimeZone: the
--- popup's default slot. Minutes are taken locally so zones offset by :30 or
--- :45 get their own half hours.
-CREATE OR REPLACE FUNCTION vicidial._half_hour_start(at timestamptz) RETURNS timestamptz
+-- Start of the half hour that contains "at" on the zone's wall clock (the
+-- session's by default): the popup's default slot. Minutes are taken
+-- locally so zones offset by :30 or :45 get their own half hours.
+CREATE OR REPLACE FUNCTION vicidial._half_hour_start(at timestamptz, zone text DEFAULT current_setting('TimeZone'))
+RETURNS timestamptz
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT date_trunc('minute', at)
-           - make_interval(mins => extract(minute FROM at)::int % 30)
+           - make_interval(mins => extract(minute FROM at AT TIME ZONE zone)::int % 30)
 $$;
 
 -- The window callback_schedule accepts: from the start of the current half
 -- hour to now + days_limit days, both ends included.
-CREATE OR REPLACE FUNCTION vicidial._callback_window(days_limit integer) RETURNS tstzrange
+CREATE OR REPLACE FUNCTION vicidial._callback_window(days_limit integer, zone text) RETURNS tstzrange
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT tstzrange(vicidial._half_hour_start(now()), now() + make_interval(days => days_limit), '[]')
+    SELECT tstzrange(vicidial._half_hour_start(now(), zone), now() + make_interval(days => days_limit), '[]')
 $$;
 
-CREATE OR REPLACE FUNCTION vicidial._check_callback_time(callback_time timestamptz, campaign vicidial.vicidial_campaigns)
+-- A callback time must fall in the campaign's window, read on the lead's
+-- clock, and inside the lead's calling hours (I8).
+CREATE OR REPLACE FUNCTION vicidial._check_callback_time(callback_time timestamptz, campaign vicidial.vicidial_campaigns,
+                                                         hours vicidial.lead_hours)
 RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    allowed tstzrange := vicidial._callback_window(campaign.callback_days_limit);
+    allowed tstzrange := vicidial._callback_window(campaign.callback_days_limit, hours.zone);
 BEGIN
     IF NOT callback_time <@ allowed THEN
         RAISE EXCEPTION 'callback time % is outside the allowed window from % to % (campaign "%")',
             callback_time, lower(allowed), upper(allowed), campaign.campaign_id
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'a callback is due no earlier than the current half hour and within the campaign''s callback_days_limit';
+    END IF;
+    IF NOT vicidial._hours_open(hours.zone, hours.call_times, callback_time) THEN
+        RAISE EXCEPTION 'callback time % is outside the calling hours of lead %: %',
+            callback_time, hours.lead_id, vicidial._hours_detail(hours, callback_time)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'choose a time inside the lead''s calling hours (lead_next_dialable, callback_slots with the lead)';
     END IF;
 END $$;
 

@@ -11,6 +11,7 @@ CREATE OR REPLACE FUNCTION vicidial._callbacks_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     campaign vicidial.vicidial_campaigns;
+    hours vicidial.lead_hours;
 BEGIN
     -- A restore loads rows in the states they had: LIVE, ARCHIVE.
     IF TG_OP = 'INSERT' AND vicidial._restoring_dump() THEN
@@ -37,6 +38,8 @@ BEGIN
                 USING ERRCODE = 'object_not_in_prerequisite_state';
         END IF;
         NEW.modify_date := now();
+        -- set by the engine when the time is set, below
+        NEW.customer_timezone := OLD.customer_timezone;
     ELSE
         PERFORM vicidial._check_callback_status(NEW.status);
         IF NEW.status <> 'ACTIVE' THEN
@@ -65,7 +68,9 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     IF TG_OP = 'INSERT' OR NEW.callback_time IS DISTINCT FROM OLD.callback_time THEN
-        PERFORM vicidial._check_callback_time(NEW.callback_time, campaign);
+        hours := vicidial._lead_hours(NEW.lead_id);
+        PERFORM vicidial._check_callback_time(NEW.callback_time, campaign, hours);
+        NEW.customer_timezone := hours.zone;
     END IF;
     IF NEW.recipient = 'USERONLY'
        AND (TG_OP = 'INSERT' OR OLD.recipient <> 'USERONLY' OR NEW."user" IS DISTINCT FROM OLD."user")
@@ -88,10 +93,10 @@ CREATE OR REPLACE TRIGGER callbacks_guard BEFORE UPDATE ON vicidial.vicidial_cal
     FOR EACH ROW
     WHEN (NOT (OLD.status = 'ACTIVE' AND NEW.status = 'LIVE' AND NEW.modify_date = now()
                AND (NEW.callback_id, NEW.lead_id, NEW.list_id, NEW.campaign_id, NEW.entry_time, NEW.callback_time,
-                    NEW."user", NEW.recipient, NEW.comments, NEW.lead_status)
+                    NEW."user", NEW.recipient, NEW.comments, NEW.lead_status, NEW.customer_timezone)
                    IS NOT DISTINCT FROM
                    (OLD.callback_id, OLD.lead_id, OLD.list_id, OLD.campaign_id, OLD.entry_time, OLD.callback_time,
-                    OLD."user", OLD.recipient, OLD.comments, OLD.lead_status)))
+                    OLD."user", OLD.recipient, OLD.comments, OLD.lead_status, OLD.customer_timezone)))
     EXECUTE FUNCTION vicidial._callbacks_guard();
 
 -- I6: no callback row is lost, open or archived.
@@ -139,13 +144,20 @@ CREATE OR REPLACE TRIGGER leads_modified BEFORE UPDATE ON vicidial.vicidial_list
 
 -- I3 and I10 from the lead's side, when a lead becomes CBHOLD or INCALL.
 -- The row is locked before this runs, so a hopper insert racing it has
--- either committed (and is seen) or waits for this transaction.
+-- either committed (and is seen) or waits for this transaction. A lead
+-- held again beside a LIVE ANYONE callback waits for its release.
 CREATE OR REPLACE FUNCTION vicidial._leads_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = NEW.lead_id) THEN
         RAISE EXCEPTION 'lead % is in the hopper and cannot be %', NEW.lead_id, NEW.status
             USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.status = 'CBHOLD' THEN
+        INSERT INTO vicidial.callback_releases (lead_id, release_after)
+        SELECT c.lead_id, '-infinity' FROM vicidial.vicidial_callbacks c
+         WHERE c.lead_id = NEW.lead_id AND c.status = 'LIVE' AND c.recipient = 'ANYONE'
+        ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after;
     END IF;
     RETURN NEW;
 END $$;
@@ -306,3 +318,21 @@ CREATE OR REPLACE TRIGGER callbacks_checked_insert AFTER INSERT ON vicidial.vici
 CREATE OR REPLACE TRIGGER callbacks_checked_update AFTER UPDATE ON vicidial.vicidial_callbacks
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._queue_lead_checks_of_callbacks();
+
+-- A callback that became LIVE ANYONE, by any writer, has its lead waiting
+-- for release: the next run releases it (inside its hours) unless the
+-- writer already did, as every function of the API does in its own
+-- transaction.
+CREATE OR REPLACE FUNCTION vicidial._wait_for_release() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO vicidial.callback_releases (lead_id, release_after)
+    SELECT n.lead_id, '-infinity' FROM new_rows n JOIN old_rows o ON o.callback_id = n.callback_id
+     WHERE n.status = 'LIVE' AND n.recipient = 'ANYONE' AND (o.status <> 'LIVE' OR o.recipient <> 'ANYONE')
+    ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER callbacks_wait_for_release AFTER UPDATE ON vicidial.vicidial_callbacks
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wait_for_release();

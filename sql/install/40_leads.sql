@@ -6,25 +6,53 @@
 -- statement whenever a half-done change would break I2, so that a session
 -- that made the I2 checks IMMEDIATE still gets through every function.
 
--- Of these leads (locked by the caller), those still waiting in CBHOLD
--- beside a LIVE ANYONE callback: the lead takes the callback's lead_status,
--- is dialable again, and joins the hopper of the callback's campaign at
--- priority 50 when that campaign and the lead's list are active. Returns
--- how many hopper rows were added.
+-- Of these leads (locked by the caller), those waiting in CBHOLD beside a
+-- LIVE ANYONE callback and inside their calling hours at "at" are
+-- released: the lead takes the callback's lead_status, is dialable again,
+-- and joins the hopper of the callback's campaign at priority 50 when that
+-- campaign and the lead's list are active. Those outside their hours wait
+-- in callback_releases until the hours open; the given leads' other
+-- entries there are done with. Hours are decided once per (zone, call
+-- times), not once per lead. Returns how many hopper rows were added.
 CREATE OR REPLACE FUNCTION vicidial._release_anyone(lead_ids bigint[], at timestamptz) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- planned for the arrays given: a generic plan of "= ANY" over a sweep's
 -- tens of thousands of leads would search the array row by row
 SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
+    open_leads bigint[];
     released_leads bigint[];
     queued integer;
 BEGIN
+    WITH waiting AS (
+        SELECT c.lead_id, h.zone, h.call_times
+          FROM vicidial.vicidial_callbacks c
+          JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id AND l.status = 'CBHOLD'
+          JOIN vicidial.lead_hours h ON h.lead_id = c.lead_id
+         WHERE c.lead_id = ANY (lead_ids) AND c.status = 'LIVE' AND c.recipient = 'ANYONE'),
+    decided AS (
+        SELECT k.zone, k.call_times, k.open,
+               CASE WHEN NOT k.open THEN coalesce(vicidial._next_open(k.zone, k.call_times, at), at + interval '1 day') END AS until
+          FROM (SELECT w.zone, w.call_times, vicidial._hours_open(w.zone, w.call_times, at) AS open
+                  FROM (SELECT DISTINCT w.zone, w.call_times FROM waiting w) w) k),
+    waits AS (
+        SELECT w.lead_id, d.open, d.until
+          FROM waiting w JOIN decided d ON d.zone = w.zone AND d.call_times = w.call_times),
+    deferred AS (
+        INSERT INTO vicidial.callback_releases AS r (lead_id, release_after)
+        SELECT w.lead_id, w.until FROM waits w WHERE NOT w.open
+        ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after),
+    done AS (
+        DELETE FROM vicidial.callback_releases r
+         WHERE r.lead_id = ANY (lead_ids)
+           AND NOT EXISTS (SELECT 1 FROM waits w WHERE w.lead_id = r.lead_id AND NOT w.open))
+    SELECT array_agg(w.lead_id) INTO open_leads FROM waits w WHERE w.open;
+
     WITH released AS (
         UPDATE vicidial.vicidial_list l
            SET status = c.lead_status, called_since_last_reset = 'N', modify_date = now()
           FROM vicidial.vicidial_callbacks c
-         WHERE l.lead_id = ANY (lead_ids) AND l.status = 'CBHOLD'
+         WHERE l.lead_id = ANY (open_leads) AND l.status = 'CBHOLD'
            AND c.lead_id = l.lead_id AND c.recipient = 'ANYONE' AND c.status = 'LIVE'
         RETURNING l.lead_id)
     SELECT array_agg(r.lead_id) INTO released_leads FROM released r;

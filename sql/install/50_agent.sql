@@ -52,17 +52,29 @@ BEGIN
     RETURN new_callback_id;
 END $$;
 
-CREATE OR REPLACE FUNCTION vicidial.callback_slots(day date, campaign varchar DEFAULT NULL)
-RETURNS TABLE (slot timestamptz, is_default boolean)
+-- The popup's slots for a day. With a lead: the day is on the lead's
+-- calendar and only the half hours callback_schedule would accept for that
+-- lead are listed (its calling hours, its campaign's day limit); without
+-- one, 1.0's slots in the session's TimeZone.
+CREATE OR REPLACE FUNCTION vicidial.callback_slots(day date, campaign varchar DEFAULT NULL, lead_id bigint DEFAULT NULL)
+RETURNS TABLE (slot timestamptz, is_default boolean, local_time timestamp)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     days_limit integer := 365;
     chosen vicidial.vicidial_campaigns;
+    hours vicidial.lead_hours;
+    zone text := current_setting('TimeZone');
     allowed tstzrange;
 BEGIN
     PERFORM vicidial._not_null(day, 'day');
     IF NOT isfinite(day) THEN
         RAISE EXCEPTION 'day must be a finite date, not %', day USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF callback_slots.lead_id IS NOT NULL THEN
+        hours := vicidial._lead_hours(callback_slots.lead_id);
+        zone := hours.zone;
+        campaign := (SELECT li.campaign_id FROM vicidial.vicidial_list l JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
+                      WHERE l.lead_id = callback_slots.lead_id);
     END IF;
     IF campaign IS NOT NULL THEN
         chosen := vicidial._campaign(campaign);
@@ -72,28 +84,35 @@ BEGIN
         END IF;
         days_limit := chosen.callback_days_limit;
     END IF;
-    allowed := vicidial._callback_window(days_limit);
+    allowed := vicidial._callback_window(days_limit, zone);
     -- Local midnight to local midnight in absolute half hours: 46 or 50 on a DST day.
     RETURN QUERY
-    SELECT s, s = lower(allowed)
-      FROM generate_series(day::timestamptz, (day + 1)::timestamptz - interval '1 microsecond',
+    SELECT s, s = lower(allowed), s AT TIME ZONE zone
+      FROM generate_series(vicidial._first_instant_from(day::timestamp, zone),
+                           vicidial._first_instant_from((day + 1)::timestamp, zone) - interval '1 microsecond',
                            interval '30 minutes') AS s
      WHERE s <@ allowed
+       AND (hours.lead_id IS NULL OR vicidial._hours_open(hours.zone, hours.call_times, s))
      ORDER BY s;
 END $$;
 
+-- An agent's open USERONLY callbacks, with the customer's clock.
 CREATE OR REPLACE FUNCTION vicidial.agent_callbacks(agent varchar)
 RETURNS TABLE (callback_id bigint, lead_id bigint, campaign_id varchar, list_id bigint, status varchar,
                callback_time timestamptz, entry_time timestamptz, recipient varchar, comments varchar,
-               phone_number varchar, first_name varchar, last_name varchar)
+               phone_number varchar, first_name varchar, last_name varchar,
+               customer_timezone text, customer_time timestamp, dialable_now boolean, next_dialable timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM vicidial._acting_agent(agent);
     RETURN QUERY
     SELECT c.callback_id, c.lead_id, c.campaign_id, c.list_id, c.status, c.callback_time, c.entry_time,
-           c.recipient, c.comments, l.phone_number, l.first_name, l.last_name
+           c.recipient, c.comments, l.phone_number, l.first_name, l.last_name,
+           c.customer_timezone, c.callback_time AT TIME ZONE c.customer_timezone, d.dialable_now, d.next_dialable
       FROM vicidial.vicidial_callbacks c
       JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id
+      JOIN vicidial.lead_hours h ON h.lead_id = c.lead_id
+     CROSS JOIN LATERAL vicidial._dialable_now(h.zone, h.call_times) d
      WHERE c."user" = agent AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE')
      ORDER BY c.callback_time, c.callback_id;
 END $$;
@@ -114,6 +133,7 @@ RETURNS SETOF vicidial.vicidial_list
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     callback vicidial.vicidial_callbacks;
+    hours vicidial.lead_hours;
 BEGIN
     PERFORM vicidial._require_read_committed('callback_dial');
     PERFORM vicidial._acting_agent(agent);
@@ -129,6 +149,13 @@ BEGIN
     -- The lead is locked: its status is current.
     IF EXISTS (SELECT 1 FROM vicidial.vicidial_list l WHERE l.lead_id = callback.lead_id AND l.status = 'INCALL') THEN
         RAISE EXCEPTION 'lead % of callback % is already INCALL', callback.lead_id, callback.callback_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    -- I8, with no override.
+    hours := vicidial._lead_hours(callback.lead_id);
+    IF NOT vicidial._hours_open(hours.zone, hours.call_times, now()) THEN
+        RAISE EXCEPTION 'lead % of callback % is outside its calling hours: %', callback.lead_id, callback.callback_id,
+            vicidial._hours_detail(hours, now())
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     UPDATE vicidial.vicidial_callbacks c SET status = 'LIVE'
@@ -149,12 +176,15 @@ BEGIN
     -- Lead and hopper row are both locked, skipping any another session
     -- holds, so concurrent dialers never wait or collide. The lead's status
     -- is re-checked on the locked row (the hopper's guards keep CBHOLD and
-    -- INCALL leads out; this is the last word).
+    -- INCALL leads out; this is the last word). A lead outside its calling
+    -- hours is passed over and keeps its row, place and priority (I8).
     SELECT h.lead_id INTO picked
       FROM vicidial.vicidial_hopper h
       JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id
+      JOIN vicidial.lead_hours lh ON lh.lead_id = h.lead_id
      WHERE h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
        AND l.status NOT IN ('CBHOLD', 'INCALL')
+       AND vicidial._hours_open(lh.zone, lh.call_times, now())
      ORDER BY h.priority DESC, h.hopper_id
      LIMIT 1
        FOR UPDATE OF h, l SKIP LOCKED;

@@ -145,7 +145,8 @@ CREATE OR REPLACE FUNCTION vicidial.callbacks_report(
 RETURNS TABLE (callback_id bigint, lead_id bigint, list_id bigint, campaign_id varchar, status varchar,
                entry_time timestamptz, callback_time timestamptz, modify_date timestamptz, "user" varchar,
                recipient varchar, comments varchar, lead_current_status varchar,
-               phone_number varchar, first_name varchar, last_name varchar)
+               phone_number varchar, first_name varchar, last_name varchar,
+               customer_timezone text, customer_time timestamp, dialable_now boolean, next_dialable timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     direction text;
@@ -171,8 +172,11 @@ BEGIN
     direction := CASE WHEN descending THEN 'DESC' ELSE 'ASC' END;
     RETURN QUERY EXECUTE format(
         'SELECT c.callback_id, c.lead_id, c.list_id, c.campaign_id, c.status, c.entry_time, c.callback_time,'
-        '       c.modify_date, c."user", c.recipient, c.comments, l.status, l.phone_number, l.first_name, l.last_name'
+        '       c.modify_date, c."user", c.recipient, c.comments, l.status, l.phone_number, l.first_name, l.last_name,'
+        '       c.customer_timezone, c.callback_time AT TIME ZONE c.customer_timezone, d.dialable_now, d.next_dialable'
         '  FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id'
+        '  JOIN vicidial.lead_hours h ON h.lead_id = c.lead_id'
+        ' CROSS JOIN LATERAL vicidial._dialable_now(h.zone, h.call_times) d'
         ' WHERE %s ORDER BY c.%I %s, c.callback_id %s LIMIT $7 OFFSET $8',
         vicidial._callbacks_filter(), sort_by, direction, direction)
     USING campaign, list, agent, callback_status, time_from, time_to, max_rows, skip_rows;

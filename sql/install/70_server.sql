@@ -18,6 +18,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan SET jit = off AS $$
 DECLARE
     earliest timestamptz;
+    next_release timestamptz;
     locked_leads bigint[];
     due_ids bigint[];
 BEGIN
@@ -30,12 +31,11 @@ BEGIN
     -- expect half of them, and walk them all), and an idle run reads one
     -- index entry.
     earliest := (SELECT min(c.callback_time) FROM vicidial.vicidial_callbacks c WHERE c.status = 'ACTIVE');
-    -- Nothing due and no lead waiting for its release: the idle run stops
-    -- here, before planning the statements below.
-    IF (earliest IS NULL OR earliest > sweep.now)
-       AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_callbacks c
-                         JOIN vicidial.vicidial_list w ON w.lead_id = c.lead_id AND w.status = 'CBHOLD'
-                        WHERE c.status = 'LIVE' AND c.recipient = 'ANYONE') THEN
+    next_release := (SELECT min(r.release_after) FROM vicidial.callback_releases r);
+    -- Nothing due and no release due (however many leads wait for their
+    -- hours): the idle run stops here, before planning the statements
+    -- below, having read one entry of each index.
+    IF (earliest IS NULL OR earliest > sweep.now) AND (next_release IS NULL OR next_release > sweep.now) THEN
         went_live := 0;
         useronly := 0;
         hopper_inserted := 0;
@@ -43,7 +43,7 @@ BEGIN
         RETURN;
     END IF;
     -- Leads before callbacks, the lock order of every writer: the leads of
-    -- due callbacks and of LIVE ANYONE callbacks still waiting in CBHOLD.
+    -- due callbacks and of the releases due.
     -- A lead another transaction holds is skipped, not waited for: its
     -- callback goes at the next run, every other one on time.
     SELECT coalesce(array_agg(l.lead_id), '{}') INTO locked_leads
@@ -51,9 +51,7 @@ BEGIN
              WHERE l.lead_id IN (SELECT c.lead_id FROM vicidial.vicidial_callbacks c
                                   WHERE c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND sweep.now
                                  UNION ALL
-                                 SELECT c.lead_id FROM vicidial.vicidial_callbacks c
-                                   JOIN vicidial.vicidial_list w ON w.lead_id = c.lead_id AND w.status = 'CBHOLD'
-                                  WHERE c.status = 'LIVE' AND c.recipient = 'ANYONE')
+                                 SELECT r.lead_id FROM vicidial.callback_releases r WHERE r.release_after <= sweep.now)
              ORDER BY l.lead_id
                FOR UPDATE SKIP LOCKED) l;
 
@@ -89,41 +87,82 @@ RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 SET plan_cache_mode = force_custom_plan SET jit = off AS $$
 DECLARE
+    room_campaigns varchar[];
+    room_sizes bigint[];
     filled integer;
 BEGIN
     PERFORM vicidial._check_time(hopper_fill.now, 'now');
     PERFORM vicidial._require_read_committed('hopper_fill');
     PERFORM vicidial._serialize_hopper_runs();
+    -- Each active campaign's room: hopper_level less the READY rows that
+    -- hopper_next would hand out now. A row held (CBHOLD, INCALL) or
+    -- waiting for its lead's hours keeps its place but does not count.
+    -- Hours are decided once per (zone, call times).
+    WITH queued AS (
+        SELECT h.campaign_id, lh.zone, lh.call_times
+          FROM vicidial.vicidial_hopper h
+          JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id AND l.status NOT IN ('CBHOLD', 'INCALL')
+          JOIN vicidial.lead_hours lh ON lh.lead_id = h.lead_id
+         WHERE h.status = 'READY'),
+    open_hours AS (
+        SELECT k.zone, k.call_times FROM (SELECT DISTINCT q.zone, q.call_times FROM queued q) k
+         WHERE vicidial._hours_open(k.zone, k.call_times, hopper_fill.now)),
+    takeable AS (
+        SELECT q.campaign_id, count(*) AS rows
+          FROM queued q JOIN open_hours o ON o.zone = q.zone AND o.call_times = q.call_times
+         GROUP BY q.campaign_id)
+    SELECT array_agg(cp.campaign_id ORDER BY cp.campaign_id), array_agg(cp.hopper_level - coalesce(t.rows, 0) ORDER BY cp.campaign_id)
+      INTO room_campaigns, room_sizes
+      FROM vicidial.vicidial_campaigns cp LEFT JOIN takeable t ON t.campaign_id = cp.campaign_id
+     WHERE cp.active AND cp.hopper_level > coalesce(t.rows, 0);
     -- Every active campaign's hopper full: stop before planning the fill.
-    IF NOT EXISTS (SELECT 1 FROM vicidial.vicidial_campaigns cp
-                    WHERE cp.active
-                      AND cp.hopper_level > (SELECT count(*) FROM vicidial.vicidial_hopper h
-                                              WHERE h.campaign_id = cp.campaign_id AND h.status = 'READY')) THEN
+    IF room_campaigns IS NULL THEN
         RETURN 0;
     END IF;
-    -- Each (active list, dial status) pair of a campaign is one ordered range
-    -- of the fill index, read for at most "room" leads not yet queued; the
-    -- oldest "room" of those are locked and queued. Leads another session
-    -- holds (being scheduled, dialed) are skipped, and the lock re-reads
-    -- each lead, so none that just became CBHOLD or INCALL slips in.
+    -- Each (active list, dial status) pair of a campaign is read one lead
+    -- zone at a time (leads without a zone of their own under ''), in
+    -- order of the fill index: a zone outside the hours of the campaign
+    -- and list is never read, and a lead whose state's call time is closed
+    -- is passed over. At most "room" leads not yet queued are read per
+    -- range; the oldest "room" of them are locked and queued. Leads another
+    -- session holds (being scheduled, dialed) are skipped, and the lock
+    -- re-reads each lead, so none that just became CBHOLD or INCALL slips in.
     INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time)
     SELECT pick.lead_id, cp.campaign_id, pick.list_id, 'READY', 0, 'S', hopper_fill.now
-      FROM vicidial.vicidial_campaigns cp
-     CROSS JOIN LATERAL (
-           SELECT greatest(cp.hopper_level - count(*), 0) AS room
-             FROM vicidial.vicidial_hopper h
-            WHERE h.campaign_id = cp.campaign_id AND h.status = 'READY') AS free
+      FROM unnest(room_campaigns, room_sizes) AS free(campaign_id, room)
+      JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = free.campaign_id
      CROSS JOIN LATERAL (
            SELECT l.lead_id, l.list_id
              FROM vicidial.vicidial_list l
-            WHERE free.room > 0 AND l.lead_id IN (
+            WHERE l.lead_id IN (
                   SELECT candidate.lead_id
                     FROM vicidial.vicidial_lists li
                    CROSS JOIN unnest(cp.dial_statuses) AS dial(status)
                    CROSS JOIN LATERAL (
+                         WITH RECURSIVE zones(key) AS (
+                             SELECT min(coalesce(r.time_zone, '')) FROM vicidial.vicidial_list r
+                              WHERE r.list_id = li.list_id AND r.status = dial.status AND r.called_since_last_reset = 'N'
+                             UNION ALL
+                             SELECT (SELECT min(coalesce(r.time_zone, '')) FROM vicidial.vicidial_list r
+                                      WHERE r.list_id = li.list_id AND r.status = dial.status
+                                        AND r.called_since_last_reset = 'N' AND coalesce(r.time_zone, '') > zones.key)
+                               FROM zones WHERE zones.key IS NOT NULL)
+                         SELECT zones.key, coalesce(nullif(zones.key, ''), li.time_zone, cp.time_zone) AS zone
+                           FROM zones
+                          WHERE zones.key IS NOT NULL
+                            AND vicidial._hours_open(coalesce(nullif(zones.key, ''), li.time_zone, cp.time_zone),
+                                                     ARRAY[cp.local_call_time, li.local_call_time]::varchar[],
+                                                     hopper_fill.now)) AS z
+                   CROSS JOIN LATERAL (
+                         SELECT coalesce(array_agg(st.state), '{}') AS states
+                           FROM vicidial.vicidial_state_call_times st
+                          WHERE NOT vicidial._hours_open(z.zone, ARRAY[st.call_time_id]::varchar[], hopper_fill.now)) AS closed
+                   CROSS JOIN LATERAL (
                          SELECT r.lead_id FROM vicidial.vicidial_list r
                           WHERE r.list_id = li.list_id AND r.status = dial.status
+                            AND coalesce(r.time_zone, '') = z.key
                             AND r.called_since_last_reset = 'N'
+                            AND (r.state IS NULL OR r.state <> ALL (closed.states))
                             AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = r.lead_id)
                           ORDER BY r.lead_id
                           LIMIT free.room) AS candidate
@@ -133,7 +172,6 @@ BEGIN
               AND l.status = ANY (cp.dial_statuses) AND l.called_since_last_reset = 'N'
             ORDER BY l.lead_id
               FOR SHARE OF l SKIP LOCKED) AS pick
-     WHERE cp.active
      ORDER BY cp.campaign_id, pick.lead_id
     ON CONFLICT (lead_id) DO NOTHING;
     GET DIAGNOSTICS filled = ROW_COUNT;

@@ -30,16 +30,18 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT vicidial._trim_hopper_runs(keep_runs);
 $$;
 
--- When the worker must wake for the next callback; NULL when none waits.
+-- When the worker must wake for the next callback or the next release (a
+-- lead whose hours open); NULL when none waits.
 CREATE OR REPLACE FUNCTION vicidial._next_due() RETURNS timestamptz
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT min(c.callback_time) FROM vicidial.vicidial_callbacks c WHERE c.status = 'ACTIVE'
+    SELECT least((SELECT min(c.callback_time) FROM vicidial.vicidial_callbacks c WHERE c.status = 'ACTIVE'),
+                 (SELECT min(r.release_after) FROM vicidial.callback_releases r))
 $$;
 
 -- Anything that may make a callback due sooner wakes the worker at commit.
 CREATE OR REPLACE FUNCTION vicidial._wake_worker() RETURNS trigger
 LANGUAGE c SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_wake_worker';
-CREATE OR REPLACE TRIGGER callbacks_wake_worker AFTER INSERT OR UPDATE OF callback_time, status ON vicidial.vicidial_callbacks
+CREATE OR REPLACE TRIGGER callbacks_wake_worker AFTER INSERT OR UPDATE OF callback_time, status, recipient ON vicidial.vicidial_callbacks
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wake_worker();
 
 CREATE OR REPLACE FUNCTION vicidial.worker_state(OUT workers integer, OUT next_wake timestamptz)

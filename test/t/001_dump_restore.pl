@@ -16,7 +16,7 @@ $node->safe_psql('postgres', 'CREATE DATABASE live');
 $node->safe_psql('live', q{
     CREATE EXTENSION vicidial_callbacks;
     INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks) VALUES ('ann', true), ('bob', false);
-    INSERT INTO vicidial.vicidial_campaigns (campaign_id, dial_statuses) VALUES ('DUMP', '{NEW,CALLBK}');
+    INSERT INTO vicidial.vicidial_campaigns (campaign_id, dial_statuses, local_call_time) VALUES ('DUMP', '{NEW,CALLBK}', '24hours');
     INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'DUMP');
     INSERT INTO vicidial.vicidial_list (list_id, first_name) SELECT 1, 'lead ' || g FROM generate_series(1, 6) g;
     SELECT vicidial.callback_schedule(1, 'ann', date_trunc('day', now()) + interval '1 day 10:00', 'USERONLY');

@@ -21,7 +21,7 @@ $node->safe_psql('postgres', q{
     CREATE EXTENSION vicidial_callbacks;
     INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks)
     SELECT 's' || lpad(g::text, 2, '0'), true FROM generate_series(1, 8) g;
-    INSERT INTO vicidial.vicidial_campaigns (campaign_id, dial_statuses, hopper_level) VALUES ('S', '{NEW,CALLBK,NA,B}', 20);
+    INSERT INTO vicidial.vicidial_campaigns (campaign_id, dial_statuses, hopper_level, local_call_time) VALUES ('S', '{NEW,CALLBK,NA,B}', 20, '24hours');
     INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'S'), (2, 'S');
     INSERT INTO vicidial.vicidial_list (list_id, phone_number) SELECT 1 + g % 2, '555' || g FROM generate_series(1, 400) g;
 });
