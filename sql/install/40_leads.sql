@@ -40,7 +40,7 @@ BEGIN
           FROM waiting w JOIN decided d ON d.zone = w.zone AND d.call_times = w.call_times),
     deferred AS (
         INSERT INTO vicidial.callback_releases AS r (lead_id, release_after)
-        SELECT w.lead_id, w.until FROM waits w WHERE NOT w.open
+        SELECT w.lead_id, w.until FROM waits w WHERE NOT w.open ORDER BY w.lead_id
         ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after),
     done AS (
         DELETE FROM vicidial.callback_releases r
