@@ -252,10 +252,14 @@ CREATE OR REPLACE TRIGGER call_times_shipped BEFORE UPDATE OR DELETE ON vicidial
     FOR EACH ROW EXECUTE FUNCTION vicidial._call_times_shipped_guard();
 
 -- A change of hours waits for a run in progress (and a run for the
--- change), so that no release is deferred on hours already changed.
+-- change), so that no release is deferred on hours already changed. A
+-- restore loads the releases as they were dumped.
 CREATE OR REPLACE FUNCTION vicidial._recheck_all_releases() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF vicidial._restoring_dump() THEN
+        RETURN NULL;
+    END IF;
     PERFORM vicidial._serialize_hopper_runs();
     UPDATE vicidial.callback_releases r SET release_after = '-infinity'
      WHERE r.lead_id IN (SELECT w.lead_id FROM vicidial.callback_releases w WHERE w.release_after > '-infinity'

@@ -25,6 +25,17 @@ $node->safe_psql('live', q{
     SELECT * FROM vicidial.hopper_run(date_trunc('day', now()) + interval '1 day 10:00');
     SELECT * FROM vicidial.callback_dial(1, 'ann');
     SELECT vicidial.lead_disposition(1, 'ann', 'SALE');
+    -- Calling hours: the shipped call times and the admin's own, holidays
+    -- on both, a state rule, zones; a lead waiting for its hours to open.
+    INSERT INTO vicidial.vicidial_call_times (call_time_id, ct_default_start, ct_default_stop, ct_sunday_start, ct_sunday_stop)
+    VALUES ('office', '08:00', '18:00', '00:00', '00:00');
+    INSERT INTO vicidial.vicidial_call_time_holidays (call_time_id, holiday_date) VALUES ('office', '2027-12-25'), ('9am-9pm', '2027-12-25');
+    INSERT INTO vicidial.vicidial_state_call_times (state, call_time_id) VALUES ('TX', 'office');
+    INSERT INTO vicidial.vicidial_campaigns (campaign_id, time_zone) VALUES ('ZONE', 'America/Chicago');
+    INSERT INTO vicidial.vicidial_lists (list_id, campaign_id, local_call_time, time_zone) VALUES (2, 'ZONE', 'office', 'America/Denver');
+    INSERT INTO vicidial.vicidial_list (lead_id, list_id, time_zone, state) VALUES (7, 2, 'America/New_York', 'TX'), (8, 2, NULL, NULL);
+    SELECT vicidial.callback_schedule(8, 'bob', vicidial.lead_local_time(8, (current_date + 2) + time '17:00'));
+    SELECT * FROM vicidial.hopper_run(vicidial.lead_local_time(8, (current_date + 2) + time '19:00'));
 });
 
 # Every row of every table, in key order, and where each sequence stands.
@@ -38,6 +49,10 @@ sub snapshot
         UNION ALL SELECT 'leads', string_agg(t::text, ';' ORDER BY t.lead_id) FROM vicidial.vicidial_list t
         UNION ALL SELECT 'hopper', string_agg(t::text, ';' ORDER BY t.hopper_id) FROM vicidial.vicidial_hopper t
         UNION ALL SELECT 'callbacks', string_agg(t::text, ';' ORDER BY t.callback_id) FROM vicidial.vicidial_callbacks t
+        UNION ALL SELECT 'call times', string_agg(t::text, ';' ORDER BY t.call_time_id) FROM vicidial.vicidial_call_times t
+        UNION ALL SELECT 'holidays', string_agg(t::text, ';' ORDER BY t.call_time_id, t.holiday_date) FROM vicidial.vicidial_call_time_holidays t
+        UNION ALL SELECT 'state call times', string_agg(t::text, ';' ORDER BY t.state) FROM vicidial.vicidial_state_call_times t
+        UNION ALL SELECT 'releases', string_agg(t::text, ';' ORDER BY t.lead_id) FROM vicidial.callback_releases t
         UNION ALL SELECT 'sequences', string_agg(s.sequencename || '=' || coalesce(s.last_value, 0), ';' ORDER BY s.sequencename)
                     FROM pg_sequences s WHERE s.schemaname = 'vicidial'
                      -- the commit-time check queue is empty at rest; its numbering means nothing
@@ -47,7 +62,10 @@ sub snapshot
 
 my $before = snapshot('live');
 is($node->safe_psql('live', q{SELECT string_agg(status || '/' || recipient, ' ' ORDER BY callback_id) FROM vicidial.vicidial_callbacks}),
-    'ARCHIVE/USERONLY LIVE/ANYONE ACTIVE/ANYONE', 'the source holds ACTIVE, LIVE and ARCHIVE callbacks');
+    'ARCHIVE/USERONLY LIVE/ANYONE ACTIVE/ANYONE LIVE/ANYONE', 'the source holds ACTIVE, LIVE and ARCHIVE callbacks');
+is($node->safe_psql('live', q{SELECT lead_id || ' ' || (release_after = vicidial.lead_next_dialable(8, vicidial.lead_local_time(8, (current_date + 2) + time '19:00')))
+                              FROM vicidial.callback_releases}),
+    '8 true', 'and a lead waiting for its office hours to open');
 
 my $plain = $node->basedir . '/live.sql';
 my $custom = $node->basedir . '/live.dump';

@@ -23,7 +23,9 @@ is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname =
 
 # 1.0 data in every state: ACTIVE (both recipients), LIVE USERONLY, LIVE
 # ANYONE with its lead in the hopper, ARCHIVE (dialed and cancelled), a
-# lead INCALL from the hopper, standard hopper rows; and a grant to keep.
+# lead INCALL from the hopper, standard hopper rows, a LIVE ANYONE callback
+# flipped by hand whose lead 1.0 left in CBHOLD; and grants to keep, on
+# functions 1.1 keeps and on ones it re-creates.
 $node->safe_psql('old', q{
     INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks) VALUES ('ann', true), ('bob', false);
     INSERT INTO vicidial.vicidial_campaigns (campaign_id, dial_statuses, hopper_level) VALUES ('OLD', '{NEW}', 5);
@@ -41,8 +43,11 @@ $node->safe_psql('old', q{
     SELECT vicidial.lead_disposition(5, 'bob', 'SALE');
     SELECT * FROM vicidial.callback_modify(6, archive => true);
     SELECT * FROM vicidial.hopper_next('OLD', 'bob');
+    SELECT vicidial.callback_schedule(11, 'bob', now() + interval '2 days', 'ANYONE');
+    UPDATE vicidial.vicidial_callbacks SET status = 'LIVE' WHERE lead_id = 11;
     GRANT USAGE ON SCHEMA vicidial TO agent_role;
-    GRANT EXECUTE ON FUNCTION vicidial.agent_callbacks(varchar), vicidial.hopper_next(varchar, varchar) TO agent_role;
+    GRANT EXECUTE ON FUNCTION vicidial.agent_callbacks(varchar), vicidial.hopper_next(varchar, varchar),
+                              vicidial.callback_slots(date, varchar) TO agent_role WITH GRANT OPTION;
 });
 my $states = q{
     SELECT (SELECT string_agg(status || '/' || recipient, ' ' ORDER BY callback_id) FROM vicidial.vicidial_callbacks)
@@ -51,17 +56,33 @@ my $states = q{
 };
 my $before = $node->safe_psql('old', $states);
 is($before,
-    'ACTIVE/USERONLY ACTIVE/ANYONE LIVE/USERONLY LIVE/ANYONE ARCHIVE/ANYONE ARCHIVE/ANYONE LIVE/ANYONE'
-      . ' | 1:CBHOLD 2:CBHOLD 3:CBHOLD 4:INCALL 5:SALE 6:CALLBK 7:NEW 8:NEW 9:NEW 10:CALLBK 11:NEW 12:NEW'
+    'ACTIVE/USERONLY ACTIVE/ANYONE LIVE/USERONLY LIVE/ANYONE ARCHIVE/ANYONE ARCHIVE/ANYONE LIVE/ANYONE LIVE/ANYONE'
+      . ' | 1:CBHOLD 2:CBHOLD 3:CBHOLD 4:INCALL 5:SALE 6:CALLBK 7:NEW 8:NEW 9:NEW 10:CALLBK 11:CBHOLD 12:NEW'
       . ' | 10:50C 7:0S 8:0S',
     '1.0 holds callbacks, leads and hopper rows in every state');
 
-$node->safe_psql('old', 'ALTER EXTENSION vicidial_callbacks UPDATE');
+$node->safe_psql('old', q{SET TimeZone = 'America/Chicago'; ALTER EXTENSION vicidial_callbacks UPDATE});
 is($node->safe_psql('old', q{SELECT extversion FROM pg_extension WHERE extname = 'vicidial_callbacks'}),
     '1.1', 'ALTER EXTENSION ... UPDATE reaches 1.1');
 is($node->safe_psql('old', $states), $before, 'the upgrade loses and changes no row');
 is($node->safe_psql('old', 'SELECT count(*) FROM vicidial.invariant_violations()'), '0',
     'the upgraded data obeys every invariant');
+# Calling hours (CONTRACT §12): a 1.0 campaign dials around the clock in the
+# upgrading session's zone; open callbacks take their lead's zone; a lead
+# 1.0 left waiting is released by the first run; new campaigns get 9am-9pm.
+is($node->safe_psql('old', q{SELECT string_agg(campaign_id || ' ' || local_call_time || ' ' || time_zone, ',') FROM vicidial.vicidial_campaigns}),
+    'OLD 24hours America/Chicago', 'a 1.0 campaign gets 24hours and the upgrading session\'s zone');
+is($node->safe_psql('old', q{SELECT string_agg(status || ' ' || coalesce(customer_timezone, '-'), ',' ORDER BY callback_id) FROM vicidial.vicidial_callbacks}),
+    join(',', ('ACTIVE America/Chicago') x 2, ('LIVE America/Chicago') x 2, ('ARCHIVE -') x 2, ('LIVE America/Chicago') x 2),
+    'open callbacks get their lead\'s zone, archived ones none');
+is($node->safe_psql('old', q{SELECT string_agg(lead_id || ' ' || release_after, ',') FROM vicidial.callback_releases}),
+    '11 -infinity', 'the lead 1.0 left waiting beside its LIVE ANYONE callback waits for the first run');
+is($node->safe_psql('old', q{SELECT string_agg(call_time_id, ',' ORDER BY call_time_id) FROM vicidial.vicidial_call_times}),
+    '24hours,9am-9pm', 'the shipped call times are there');
+is($node->safe_psql('old', q{
+    SELECT has_function_privilege('agent_role', 'vicidial.callback_slots(date, varchar, bigint)', 'EXECUTE WITH GRANT OPTION')
+       AND has_function_privilege('agent_role', 'vicidial.agent_callbacks(varchar)', 'EXECUTE WITH GRANT OPTION')}),
+    't', 'grants on the functions 1.1 re-creates are made again, grant option included');
 is($node->safe_psql('old', q{
     SELECT has_function_privilege('agent_role', 'vicidial.agent_callbacks(varchar)', 'EXECUTE')
        AND has_function_privilege('agent_role', 'vicidial.hopper_next(varchar, varchar)', 'EXECUTE')
@@ -72,7 +93,8 @@ is($node->safe_psql('old', q{
 $node->safe_psql('fresh', q{
     CREATE EXTENSION vicidial_callbacks;
     GRANT USAGE ON SCHEMA vicidial TO agent_role;
-    GRANT EXECUTE ON FUNCTION vicidial.agent_callbacks(varchar), vicidial.hopper_next(varchar, varchar) TO agent_role;
+    GRANT EXECUTE ON FUNCTION vicidial.agent_callbacks(varchar), vicidial.hopper_next(varchar, varchar),
+                              vicidial.callback_slots(date, varchar, bigint) TO agent_role WITH GRANT OPTION;
 });
 my $fresh = catalog_fingerprint($node, 'fresh');
 like($fresh, qr/^function vicidial\.hopper_run\(timestamp with time zone\) /m, 'the fingerprint sees functions');
@@ -89,6 +111,9 @@ $node->safe_psql('old', q{SELECT vicidial.callback_schedule(9, 'bob', vicidial._
 ok($node->poll_query_until('old', q{
     SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 9 AND status <> 'ARCHIVE'}),
     'the worker serves the upgraded database');
+ok($node->poll_query_until('old', q{SELECT status = 'CALLBK' FROM vicidial.vicidial_list WHERE lead_id = 11}),
+    'and releases the lead 1.0 left waiting');
+is($node->safe_psql('old', 'SELECT count(*) FROM vicidial.callback_releases'), '0', 'which waits no more');
 
 $node->safe_psql('postgres', 'CREATE DATABASE still_old');
 $node->safe_psql('still_old', q{
