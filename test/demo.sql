@@ -8,7 +8,10 @@ SET TimeZone = 'UTC';
 CREATE EXTENSION vicidial_callbacks;
 INSERT INTO vicidial.vicidial_users ("user", full_name, agentonly_callbacks) VALUES
     ('ann', 'Ann (may keep callbacks for herself)', true), ('bob', 'Bob', false), ('cat', 'Cat', false);
-INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, hopper_level) VALUES ('SALES', 'Spring sales', 10);
+-- The day's story runs at any hour of the real clock: this campaign dials
+-- around the clock. Calling hours have their own story below.
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, hopper_level, local_call_time)
+VALUES ('SALES', 'Spring sales', 10, '24hours');
 INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id) VALUES (101, 'Leads of March', 'SALES');
 INSERT INTO vicidial.vicidial_list (list_id, phone_number, first_name, last_name) VALUES
     (101, '5550101', 'Una', 'Ulrich'), (101, '5550102', 'Andy', 'Arden'), (101, '5550103', 'Nils', 'Nolan');
@@ -64,6 +67,66 @@ SELECT * FROM vicidial.callbacks_summary(campaign => 'SALES');
 \set ON_ERROR_STOP off
 UPDATE vicidial.vicidial_callbacks SET status = 'ACTIVE' WHERE callback_id = 1;
 DELETE FROM vicidial.vicidial_callbacks;
+
+\echo
+\echo '== calling hours: every customer is called only inside 9 am - 9 pm on their own clock'
+-- Two customers far apart: Lea where it is now mid-day, Kim where it is now
+-- night (which zones depends on when the demo runs).
+SELECT (SELECT z FROM unnest(ARRAY['Europe/Berlin', 'America/New_York', 'America/Los_Angeles', 'Pacific/Honolulu',
+                                   'Pacific/Kiritimati', 'Asia/Tokyo', 'Asia/Kolkata']) WITH ORDINALITY AS c(z, n)
+         WHERE (now() AT TIME ZONE z)::time >= '10:00' AND (now() AT TIME ZONE z)::time < '18:00' ORDER BY n LIMIT 1) AS lea_zone,
+       (SELECT z FROM unnest(ARRAY['America/Los_Angeles', 'Europe/Berlin', 'America/New_York', 'Pacific/Honolulu',
+                                   'Pacific/Kiritimati', 'Asia/Tokyo', 'Asia/Kolkata']) WITH ORDINALITY AS c(z, n)
+         WHERE (now() AT TIME ZONE z)::time < '06:00' ORDER BY n LIMIT 1) AS kim_zone \gset
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, hopper_level, time_zone)
+VALUES ('WORLD', 'Customers everywhere', 0, 'UTC');
+INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id) VALUES (201, 'Abroad', 'WORLD');
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, phone_number, first_name, time_zone) VALUES
+    (21, 201, '4930555', 'Lea', :'lea_zone'), (22, 201, '1213555', 'Kim', :'kim_zone');
+SELECT lead_id, first_name, time_zone, to_char(now() AT TIME ZONE time_zone, 'Dy HH24:MI') AS "their time now",
+       vicidial.lead_dialable(lead_id) AS "dialable now", vicidial.lead_next_dialable(lead_id) AS "next dialable"
+  FROM vicidial.vicidial_list WHERE lead_id IN (21, 22) ORDER BY lead_id;
+
+\echo '== Bob books Kim for 07:30 her time tomorrow: refused, with her clock and her next hours'
+\set ON_ERROR_STOP off
+\set SHOW_CONTEXT never
+SELECT vicidial.callback_schedule(22, 'bob', vicidial.lead_local_time(22, (now() AT TIME ZONE :'kim_zone')::date + 1 + time '07:30'));
+\set SHOW_CONTEXT errors
+\set ON_ERROR_STOP on
+\echo '== the popup offers Kim only her bookable half hours, on her clock (first and last of tomorrow):'
+SELECT min(local_time) AS "first slot, her time", max(local_time) AS "last slot, her time", count(*) AS slots
+  FROM vicidial.callback_slots((now() AT TIME ZONE :'kim_zone')::date + 1, lead_id => 22);
+\echo '== so both are booked for 10:00 tomorrow, each on their own clock'
+SELECT vicidial.callback_schedule(21, 'bob', vicidial.lead_local_time(21, (now() AT TIME ZONE :'lea_zone')::date + 1 + time '10:00')) AS lea_cb,
+       vicidial.callback_schedule(22, 'bob', vicidial.lead_local_time(22, (now() AT TIME ZONE :'kim_zone')::date + 1 + time '10:00')) AS kim_cb \gset
+SELECT callback_id, first_name, callback_time, customer_timezone, customer_time
+  FROM vicidial.callbacks_report(campaign => 'WORLD') ORDER BY callback_id;
+
+\echo '== then the office declares tomorrow a holiday, on each customer''s calendar'
+INSERT INTO vicidial.vicidial_call_time_holidays (call_time_id, holiday_date)
+SELECT DISTINCT '9am-9pm', (now() AT TIME ZONE z)::date + 1 FROM unnest(ARRAY[:'lea_zone', :'kim_zone']) z;
+SELECT callback_time AS lea_due FROM vicidial.vicidial_callbacks WHERE callback_id = :lea_cb \gset
+SELECT callback_time AS kim_due FROM vicidial.vicidial_callbacks WHERE callback_id = :kim_cb \gset
+SELECT vicidial.lead_next_dialable(21, :'lea_due') AS lea_opens, vicidial.lead_next_dialable(22, :'kim_due') AS kim_opens \gset
+
+\echo '== the runs at their due times: the callbacks go LIVE on time, the customers are held for their next hours'
+SELECT 'Lea due' AS run, * FROM vicidial.hopper_run(:'lea_due')
+UNION ALL SELECT 'Kim due', * FROM vicidial.hopper_run(:'kim_due');
+SELECT first_name, c.status AS callback, l.status AS lead, r.release_after AS "held until",
+       to_char(r.release_after AT TIME ZONE l.time_zone, 'Dy HH24:MI') AS "their time then"
+  FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_list l USING (lead_id)
+  JOIN vicidial.callback_releases r USING (lead_id) WHERE c.callback_id IN (:lea_cb, :kim_cb) ORDER BY c.callback_id;
+
+\echo '== the first run when Lea''s hours open releases her to the top of the hopper; Kim still sleeps'
+SELECT * FROM vicidial.hopper_run(:'lea_opens');
+SELECT h.lead_id, l.first_name, l.status, h.priority FROM vicidial.vicidial_hopper h JOIN vicidial.vicidial_list l USING (lead_id)
+ WHERE h.campaign_id = 'WORLD';
+SELECT first_name, l.status AS lead, r.release_after AS "held until" FROM vicidial.vicidial_list l
+  JOIN vicidial.callback_releases r USING (lead_id) ORDER BY lead_id;
+\echo '== Cat dials Lea now (it is her afternoon), and the runs never woke anyone at night'
+SELECT lead_id, first_name, status, "user" FROM vicidial.hopper_next('WORLD', 'cat');
+SELECT * FROM vicidial.hopper_run(:'kim_opens');
+SELECT first_name, status FROM vicidial.vicidial_list WHERE lead_id = 22;
 
 \echo
 \echo '== the background worker, in real time: callbacks due in 2 and 4 seconds, nobody calls hopper_run'

@@ -2,7 +2,10 @@
 # The speed benchmark: the sweep, the idle run, the fill and the agent
 # cycle on a million callbacks and a million leads, each beside the floor
 # (the same rows changed by bare statements with no trigger) and, for the
-# sweep, VICIdial's per-row loop on libpq (test/bench/rowloop.c). Drivers
+# sweep, VICIdial's per-row loop on libpq (test/bench/rowloop.c); the sweep
+# and the fill with calling hours on (9am-9pm in four US zones) beside the
+# same with hours off (24hours); an idle run while 50,000 leads wait for
+# their hours. Drivers
 # alternate within each repetition; each figure is the median of the
 # repetitions, with their spread. Numbers, not a pass/fail; a CSV of every
 # repetition goes to test/bench/results/. Run as root on Debian 12; about
@@ -28,6 +31,10 @@ cluster_psql -q -f "$tree/test/bench/speed.sql"
 due=$(sql -c "SELECT date_trunc('day', now()) + interval '1 day 12:00'")
 due_1k=$(sql -c "SELECT '$due'::timestamptz - interval '99000 seconds'")
 idle=$(sql -c "SELECT '$due'::timestamptz - interval '200000 seconds'")
+# 12:00 UTC is night in every US zone: hours on, every ANYONE lead waits.
+# 15:30 UTC: New York and Chicago open, Denver and Los Angeles not yet.
+fill_mixed=$(sql -c "SELECT '$due'::timestamptz + interval '3 hours 30 minutes'")
+hours() { sql -c "UPDATE vicidial.vicidial_campaigns SET local_call_time = '$1'" >/dev/null; }
 
 record() { sql -c "INSERT INTO bench.results VALUES ('$1', '$2', $3, $4)"; }
 # Each measurement starts from clean tables: the rolled-back one before it
@@ -35,6 +42,8 @@ record() { sql -c "INSERT INTO bench.results VALUES ('$1', '$2', $3, $4)"; }
 clean() { sql -c "VACUUM vicidial.vicidial_callbacks, vicidial.vicidial_list, vicidial.vicidial_hopper" >/dev/null; }
 timed() { clean; sql -c "SELECT bench.time_ms(\$s\$$1\$s\$, $2)"; }
 rowloop() { clean; as_postgres "$tree/test/bench/rowloop" "$conninfo" "$1"; }
+# an idle run: the median of 21 in one session, as the worker keeps one
+warm() { sql -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY bench.time_ms(\$s\$$1\$s\$)) FROM generate_series(1, 21)"; }
 
 for rep in $(seq 1 "$reps"); do
     echo "repetition $rep of $reps"
@@ -44,23 +53,39 @@ for rep in $(seq 1 "$reps"); do
     record 'sweep 1,000 due' floor "$rep" "$(timed "$(sql -c "SELECT bench.floor_sweep('$due_1k')")" true)"
     record 'sweep 1,000 due' ours "$rep" "$(timed "SELECT * FROM vicidial.sweep('$due_1k')" false)"
     record 'sweep 1,000 due' 'per-row loop' "$rep" "$(rowloop "$due_1k")"
-    # idle: nothing due and every hopper full, as between a run's due
-    # callbacks; the median of 21 in one session, as the worker keeps one
+    # idle: nothing due and every hopper full, as between a run's due callbacks
     sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 0" >/dev/null
     clean
-    warm() { sql -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY bench.time_ms(\$s\$$1\$s\$)) FROM generate_series(1, 21)"; }
     record 'idle run (nothing due)' floor "$rep" "$(warm 'SELECT 1')"
     record 'idle run (nothing due)' ours "$rep" "$(warm "SELECT * FROM vicidial.hopper_run('$idle')")"
     sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 500" >/dev/null
     record 'fill 10 campaigns x 500' floor "$rep" "$(timed "$(sql -c "SELECT bench.floor_fill('$due')")" true)"
     record 'fill 10 campaigns x 500' ours "$rep" "$(timed "SELECT vicidial.hopper_fill('$due')" false)"
+    # calling hours on against the same statement with hours off
+    record 'sweep 100,000 due, hours on (all wait)' 'hours off' "$rep" "$(timed "SELECT * FROM vicidial.sweep('$due')" false)"
+    hours 9am-9pm
+    record 'sweep 100,000 due, hours on (all wait)' ours "$rep" "$(timed "SELECT * FROM vicidial.sweep('$due')" false)"
+    record 'fill 10 campaigns x 500, hours on (2 of 4 zones open)' ours "$rep" "$(timed "SELECT vicidial.hopper_fill('$fill_mixed')" false)"
+    hours 24hours
+    record 'fill 10 campaigns x 500, hours on (2 of 4 zones open)' 'hours off' "$rep" "$(timed "SELECT vicidial.hopper_fill('$fill_mixed')" false)"
 done
+
+# An idle run while the 50,000 ANYONE leads of the due callbacks wait for
+# their hours (a night's sweep, committed): it reads what an idle run reads.
+hours 9am-9pm
+sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 0; SELECT * FROM vicidial.sweep('$due')" >/dev/null
+clean
+for rep in $(seq 1 "$reps"); do
+    record 'idle run, 50,000 leads waiting for their hours' floor "$rep" "$(warm 'SELECT 1')"
+    record 'idle run, 50,000 leads waiting for their hours' ours "$rep" "$(warm "SELECT * FROM vicidial.hopper_run('$due'::timestamptz + interval '1 minute')")"
+done
+echo "waiting for their hours: $(sql -c 'SELECT count(*) FROM vicidial.callback_releases')"
 
 # The agent cycle: hopper_next then lead_disposition (10% CALLBK), 8
 # clients for 10 s, beside the same cycle as bare SQL on trigger-free
 # copies of the tables.
 echo "agent cycle: 8 clients, 10 s per driver and repetition"
-sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 6000, dial_statuses = '{NEW}';
+sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 6000, dial_statuses = '{NEW}', local_call_time = '24hours';
         SELECT vicidial.hopper_fill('$due');
         CREATE TABLE bench.list (LIKE vicidial.vicidial_list INCLUDING ALL);
         INSERT INTO bench.list SELECT * FROM vicidial.vicidial_list;
@@ -90,11 +115,11 @@ WITH m AS (
       FROM bench.results GROUP BY what, driver)
 SELECT o.what,
        round(o.median::numeric, 2) || ' (' || round(o.lo, 2) || '-' || round(o.hi, 2) || ')' AS \"ours ms (spread)\",
-       round(f.median::numeric, 2) || ' (' || round(f.lo, 2) || '-' || round(f.hi, 2) || ')' AS \"floor ms\",
-       round((o.median / nullif(f.median, 0))::numeric, 2) AS \"ours / floor\",
+       f.driver || ' ' || round(f.median::numeric, 2) || ' (' || round(f.lo, 2) || '-' || round(f.hi, 2) || ')' AS \"baseline ms\",
+       round((o.median / nullif(f.median, 0))::numeric, 2) AS \"ours / baseline\",
        coalesce(round(l.median::numeric, 1) || ' (' || round((l.median / nullif(o.median, 0))::numeric, 1) || 'x ours)', '') AS \"per-row loop ms\"
   FROM m o
-  JOIN m f ON f.what = o.what AND f.driver IN ('floor', 'bare')
+  JOIN m f ON f.what = o.what AND f.driver IN ('floor', 'bare', 'hours off')
   LEFT JOIN m l ON l.what = o.what AND l.driver = 'per-row loop'
  WHERE o.driver = 'ours'
  ORDER BY o.what"

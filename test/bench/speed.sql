@@ -1,7 +1,9 @@
 -- The speed benchmark's data and timers (test/bench/speed.sh runs it):
--- 1,000,000 leads in 10 campaigns; 1,000,000 callbacks: 100,000 due (half
--- ANYONE), 400,000 ACTIVE later, 500,000 ARCHIVE. Loaded with the triggers
--- off, as a restore would; then every figure is taken on the live rules.
+-- 1,000,000 leads in 10 campaigns, a quarter each in New York, Chicago,
+-- Denver and Los Angeles; 1,000,000 callbacks: 100,000 due (half ANYONE),
+-- 400,000 ACTIVE later, 500,000 ARCHIVE. Campaigns dial around the clock
+-- (24hours) unless a figure says "hours on". Loaded with the triggers off,
+-- as a restore would; then every figure is taken on the live rules.
 SET client_min_messages = warning;
 CREATE EXTENSION vicidial_callbacks;
 CREATE SCHEMA bench;
@@ -11,23 +13,25 @@ BEGIN;
 SET LOCAL session_replication_role = replica;
 INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks)
 SELECT 'a' || lpad(g::text, 2, '0'), true FROM generate_series(1, 8) g;
-INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level)
-SELECT 'C' || lpad(g::text, 2, '0'), 500 FROM generate_series(1, 10) g;
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, local_call_time, time_zone)
+SELECT 'C' || lpad(g::text, 2, '0'), 500, '24hours', 'UTC' FROM generate_series(1, 10) g;
 INSERT INTO vicidial.vicidial_lists (list_id, campaign_id)
 SELECT g, 'C' || lpad(g::text, 2, '0') FROM generate_series(1, 10) g;
 -- leads 1..500,000 wait for their open callback; the rest are dialable
-INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, phone_number)
-SELECT g, 1 + g % 10, CASE WHEN g <= 500000 THEN 'CBHOLD' ELSE 'NEW' END, '555' || g
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, phone_number, time_zone)
+SELECT g, 1 + g % 10, CASE WHEN g <= 500000 THEN 'CBHOLD' ELSE 'NEW' END, '555' || g,
+       (ARRAY['America/New_York', 'America/Chicago', 'America/Denver', 'America/Los_Angeles'])[1 + g / 7 % 4]
   FROM generate_series(1, 1000000) g;
 SELECT setval('vicidial.vicidial_list_lead_id_seq', 1000000) \g /dev/null
 -- due ones spread over the 100,000 seconds before :due, callback_id order = time order
-INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, list_id, campaign_id, status, callback_time, "user", recipient)
+INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, list_id, campaign_id, status, callback_time, "user", recipient, customer_timezone)
 SELECT g, g, 1 + g % 10, 'C' || lpad((1 + g % 10)::text, 2, '0'),
        CASE WHEN g <= 500000 THEN 'ACTIVE' ELSE 'ARCHIVE' END,
        CASE WHEN g <= 100000 THEN :'due'::timestamptz - make_interval(secs => 100000 - g)
             WHEN g <= 500000 THEN :'due'::timestamptz + make_interval(days => 1 + g % 30)
             ELSE :'due'::timestamptz - make_interval(days => 1 + g % 300) END,
-       'a' || lpad((1 + g % 8)::text, 2, '0'), CASE WHEN g % 2 = 0 THEN 'ANYONE' ELSE 'USERONLY' END
+       'a' || lpad((1 + g % 8)::text, 2, '0'), CASE WHEN g % 2 = 0 THEN 'ANYONE' ELSE 'USERONLY' END,
+       (ARRAY['America/New_York', 'America/Chicago', 'America/Denver', 'America/Los_Angeles'])[1 + g / 7 % 4]
   FROM generate_series(1, 1000000) g;
 SELECT setval('vicidial.vicidial_callbacks_callback_id_seq', 1000000) \g /dev/null
 COMMIT;
