@@ -16,8 +16,8 @@
 -- times), not once per lead. Returns how many hopper rows were added.
 CREATE OR REPLACE FUNCTION vicidial._release_anyone(lead_ids bigint[], at timestamptz) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
--- planned for the arrays given: a generic plan of "= ANY" over a sweep's
--- tens of thousands of leads would search the array row by row
+-- planned for the arrays given, which each statement reads as a relation
+-- (unnest): joined by "= ANY", a probe per row would search the array
 SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     open_leads bigint[];
@@ -26,11 +26,12 @@ DECLARE
 BEGIN
     WITH waiting AS (
         SELECT c.lead_id, h.zone, h.call_times
-          FROM vicidial.vicidial_callbacks c
-          JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id AND l.status = 'CBHOLD'
-          JOIN vicidial.lead_hours h ON h.lead_id = c.lead_id
-         WHERE c.lead_id = ANY (lead_ids) AND c.status = 'LIVE' AND c.recipient = 'ANYONE'),
-    decided AS (
+          FROM unnest(lead_ids) AS given(lead_id)
+          JOIN vicidial.vicidial_callbacks c ON c.lead_id = given.lead_id AND c.status = 'LIVE' AND c.recipient = 'ANYONE'
+          JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id AND l.status = 'CBHOLD'
+          JOIN vicidial.lead_hours h ON h.lead_id = given.lead_id),
+    -- materialized: the hours are asked once per key, never per lead
+    decided AS MATERIALIZED (
         SELECT k.zone, k.call_times, k.open,
                CASE WHEN NOT k.open THEN coalesce(vicidial._next_open(k.zone, k.call_times, at), at + interval '1 day') END AS until
           FROM (SELECT w.zone, w.call_times, vicidial._hours_open(w.zone, w.call_times, at) AS open
@@ -44,27 +45,28 @@ BEGIN
         ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after),
     done AS (
         DELETE FROM vicidial.callback_releases r
-         WHERE r.lead_id = ANY (lead_ids)
+         USING unnest(lead_ids) AS given(lead_id)
+         WHERE r.lead_id = given.lead_id
            AND NOT EXISTS (SELECT 1 FROM waits w WHERE w.lead_id = r.lead_id AND NOT w.open))
     SELECT array_agg(w.lead_id) INTO open_leads FROM waits w WHERE w.open;
 
     WITH released AS (
         UPDATE vicidial.vicidial_list l
            SET status = c.lead_status, called_since_last_reset = 'N', modify_date = now()
-          FROM vicidial.vicidial_callbacks c
-         WHERE l.lead_id = ANY (open_leads) AND l.status = 'CBHOLD'
-           AND c.lead_id = l.lead_id AND c.recipient = 'ANYONE' AND c.status = 'LIVE'
+          FROM unnest(open_leads) AS opened(lead_id)
+          JOIN vicidial.vicidial_callbacks c ON c.lead_id = opened.lead_id AND c.recipient = 'ANYONE' AND c.status = 'LIVE'
+         WHERE l.lead_id = opened.lead_id AND l.status = 'CBHOLD'
         RETURNING l.lead_id)
     SELECT array_agg(r.lead_id) INTO released_leads FROM released r;
 
     -- A separate statement, so that the hopper's guard sees the released leads.
     INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time)
     SELECT l.lead_id, c.campaign_id, l.list_id, 'READY', 50, 'C', at
-      FROM vicidial.vicidial_list l
-      JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id AND c.status = 'LIVE'
+      FROM unnest(released_leads) AS released(lead_id)
+      JOIN vicidial.vicidial_list l ON l.lead_id = released.lead_id
+      JOIN vicidial.vicidial_callbacks c ON c.lead_id = released.lead_id AND c.status = 'LIVE'
       JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id AND li.active
       JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = c.campaign_id AND cp.active
-     WHERE l.lead_id = ANY (released_leads)
      ORDER BY c.callback_id
     ON CONFLICT (lead_id) DO NOTHING;
     GET DIAGNOSTICS queued = ROW_COUNT;

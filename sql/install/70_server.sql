@@ -59,9 +59,11 @@ BEGIN
     -- callback committed meanwhile is neither flipped nor locked before its
     -- lead.
     WITH due AS (
-        SELECT c.callback_id FROM vicidial.vicidial_callbacks c
-         WHERE c.lead_id = ANY (locked_leads) AND c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND sweep.now
-           FOR UPDATE SKIP LOCKED),
+        SELECT c.callback_id
+          FROM unnest(locked_leads) AS locked(lead_id)
+          JOIN vicidial.vicidial_callbacks c ON c.lead_id = locked.lead_id
+         WHERE c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND sweep.now
+           FOR UPDATE OF c SKIP LOCKED),
     flipped AS (
         UPDATE vicidial.vicidial_callbacks c SET status = 'LIVE', modify_date = now()
           FROM due WHERE c.callback_id = due.callback_id
@@ -100,13 +102,16 @@ BEGIN
     -- Hours are decided once per (zone, call times).
     WITH queued AS (
         SELECT h.campaign_id, lh.zone, lh.call_times
-          FROM vicidial.vicidial_hopper h
+          FROM vicidial.vicidial_campaigns cp
+          JOIN vicidial.vicidial_hopper h ON h.campaign_id = cp.campaign_id AND h.status = 'READY'
           JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id AND l.status NOT IN ('CBHOLD', 'INCALL')
           JOIN vicidial.lead_hours lh ON lh.lead_id = h.lead_id
-         WHERE h.status = 'READY'),
+         WHERE cp.active AND cp.hopper_level > 0),
+    -- materialized, so that the hours are asked once per key, not per row
+    hours AS MATERIALIZED (
+        SELECT DISTINCT q.zone, q.call_times FROM queued q),
     open_hours AS (
-        SELECT k.zone, k.call_times FROM (SELECT DISTINCT q.zone, q.call_times FROM queued q) k
-         WHERE vicidial._hours_open(k.zone, k.call_times, hopper_fill.now)),
+        SELECT k.zone, k.call_times FROM hours k WHERE vicidial._hours_open(k.zone, k.call_times, hopper_fill.now)),
     takeable AS (
         SELECT q.campaign_id, count(*) AS rows
           FROM queued q JOIN open_hours o ON o.zone = q.zone AND o.call_times = q.call_times
