@@ -1,4 +1,5 @@
--- The tables and columns 1.1 adds for calling hours, created once: by
+-- The tables and columns 1.1 adds for calling hours, do-not-call and the
+-- dial log, created once: by
 -- CREATE EXTENSION right after 1.0's tables, and by the 1.0 -> 1.1 upgrade
 -- script after its own changes. Rows that exist when this runs (only on an
 -- upgrade) get what the contract gives them.
@@ -91,16 +92,24 @@ ALTER TABLE vicidial.vicidial_list
 CREATE INDEX vicidial_list_fill ON vicidial.vicidial_list (list_id, status, coalesce(time_zone, ''), lead_id)
     WHERE called_since_last_reset = 'N';
 
--- The lead's zone when the callback was scheduled or moved; an open
--- callback older than 1.1 gets its lead's zone, which is its campaign's.
+-- A callback's zone (the lead's when it was scheduled or moved), its dials,
+-- and why it was archived. An open callback older than 1.1 gets its lead's
+-- zone, which is its campaign's; an ARCHIVE row older than 1.1 says LEGACY.
 -- The triggers of the version being upgraded are kept out of this.
-ALTER TABLE vicidial.vicidial_callbacks ADD COLUMN customer_timezone text;
+ALTER TABLE vicidial.vicidial_callbacks
+    ADD COLUMN customer_timezone text,
+    ADD COLUMN attempts integer NOT NULL DEFAULT 0 CONSTRAINT attempts_not_negative CHECK (attempts >= 0),
+    ADD COLUMN archive_reason varchar(12)
+        CONSTRAINT archive_reason_known
+        CHECK (archive_reason IN ('DIALED', 'SUPERSEDED', 'CANCELLED', 'MAX_ATTEMPTS', 'DNC', 'LEGACY')),
+    ADD CONSTRAINT archive_reason_of_archive_only CHECK (archive_reason IS NULL OR status = 'ARCHIVE');
 SET LOCAL session_replication_role = replica;
 UPDATE vicidial.vicidial_callbacks c SET customer_timezone = cp.time_zone
   FROM vicidial.vicidial_list l
   JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
   JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id
  WHERE l.lead_id = c.lead_id AND c.status IN ('ACTIVE', 'LIVE');
+UPDATE vicidial.vicidial_callbacks SET archive_reason = 'LEGACY' WHERE status = 'ARCHIVE';
 RESET session_replication_role;
 
 -- Leads waiting in CBHOLD beside a LIVE ANYONE callback, each to be
@@ -119,8 +128,59 @@ SELECT c.lead_id, '-infinity'
   FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id
  WHERE c.status = 'LIVE' AND c.recipient = 'ANYONE' AND l.status = 'CBHOLD';
 
+-- Do-not-call and the dial log (CONTRACT §8, §9).
+
+-- A phone number's digits, what the do-not-call lists compare; NULL when it
+-- has none, so that such a number matches nothing. It names the schema of
+-- every function and operator instead of pinning search_path, so that it is
+-- inlined where it is used per row (index expressions, the hand-out checks).
+CREATE FUNCTION vicidial._digits(phone_number text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE WHEN phone_number OPERATOR(pg_catalog.~) '[0-9]'
+                THEN pg_catalog.regexp_replace(phone_number, '[^0-9]', '', 'g') END
+$$;
+
+-- Every dial (callback_dial, hopper_next) and its disposition. Kept
+-- forever, like ARCHIVE callbacks; the 24-hour limit counts it.
+CREATE TABLE vicidial.vicidial_log (
+    log_id       bigserial PRIMARY KEY,
+    lead_id      bigint NOT NULL,
+    list_id      bigint NOT NULL,
+    campaign_id  varchar(8) NOT NULL,
+    callback_id  bigint,
+    "user"       varchar(20),
+    phone_number varchar(18),
+    call_date    timestamptz NOT NULL DEFAULT now(),
+    end_date     timestamptz,
+    status       varchar(6)
+);
+CREATE INDEX vicidial_log_lead_id ON vicidial.vicidial_log (lead_id, call_date);
+
+CREATE TABLE vicidial.vicidial_dnc (
+    phone_number varchar(18) PRIMARY KEY
+);
+CREATE INDEX vicidial_dnc_digits ON vicidial.vicidial_dnc (vicidial._digits(phone_number));
+CREATE TABLE vicidial.vicidial_campaign_dnc (
+    campaign_id  varchar(8) NOT NULL REFERENCES vicidial.vicidial_campaigns ON UPDATE CASCADE ON DELETE CASCADE,
+    phone_number varchar(18) NOT NULL,
+    PRIMARY KEY (campaign_id, phone_number)
+);
+CREATE INDEX vicidial_campaign_dnc_digits ON vicidial.vicidial_campaign_dnc (vicidial._digits(phone_number), campaign_id);
+-- The leads a listed number covers.
+CREATE INDEX vicidial_list_phone_digits ON vicidial.vicidial_list (vicidial._digits(phone_number));
+
+ALTER TABLE vicidial.vicidial_campaigns
+    ADD COLUMN use_internal_dnc boolean NOT NULL DEFAULT true,
+    ADD COLUMN use_campaign_dnc boolean NOT NULL DEFAULT true,
+    ADD COLUMN call_limit_24hour integer NOT NULL DEFAULT 0
+        CONSTRAINT call_limit_24hour_range CHECK (call_limit_24hour BETWEEN 0 AND 1000);
+
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_call_times',
                                            $$WHERE call_time_id NOT IN ('24hours', '9am-9pm')$$);
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_call_time_holidays', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_state_call_times', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.callback_releases', '');
+SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_log', '');
+SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_log_log_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_dnc', '');
+SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_campaign_dnc', '');

@@ -59,10 +59,21 @@ BEGIN
     PERFORM vicidial._check_recipient(NEW.recipient);
     PERFORM vicidial._check_lead_status(NEW.lead_status);
     IF NEW.status = 'ARCHIVE' THEN
+        -- archived by an admin or by hand unless the writer says why
+        IF OLD.status <> 'ARCHIVE' THEN
+            NEW.archive_reason := coalesce(NEW.archive_reason, 'CANCELLED');
+        END IF;
         RETURN NEW;
     END IF;
 
     campaign := vicidial._campaign(NEW.campaign_id);
+    -- I9: no open callback for a number on an applicable do-not-call list.
+    IF TG_OP = 'INSERT'
+       AND vicidial._dnc_status((SELECT l.phone_number FROM vicidial.vicidial_list l WHERE l.lead_id = NEW.lead_id),
+                                campaign) IS NOT NULL THEN
+        RAISE EXCEPTION 'lead %''s number is on a do-not-call list: it cannot have a callback', NEW.lead_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
     IF TG_OP = 'INSERT' AND NOT campaign.scheduled_callbacks THEN
         RAISE EXCEPTION 'campaign "%" does not allow scheduled callbacks', campaign.campaign_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -93,10 +104,12 @@ CREATE OR REPLACE TRIGGER callbacks_guard BEFORE UPDATE ON vicidial.vicidial_cal
     FOR EACH ROW
     WHEN (NOT (OLD.status = 'ACTIVE' AND NEW.status = 'LIVE' AND NEW.modify_date = now()
                AND (NEW.callback_id, NEW.lead_id, NEW.list_id, NEW.campaign_id, NEW.entry_time, NEW.callback_time,
-                    NEW."user", NEW.recipient, NEW.comments, NEW.lead_status, NEW.customer_timezone)
+                    NEW."user", NEW.recipient, NEW.comments, NEW.lead_status, NEW.customer_timezone,
+                    NEW.attempts, NEW.archive_reason)
                    IS NOT DISTINCT FROM
                    (OLD.callback_id, OLD.lead_id, OLD.list_id, OLD.campaign_id, OLD.entry_time, OLD.callback_time,
-                    OLD."user", OLD.recipient, OLD.comments, OLD.lead_status, OLD.customer_timezone)))
+                    OLD."user", OLD.recipient, OLD.comments, OLD.lead_status, OLD.customer_timezone,
+                    OLD.attempts, OLD.archive_reason)))
     EXECUTE FUNCTION vicidial._callbacks_guard();
 
 -- I6: no callback row is lost, open or archived.

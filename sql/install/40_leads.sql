@@ -7,12 +7,13 @@
 -- that made the I2 checks IMMEDIATE still gets through every function.
 
 -- Of these leads (locked by the caller), those waiting in CBHOLD beside a
--- LIVE ANYONE callback and inside their calling hours at "at" are
--- released: the lead takes the callback's lead_status, is dialable again,
--- and joins the hopper of the callback's campaign at priority 50 when that
--- campaign and the lead's list are active. Those outside their hours wait
--- in callback_releases until the hours open; the given leads' other
--- entries there are done with. Hours are decided once per (zone, call
+-- LIVE ANYONE callback, inside their calling hours and under their
+-- campaign's 24-hour limit at "at", are released: the lead takes the
+-- callback's lead_status, is dialable again, and joins the hopper of the
+-- callback's campaign at priority 50 when that campaign and the lead's
+-- list are active. The others wait in callback_releases until their hours
+-- open and they are under the limit; the given leads' other entries there
+-- are done with. Hours are decided once per (zone, call
 -- times), not once per lead. Returns how many hopper rows were added.
 CREATE OR REPLACE FUNCTION vicidial._release_anyone(lead_ids bigint[], at timestamptz) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
@@ -25,9 +26,11 @@ DECLARE
     queued integer;
 BEGIN
     WITH waiting AS (
-        SELECT c.lead_id, h.zone, h.call_times
+        SELECT c.lead_id, h.zone, h.call_times,
+               CASE WHEN cp.call_limit_24hour > 0 THEN vicidial._limit_24h_until(c.lead_id, cp.call_limit_24hour, at) END AS limit_until
           FROM unnest(lead_ids) AS given(lead_id)
           JOIN vicidial.vicidial_callbacks c ON c.lead_id = given.lead_id AND c.status = 'LIVE' AND c.recipient = 'ANYONE'
+          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = c.campaign_id
           JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id AND l.status = 'CBHOLD'
           JOIN vicidial.lead_hours h ON h.lead_id = given.lead_id),
     -- materialized: the hours are asked once per key, never per lead
@@ -36,8 +39,11 @@ BEGIN
                CASE WHEN NOT k.open THEN coalesce(vicidial._next_open(k.zone, k.call_times, at), at + interval '1 day') END AS until
           FROM (SELECT w.zone, w.call_times, vicidial._hours_open(w.zone, w.call_times, at) AS open
                   FROM (SELECT DISTINCT w.zone, w.call_times FROM waiting w) w) k),
+    -- a lead over its campaign's 24-hour limit waits until it is under
+    -- it, and then for its hours
     waits AS (
-        SELECT w.lead_id, d.open, d.until
+        SELECT w.lead_id, d.open AND w.limit_until IS NULL AS open,
+               greatest(d.until, w.limit_until) AS until
           FROM waiting w JOIN decided d ON d.zone = w.zone AND d.call_times = w.call_times),
     deferred AS (
         INSERT INTO vicidial.callback_releases AS r (lead_id, release_after)
@@ -73,10 +79,21 @@ BEGIN
     RETURN queued;
 END $$;
 
--- An agent takes the lead: out of the hopper, INCALL, counted as called.
+-- An agent takes the lead: out of the hopper, INCALL, counted as called;
+-- the dial is logged and, for a callback call, counted as an attempt of
+-- the lead's open callback.
 CREATE OR REPLACE FUNCTION vicidial._dial_lead(lead_id bigint, agent varchar) RETURNS SETOF vicidial.vicidial_list
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = _dial_lead.lead_id;
+    UPDATE vicidial.vicidial_callbacks c SET attempts = c.attempts + 1, modify_date = now()
+     WHERE c.lead_id = _dial_lead.lead_id AND c.status IN ('ACTIVE', 'LIVE');
+    INSERT INTO vicidial.vicidial_log (lead_id, list_id, campaign_id, callback_id, "user", phone_number, call_date)
+    SELECT l.lead_id, l.list_id, li.campaign_id,
+           (SELECT c.callback_id FROM vicidial.vicidial_callbacks c
+             WHERE c.lead_id = l.lead_id AND c.status IN ('ACTIVE', 'LIVE')),
+           _dial_lead.agent, l.phone_number, now()
+      FROM vicidial.vicidial_list l JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
+     WHERE l.lead_id = _dial_lead.lead_id;
     UPDATE vicidial.vicidial_list l
        SET status = 'INCALL', "user" = _dial_lead.agent, called_count = l.called_count + 1,
            called_since_last_reset = 'Y', last_local_call_time = now(), modify_date = now()
@@ -112,6 +129,7 @@ BEGIN
            AND l.lead_id NOT IN (SELECT r.lead_id FROM reopened r)
         RETURNING l.lead_id)
     SELECT ((SELECT count(*) FROM held_again) + (SELECT count(*) FROM hung_up))::integer INTO ended;
+    PERFORM vicidial._close_dials(lead_ids, 'ERI');
     PERFORM vicidial._release_anyone(lead_ids, at);
     RETURN ended;
 END $$;

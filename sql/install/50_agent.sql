@@ -34,7 +34,7 @@ BEGIN
     -- The guard trigger checks recipient, USERONLY rights, the campaign and
     -- the time window of the new row.
     WITH superseded AS (
-        UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE'
+        UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE', archive_reason = 'SUPERSEDED'
          WHERE c.lead_id = lead.lead_id AND c.status IN ('ACTIVE', 'LIVE')
         RETURNING c.callback_id),
     scheduled AS (
@@ -134,6 +134,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     callback vicidial.vicidial_callbacks;
     hours vicidial.lead_hours;
+    refused record;
 BEGIN
     PERFORM vicidial._require_read_committed('callback_dial');
     PERFORM vicidial._acting_agent(agent);
@@ -151,11 +152,18 @@ BEGIN
         RAISE EXCEPTION 'lead % of callback % is already INCALL', callback.lead_id, callback.callback_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    -- I8, with no override.
+    -- §9, with no override: hours (I8), do-not-call (I9), the 24-hour limit.
     hours := vicidial._lead_hours(callback.lead_id);
     IF NOT vicidial._hours_open(hours.zone, hours.call_times, now()) THEN
         RAISE EXCEPTION 'lead % of callback % is outside its calling hours: %', callback.lead_id, callback.callback_id,
             vicidial._hours_detail(hours, now())
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT b.blocker, b.detail, b.until INTO refused
+      FROM vicidial.lead_dial_blockers(callback.lead_id) b WHERE b.blocker IN ('DNC', 'LIMIT_24H') LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'lead % of callback % cannot be dialed: %', callback.lead_id, callback.callback_id,
+            refused.detail || coalesce('; dialable again at ' || refused.until, '')
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     UPDATE vicidial.vicidial_callbacks c SET status = 'LIVE'
@@ -177,14 +185,18 @@ BEGIN
     -- holds, so concurrent dialers never wait or collide. The lead's status
     -- is re-checked on the locked row (the hopper's guards keep CBHOLD and
     -- INCALL leads out; this is the last word). A lead outside its calling
-    -- hours is passed over and keeps its row, place and priority (I8).
+    -- hours, on a do-not-call list or over the 24-hour limit is passed
+    -- over and keeps its row, place and priority (§9).
     SELECT h.lead_id INTO picked
       FROM vicidial.vicidial_hopper h
+      JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = h.campaign_id
       JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id
       JOIN vicidial.lead_hours lh ON lh.lead_id = h.lead_id
      WHERE h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
        AND l.status NOT IN ('CBHOLD', 'INCALL')
        AND vicidial._hours_open(lh.zone, lh.call_times, now())
+       AND vicidial._dnc_status(l.phone_number, cp) IS NULL
+       AND (cp.call_limit_24hour = 0 OR vicidial._limit_24h_until(l.lead_id, cp.call_limit_24hour, now()) IS NULL)
      ORDER BY h.priority DESC, h.hopper_id
      LIMIT 1
        FOR UPDATE OF h, l SKIP LOCKED;
@@ -226,9 +238,10 @@ BEGIN
     END IF;
 
     -- The hangup of a callback call: the lead is INCALL, so archiving first
-    -- leaves it consistent.
-    UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE'
+    -- leaves it consistent. The dial is closed with the disposition.
+    UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE', archive_reason = 'DIALED'
      WHERE c.lead_id = lead.lead_id AND c.status IN ('ACTIVE', 'LIVE');
+    PERFORM vicidial._close_dials(ARRAY[lead.lead_id], status);
     IF status = 'CALLBK' THEN
         RETURN vicidial.callback_schedule(lead.lead_id, agent, callback_time, recipient, comments);
     END IF;

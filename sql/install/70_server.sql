@@ -87,26 +87,32 @@ END $$;
 CREATE OR REPLACE FUNCTION vicidial.hopper_fill(now timestamptz DEFAULT now())
 RETURNS integer
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_custom_plan SET jit = off AS $$
+-- Each candidate range must be read in the fill index's order and left as
+-- soon as "room" leads pass: a bitmap scan (which the planner prefers when
+-- it underestimates a zone's range) would test every lead of the range.
+SET plan_cache_mode = force_custom_plan SET jit = off SET enable_bitmapscan = off AS $$
 DECLARE
     room_campaigns varchar[];
     room_sizes bigint[];
+    queued_leads bigint[];
     filled integer;
 BEGIN
     PERFORM vicidial._check_time(hopper_fill.now, 'now');
     PERFORM vicidial._require_read_committed('hopper_fill');
     PERFORM vicidial._serialize_hopper_runs();
     -- Each active campaign's room: hopper_level less the READY rows that
-    -- hopper_next would hand out now. A row held (CBHOLD, INCALL) or
-    -- waiting for its lead's hours keeps its place but does not count.
-    -- Hours are decided once per (zone, call times).
+    -- hopper_next would hand out now. A row held (CBHOLD, INCALL), waiting
+    -- for its lead's hours or over the 24-hour limit keeps its place but
+    -- does not count. Hours are decided once per (zone, call times). (A
+    -- lead's row leaves the hopper when its number is listed.)
     WITH queued AS (
         SELECT h.campaign_id, lh.zone, lh.call_times
           FROM vicidial.vicidial_campaigns cp
           JOIN vicidial.vicidial_hopper h ON h.campaign_id = cp.campaign_id AND h.status = 'READY'
           JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id AND l.status NOT IN ('CBHOLD', 'INCALL')
           JOIN vicidial.lead_hours lh ON lh.lead_id = h.lead_id
-         WHERE cp.active AND cp.hopper_level > 0),
+         WHERE cp.active AND cp.hopper_level > 0
+           AND (cp.call_limit_24hour = 0 OR vicidial._limit_24h_until(l.lead_id, cp.call_limit_24hour, hopper_fill.now) IS NULL)),
     -- materialized, so that the hours are asked once per key, not per row
     hours AS MATERIALIZED (
         SELECT DISTINCT q.zone, q.call_times FROM queued q),
@@ -124,11 +130,16 @@ BEGIN
     IF room_campaigns IS NULL THEN
         RETURN 0;
     END IF;
+    -- The leads already queued, tested per candidate as a hashed constant:
+    -- a small, churning hopper's statistics would have the planner scan it
+    -- once per candidate lead. (A lead queued meanwhile meets ON CONFLICT.)
+    queued_leads := ARRAY(SELECT h.lead_id FROM vicidial.vicidial_hopper h);
     -- Each (active list, dial status) pair of a campaign is read one lead
     -- zone at a time (leads without a zone of their own under ''), in
     -- order of the fill index: a zone outside the hours of the campaign
-    -- and list is never read, and a lead whose state's call time is closed
-    -- is passed over. At most "room" leads not yet queued are read per
+    -- and list is never read, and a lead whose state's call time is closed,
+    -- whose number is on a do-not-call list or who is over the 24-hour
+    -- limit is passed over. At most "room" leads not yet queued are read per
     -- range; the oldest "room" of them are locked and queued. Leads another
     -- session holds (being scheduled, dialed) are skipped, and the lock
     -- re-reads each lead, so none that just became CBHOLD or INCALL slips in.
@@ -168,7 +179,10 @@ BEGIN
                             AND coalesce(r.time_zone, '') = z.key
                             AND r.called_since_last_reset = 'N'
                             AND (r.state IS NULL OR r.state <> ALL (closed.states))
-                            AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = r.lead_id)
+                            AND r.lead_id <> ALL (queued_leads)
+                            AND vicidial._dnc_status(r.phone_number, cp) IS NULL
+                            AND (cp.call_limit_24hour = 0
+                                 OR vicidial._limit_24h_until(r.lead_id, cp.call_limit_24hour, hopper_fill.now) IS NULL)
                           ORDER BY r.lead_id
                           LIMIT free.room) AS candidate
                    WHERE li.campaign_id = cp.campaign_id AND li.active

@@ -36,6 +36,10 @@ $node->safe_psql('live', q{
     INSERT INTO vicidial.vicidial_list (lead_id, list_id, time_zone, state) VALUES (7, 2, 'America/New_York', 'TX'), (8, 2, NULL, NULL);
     SELECT vicidial.callback_schedule(8, 'bob', vicidial.lead_local_time(8, (current_date + 2) + time '17:00'));
     SELECT * FROM vicidial.hopper_run(vicidial.lead_local_time(8, (current_date + 2) + time '19:00'));
+    -- do-not-call lists and a listed lead
+    INSERT INTO vicidial.vicidial_dnc (phone_number) VALUES ('555-0199');
+    INSERT INTO vicidial.vicidial_campaign_dnc (campaign_id, phone_number) VALUES ('DUMP', '555 0198');
+    UPDATE vicidial.vicidial_list SET phone_number = '5550198' WHERE lead_id = 6;
 });
 
 # Every row of every table, in key order, and where each sequence stands.
@@ -53,6 +57,9 @@ sub snapshot
         UNION ALL SELECT 'holidays', string_agg(t::text, ';' ORDER BY t.call_time_id, t.holiday_date) FROM vicidial.vicidial_call_time_holidays t
         UNION ALL SELECT 'state call times', string_agg(t::text, ';' ORDER BY t.state) FROM vicidial.vicidial_state_call_times t
         UNION ALL SELECT 'releases', string_agg(t::text, ';' ORDER BY t.lead_id) FROM vicidial.callback_releases t
+        UNION ALL SELECT 'dial log', string_agg(t::text, ';' ORDER BY t.log_id) FROM vicidial.vicidial_log t
+        UNION ALL SELECT 'dnc', string_agg(t::text, ';' ORDER BY t.phone_number) FROM vicidial.vicidial_dnc t
+        UNION ALL SELECT 'campaign dnc', string_agg(t::text, ';' ORDER BY t.phone_number) FROM vicidial.vicidial_campaign_dnc t
         UNION ALL SELECT 'sequences', string_agg(s.sequencename || '=' || coalesce(s.last_value, 0), ';' ORDER BY s.sequencename)
                     FROM pg_sequences s WHERE s.schemaname = 'vicidial'
                      -- the commit-time check queue is empty at rest; its numbering means nothing
@@ -66,6 +73,9 @@ is($node->safe_psql('live', q{SELECT string_agg(status || '/' || recipient, ' ' 
 is($node->safe_psql('live', q{SELECT lead_id || ' ' || (release_after = vicidial.lead_next_dialable(8, vicidial.lead_local_time(8, (current_date + 2) + time '19:00')))
                               FROM vicidial.callback_releases}),
     '8 true', 'and a lead waiting for its office hours to open');
+is($node->safe_psql('live', q{SELECT (SELECT count(*) FROM vicidial.vicidial_log WHERE end_date IS NOT NULL) || ' '
+                                     || (SELECT status FROM vicidial.vicidial_list WHERE lead_id = 6)}),
+    '1 DNCC', 'and a closed dial in the log, and a lead on a campaign\'s do-not-call list');
 
 my $plain = $node->basedir . '/live.sql';
 my $custom = $node->basedir . '/live.dump';

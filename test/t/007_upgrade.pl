@@ -75,6 +75,9 @@ is($node->safe_psql('old', q{SELECT string_agg(campaign_id || ' ' || local_call_
 is($node->safe_psql('old', q{SELECT string_agg(status || ' ' || coalesce(customer_timezone, '-'), ',' ORDER BY callback_id) FROM vicidial.vicidial_callbacks}),
     join(',', ('ACTIVE America/Chicago') x 2, ('LIVE America/Chicago') x 2, ('ARCHIVE -') x 2, ('LIVE America/Chicago') x 2),
     'open callbacks get their lead\'s zone, archived ones none');
+is($node->safe_psql('old', q{SELECT string_agg(status || ' ' || coalesce(archive_reason, '-') || ' ' || attempts, ',' ORDER BY callback_id)
+                               FROM vicidial.vicidial_callbacks WHERE status = 'ARCHIVE'}),
+    'ARCHIVE LEGACY 0,ARCHIVE LEGACY 0', 'archived callbacks older than 1.1 say LEGACY');
 is($node->safe_psql('old', q{SELECT string_agg(lead_id || ' ' || release_after, ',') FROM vicidial.callback_releases}),
     '11 -infinity', 'the lead 1.0 left waiting beside its LIVE ANYONE callback waits for the first run');
 is($node->safe_psql('old', q{SELECT string_agg(call_time_id, ',' ORDER BY call_time_id) FROM vicidial.vicidial_call_times}),

@@ -1,0 +1,196 @@
+-- Do-not-call lists and the dial log: with calling hours (15_hours.sql),
+-- what keeps a lead from being handed to an agent (CONTRACT §8, §9), and
+-- the record of every dial.
+
+-- The do-not-call status a lead's number earns in a campaign: DNCL when
+-- the system list has it (and the campaign uses that list), else DNCC when
+-- the campaign's own list has it; NULL when neither. Numbers compare on
+-- their digits only. Asked per candidate lead by the fill and hopper_next,
+-- so it names the schema of every object and operator instead of pinning
+-- search_path, and the planner inlines it into their plans.
+CREATE OR REPLACE FUNCTION vicidial._dnc_status(phone_number text, campaign vicidial.vicidial_campaigns) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+               WHEN campaign.use_internal_dnc
+                    AND EXISTS (SELECT 1 FROM vicidial.vicidial_dnc d
+                                 WHERE vicidial._digits(d.phone_number) OPERATOR(pg_catalog.=) vicidial._digits(_dnc_status.phone_number))
+               THEN 'DNCL'
+               WHEN campaign.use_campaign_dnc
+                    AND EXISTS (SELECT 1 FROM vicidial.vicidial_campaign_dnc d
+                                 WHERE vicidial._digits(d.phone_number) OPERATOR(pg_catalog.=) vicidial._digits(_dnc_status.phone_number)
+                                   AND d.campaign_id OPERATOR(pg_catalog.=) campaign.campaign_id)
+               THEN 'DNCC'
+           END
+$$;
+
+-- A campaign's 24-hour limit: NULL while the lead has fewer than
+-- call_limit dials (in any campaign) in (at - 24 h, at], else the instant
+-- it is under the limit again, when the dial that keeps it at the limit
+-- turns 24 hours old.
+CREATE OR REPLACE FUNCTION vicidial._limit_24h_until(lead_id bigint, call_limit integer, at timestamptz) RETURNS timestamptz
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT d.call_date + interval '24 hours'
+      FROM vicidial.vicidial_log d
+     WHERE call_limit > 0
+       AND d.lead_id = _limit_24h_until.lead_id AND d.call_date > at - interval '24 hours' AND d.call_date <= at
+     ORDER BY d.call_date DESC
+    OFFSET greatest(call_limit - 1, 0) LIMIT 1
+$$;
+
+-- §9: why a lead cannot be handed to an agent at "at", one row per reason.
+CREATE OR REPLACE FUNCTION vicidial.lead_dial_blockers(lead_id bigint, at timestamptz DEFAULT now())
+RETURNS TABLE (blocker text, detail text, until timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    hours vicidial.lead_hours := vicidial._lead_hours(lead_id);
+BEGIN
+    PERFORM vicidial._check_time(at, 'at');
+    RETURN QUERY
+    SELECT b.blocker, b.detail, b.until FROM (
+        SELECT 'CBHOLD' AS blocker, 'held for callback ' || c.callback_id || ' (' || c.status || ', ' || c.recipient || ')' AS detail,
+               CASE WHEN c.status = 'ACTIVE' THEN c.callback_time END AS until
+          FROM vicidial.vicidial_list l
+          LEFT JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id AND c.status IN ('ACTIVE', 'LIVE')
+         WHERE l.lead_id = lead_dial_blockers.lead_id AND l.status = 'CBHOLD'
+        UNION ALL
+        SELECT 'INCALL', 'being called by agent ' || coalesce(l."user", '(none)'), NULL
+          FROM vicidial.vicidial_list l
+         WHERE l.lead_id = lead_dial_blockers.lead_id AND l.status = 'INCALL'
+        UNION ALL
+        SELECT 'HOURS', format('outside its calling hours: it is %s there (%s)',
+                               to_char(at AT TIME ZONE hours.zone, 'Dy YYYY-MM-DD HH24:MI'), hours.zone),
+               vicidial._next_open(hours.zone, hours.call_times, at)
+         WHERE NOT vicidial._hours_open(hours.zone, hours.call_times, at)
+        UNION ALL
+        SELECT 'DNC', format('%s is on the %s do-not-call list', l.phone_number,
+                             CASE d.status WHEN 'DNCL' THEN 'system' ELSE 'campaign''s' END), NULL
+          FROM vicidial.vicidial_list l
+          JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
+          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id
+         CROSS JOIN LATERAL (SELECT vicidial._dnc_status(l.phone_number, cp)) AS d(status)
+         WHERE l.lead_id = lead_dial_blockers.lead_id AND d.status IS NOT NULL
+        UNION ALL
+        SELECT 'LIMIT_24H', format('dialed %s times in the 24 hours before, the limit of campaign %s', cp.call_limit_24hour, cp.campaign_id),
+               u.until
+          FROM vicidial.vicidial_list l
+          JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
+          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id
+         CROSS JOIN LATERAL (SELECT vicidial._limit_24h_until(l.lead_id, cp.call_limit_24hour, at)) AS u(until)
+         WHERE l.lead_id = lead_dial_blockers.lead_id AND u.until IS NOT NULL
+        UNION ALL
+        SELECT 'LIST_INACTIVE', 'list ' || li.list_id || ' is inactive', NULL
+          FROM vicidial.vicidial_list l JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
+         WHERE l.lead_id = lead_dial_blockers.lead_id AND NOT li.active
+        UNION ALL
+        SELECT 'CAMPAIGN_INACTIVE', 'campaign ' || cp.campaign_id || ' is inactive', NULL
+          FROM vicidial.vicidial_list l JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
+          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id
+         WHERE l.lead_id = lead_dial_blockers.lead_id AND NOT cp.active) b
+     ORDER BY b.blocker;
+END $$;
+
+-- I9: leads a do-not-call list now covers (a number listed later, or a
+-- lead's number changed onto a list) have their open callbacks archived
+-- (reason DNC), leave the hopper and take DNCL or DNCC, in one statement;
+-- a lead being called keeps its status until its hangup. The leads are
+-- locked in order, then read.
+CREATE OR REPLACE FUNCTION vicidial._apply_dnc(lead_ids bigint[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan AS $$
+BEGIN
+    WITH locked AS MATERIALIZED (
+        SELECT l.lead_id, l.phone_number, l.list_id
+          FROM unnest(lead_ids) AS given(lead_id)
+          JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id
+         ORDER BY l.lead_id
+           FOR UPDATE OF l),
+    listed AS MATERIALIZED (
+        SELECT k.lead_id, d.status
+          FROM locked k
+          JOIN vicidial.vicidial_lists li ON li.list_id = k.list_id
+          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id
+         CROSS JOIN LATERAL (SELECT vicidial._dnc_status(k.phone_number, cp)) AS d(status)
+         WHERE d.status IS NOT NULL),
+    archived AS (
+        UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE', archive_reason = 'DNC'
+          FROM listed v WHERE c.lead_id = v.lead_id AND c.status IN ('ACTIVE', 'LIVE')),
+    unqueued AS (
+        DELETE FROM vicidial.vicidial_hopper h USING listed v WHERE h.lead_id = v.lead_id)
+    UPDATE vicidial.vicidial_list l SET status = v.status, modify_date = now()
+      FROM listed v
+     WHERE l.lead_id = v.lead_id AND l.status NOT IN ('INCALL', v.status);
+END $$;
+
+-- A number added to a list (or a listed number changed): the leads it
+-- covers, through the index of their digits.
+CREATE OR REPLACE FUNCTION vicidial._dnc_added() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._apply_dnc(array_agg(DISTINCT l.lead_id))
+       FROM (SELECT DISTINCT vicidial._digits(n.phone_number) AS digits FROM listed_numbers n) n
+       JOIN vicidial.vicidial_list l ON vicidial._digits(l.phone_number) = n.digits
+     HAVING count(*) > 0;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER dnc_added AFTER INSERT ON vicidial.vicidial_dnc
+    REFERENCING NEW TABLE AS listed_numbers
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._dnc_added();
+CREATE OR REPLACE TRIGGER dnc_changed AFTER UPDATE ON vicidial.vicidial_dnc
+    REFERENCING NEW TABLE AS listed_numbers
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._dnc_added();
+CREATE OR REPLACE TRIGGER campaign_dnc_added AFTER INSERT ON vicidial.vicidial_campaign_dnc
+    REFERENCING NEW TABLE AS listed_numbers
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._dnc_added();
+CREATE OR REPLACE TRIGGER campaign_dnc_changed AFTER UPDATE ON vicidial.vicidial_campaign_dnc
+    REFERENCING NEW TABLE AS listed_numbers
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._dnc_added();
+
+CREATE OR REPLACE FUNCTION vicidial._dnc_number_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._apply_dnc(ARRAY[NEW.lead_id]);
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER leads_dnc AFTER UPDATE OF phone_number ON vicidial.vicidial_list
+    FOR EACH ROW WHEN (vicidial._digits(NEW.phone_number) IS DISTINCT FROM vicidial._digits(OLD.phone_number))
+    EXECUTE FUNCTION vicidial._dnc_number_changed();
+
+-- The dial log is a record: a dial is closed once (end_date, status) and
+-- never changed otherwise, deleted or truncated.
+CREATE OR REPLACE FUNCTION vicidial._dial_log_keep() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        RAISE EXCEPTION 'dial % of lead % is on record: it is closed once, with end_date and status, and never changed',
+            OLD.log_id, OLD.lead_id
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    RAISE EXCEPTION 'the dial log is kept forever: % refused', TG_OP
+        USING ERRCODE = 'object_not_in_prerequisite_state';
+END $$;
+
+CREATE OR REPLACE TRIGGER vicidial_log_keep BEFORE UPDATE ON vicidial.vicidial_log
+    FOR EACH ROW
+    WHEN (NOT (OLD.end_date IS NULL AND OLD.status IS NULL AND NEW.end_date IS NOT NULL
+               AND (NEW.log_id, NEW.lead_id, NEW.list_id, NEW.campaign_id, NEW.callback_id, NEW."user",
+                    NEW.phone_number, NEW.call_date)
+                   IS NOT DISTINCT FROM
+                   (OLD.log_id, OLD.lead_id, OLD.list_id, OLD.campaign_id, OLD.callback_id, OLD."user",
+                    OLD.phone_number, OLD.call_date)))
+    EXECUTE FUNCTION vicidial._dial_log_keep();
+CREATE OR REPLACE TRIGGER vicidial_log_keep_delete BEFORE DELETE ON vicidial.vicidial_log
+    FOR EACH ROW EXECUTE FUNCTION vicidial._dial_log_keep();
+CREATE OR REPLACE TRIGGER vicidial_log_keep_truncate BEFORE TRUNCATE ON vicidial.vicidial_log
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._dial_log_keep();
+
+-- A disposition (or the end of a stuck call) closes the lead's latest open dial.
+CREATE OR REPLACE FUNCTION vicidial._close_dials(lead_ids bigint[], status text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    UPDATE vicidial.vicidial_log g SET end_date = now(), status = _close_dials.status
+      FROM (SELECT max(o.log_id) AS log_id
+              FROM unnest(lead_ids) AS given(lead_id)
+              JOIN vicidial.vicidial_log o ON o.lead_id = given.lead_id AND o.end_date IS NULL
+             GROUP BY o.lead_id) latest
+     WHERE g.log_id = latest.log_id
+$$;
