@@ -349,3 +349,48 @@ END $$;
 CREATE OR REPLACE TRIGGER callbacks_wait_for_release AFTER UPDATE ON vicidial.vicidial_callbacks
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wait_for_release();
+
+-- Agents (CONTRACT §8): an agent who still owns an open callback cannot be
+-- deleted; deactivating an agent hands their open USERONLY callbacks to
+-- anyone (user kept) in the same transaction, the LIVE ones' leads released
+-- to the hopper as the sweep releases them (calling hours apply).
+CREATE OR REPLACE FUNCTION vicidial._agent_keeps_callbacks() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    open_callbacks bigint := (SELECT count(*) FROM vicidial.vicidial_callbacks c
+                               WHERE c."user" = OLD."user" AND c.status IN ('ACTIVE', 'LIVE'));
+BEGIN
+    IF open_callbacks > 0 THEN
+        RAISE EXCEPTION 'agent "%" owns % open callbacks and cannot be deleted', OLD."user", open_callbacks
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'deactivate the agent (active = false) instead, or move the callbacks first';
+    END IF;
+    RETURN OLD;
+END $$;
+
+CREATE OR REPLACE TRIGGER agents_keep_callbacks BEFORE DELETE ON vicidial.vicidial_users
+    FOR EACH ROW EXECUTE FUNCTION vicidial._agent_keeps_callbacks();
+
+CREATE OR REPLACE FUNCTION vicidial._agent_deactivated() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan AS $$
+DECLARE
+    held bigint[];
+BEGIN
+    -- leads before callbacks, in order, as every writer locks them
+    SELECT coalesce(array_agg(l.lead_id), '{}') INTO held
+      FROM (SELECT l.lead_id FROM vicidial.vicidial_list l
+             WHERE l.lead_id IN (SELECT c.lead_id FROM vicidial.vicidial_callbacks c
+                                  WHERE c."user" = NEW."user" AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE'))
+             ORDER BY l.lead_id
+               FOR UPDATE) l;
+    UPDATE vicidial.vicidial_callbacks c SET recipient = 'ANYONE'
+      FROM unnest(held) AS locked(lead_id)
+     WHERE c.lead_id = locked.lead_id AND c."user" = NEW."user" AND c.recipient = 'USERONLY'
+       AND c.status IN ('ACTIVE', 'LIVE');
+    PERFORM vicidial._release_anyone(held, now());
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER agents_deactivated AFTER UPDATE OF active ON vicidial.vicidial_users
+    FOR EACH ROW WHEN (OLD.active AND NOT NEW.active)
+    EXECUTE FUNCTION vicidial._agent_deactivated();

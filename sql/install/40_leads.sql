@@ -83,23 +83,29 @@ END $$;
 -- the dial is logged and, for a callback call, counted as an attempt of
 -- the lead's open callback.
 CREATE OR REPLACE FUNCTION vicidial._dial_lead(lead_id bigint, agent varchar) RETURNS SETOF vicidial.vicidial_list
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    callback_call bigint;
+BEGIN
     DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = _dial_lead.lead_id;
-    UPDATE vicidial.vicidial_callbacks c SET attempts = c.attempts + 1, modify_date = now()
+    SELECT c.callback_id INTO callback_call FROM vicidial.vicidial_callbacks c
      WHERE c.lead_id = _dial_lead.lead_id AND c.status IN ('ACTIVE', 'LIVE');
+    -- only a callback call touches the callbacks (and their statement triggers)
+    IF callback_call IS NOT NULL THEN
+        UPDATE vicidial.vicidial_callbacks c SET attempts = c.attempts + 1, modify_date = now()
+         WHERE c.callback_id = callback_call;
+    END IF;
     INSERT INTO vicidial.vicidial_log (lead_id, list_id, campaign_id, callback_id, "user", phone_number, call_date)
-    SELECT l.lead_id, l.list_id, li.campaign_id,
-           (SELECT c.callback_id FROM vicidial.vicidial_callbacks c
-             WHERE c.lead_id = l.lead_id AND c.status IN ('ACTIVE', 'LIVE')),
-           _dial_lead.agent, l.phone_number, now()
+    SELECT l.lead_id, l.list_id, li.campaign_id, callback_call, _dial_lead.agent, l.phone_number, now()
       FROM vicidial.vicidial_list l JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
      WHERE l.lead_id = _dial_lead.lead_id;
+    RETURN QUERY
     UPDATE vicidial.vicidial_list l
        SET status = 'INCALL', "user" = _dial_lead.agent, called_count = l.called_count + 1,
            called_since_last_reset = 'Y', last_local_call_time = now(), modify_date = now()
      WHERE l.lead_id = _dial_lead.lead_id
     RETURNING l.*;
-$$;
+END $$;
 
 -- Calls that will never be dispositioned (the agent's client died): these
 -- INCALL leads, locked by the caller, end as a hangup with 'ERI' would,

@@ -175,31 +175,40 @@ CREATE OR REPLACE FUNCTION vicidial.hopper_next(campaign_id varchar, agent varch
 RETURNS SETOF vicidial.vicidial_list
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    campaign vicidial.vicidial_campaigns;
+    candidate bigint;
     picked bigint;
 BEGIN
     PERFORM vicidial._require_read_committed('hopper_next');
     PERFORM vicidial._not_null(campaign_id, 'campaign_id');
-    PERFORM vicidial._campaign(campaign_id);
+    campaign := vicidial._campaign(campaign_id);
     PERFORM vicidial._acting_agent(agent);
-    -- Lead and hopper row are both locked, skipping any another session
-    -- holds, so concurrent dialers never wait or collide. The lead's status
-    -- is re-checked on the locked row (the hopper's guards keep CBHOLD and
-    -- INCALL leads out; this is the last word). A lead outside its calling
-    -- hours, on a do-not-call list or over the 24-hour limit is passed
-    -- over and keeps its row, place and priority (§9).
-    SELECT h.lead_id INTO picked
-      FROM vicidial.vicidial_hopper h
-      JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = h.campaign_id
-      JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id
-      JOIN vicidial.lead_hours lh ON lh.lead_id = h.lead_id
-     WHERE h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
-       AND l.status NOT IN ('CBHOLD', 'INCALL')
-       AND vicidial._hours_open(lh.zone, lh.call_times, now())
-       AND vicidial._dnc_status(l.phone_number, cp) IS NULL
-       AND (cp.call_limit_24hour = 0 OR vicidial._limit_24h_until(l.lead_id, cp.call_limit_24hour, now()) IS NULL)
-     ORDER BY h.priority DESC, h.hopper_id
-     LIMIT 1
-       FOR UPDATE OF h, l SKIP LOCKED;
+    -- The campaign's READY rows in hand-out order, tried one by one until a
+    -- lead may be dialed: its hopper row and lead are locked, skipping any
+    -- another session holds, so concurrent dialers never wait or collide,
+    -- and tested as locked (the hopper's guards keep CBHOLD and INCALL
+    -- leads out; this is the last word). A lead outside its calling hours,
+    -- on a do-not-call list or over the 24-hour limit is passed over and
+    -- keeps its row, place and priority (§9). One row at a time, so that
+    -- those tests cost what the rows tried cost, not the whole hopper.
+    FOR candidate IN
+        SELECT h.lead_id FROM vicidial.vicidial_hopper h
+         WHERE h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
+         ORDER BY h.priority DESC, h.hopper_id
+    LOOP
+        SELECT h.lead_id INTO picked
+          FROM vicidial.vicidial_hopper h
+          JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id
+          JOIN vicidial.lead_hours lh ON lh.lead_id = h.lead_id
+         WHERE h.lead_id = candidate AND h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
+           AND l.status NOT IN ('CBHOLD', 'INCALL')
+           AND vicidial._hours_open(lh.zone, lh.call_times, now())
+           AND vicidial._dnc_status(l.phone_number, campaign) IS NULL
+           AND (campaign.call_limit_24hour = 0
+                OR vicidial._limit_24h_until(l.lead_id, campaign.call_limit_24hour, now()) IS NULL)
+           FOR UPDATE OF h, l SKIP LOCKED;
+        EXIT WHEN picked IS NOT NULL;
+    END LOOP;
     IF picked IS NOT NULL THEN
         RETURN QUERY SELECT * FROM vicidial._dial_lead(picked, agent);
     END IF;

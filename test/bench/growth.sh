@@ -47,10 +47,10 @@ BEGIN
     INSERT INTO vicidial.vicidial_list (lead_id, list_id, status)
     SELECT first_lead + g, 1, 'CBHOLD' FROM generate_series(0, open_rows - 1) g;
     INSERT INTO vicidial.vicidial_callbacks (lead_id, list_id, campaign_id, status, callback_time, "user", recipient, customer_timezone)
-    SELECT first_lead + g, 1, 'C', 'ACTIVE', due + make_interval(days => 1 + g % 30), 'bob', 'ANYONE', 'UTC'
+    SELECT first_lead + g, 1, 'C', 'ACTIVE', due + make_interval(days => (1 + g % 30)::integer), 'bob', 'ANYONE', 'UTC'
       FROM generate_series(0, open_rows - 1) g;
     INSERT INTO vicidial.vicidial_callbacks (lead_id, list_id, campaign_id, status, callback_time, "user", recipient, customer_timezone)
-    SELECT first_lead + g % open_rows, 1, 'C', 'ARCHIVE', due - make_interval(days => 1 + g % 300), 'bob', 'ANYONE', 'UTC' 
+    SELECT first_lead + g % open_rows, 1, 'C', 'ARCHIVE', due - make_interval(days => (1 + g % 300)::integer), 'bob', 'ANYONE', 'UTC' 
       FROM generate_series(0, total - have - open_rows - 1) g;
     PERFORM setval('vicidial.vicidial_list_lead_id_seq', (SELECT max(lead_id) FROM vicidial.vicidial_list));
 END $$;
