@@ -5,37 +5,41 @@
 -- The do-not-call status a lead's number earns in a campaign: DNCL when
 -- the system list has it (and the campaign uses that list), else DNCC when
 -- the campaign's own list has it; NULL when neither. Numbers compare on
--- their digits only. Asked per candidate lead by the fill and hopper_next,
--- so it names the schema of every object and operator instead of pinning
--- search_path, and the planner inlines it into their plans.
+-- their digits only. PL/pgSQL, like the other helpers asked per lead:
+-- its queries are planned once per session, not at every call.
 CREATE OR REPLACE FUNCTION vicidial._dnc_status(phone_number text, campaign vicidial.vicidial_campaigns) RETURNS text
-LANGUAGE sql STABLE AS $$
-    SELECT CASE
-               WHEN campaign.use_internal_dnc
-                    AND EXISTS (SELECT 1 FROM vicidial.vicidial_dnc d
-                                 WHERE vicidial._digits(d.phone_number) OPERATOR(pg_catalog.=) vicidial._digits(_dnc_status.phone_number))
-               THEN 'DNCL'
-               WHEN campaign.use_campaign_dnc
-                    AND EXISTS (SELECT 1 FROM vicidial.vicidial_campaign_dnc d
-                                 WHERE vicidial._digits(d.phone_number) OPERATOR(pg_catalog.=) vicidial._digits(_dnc_status.phone_number)
-                                   AND d.campaign_id OPERATOR(pg_catalog.=) campaign.campaign_id)
-               THEN 'DNCC'
-           END
-$$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    digits text := vicidial._digits(phone_number);
+BEGIN
+    IF campaign.use_internal_dnc
+       AND EXISTS (SELECT 1 FROM vicidial.vicidial_dnc d WHERE vicidial._digits(d.phone_number) = digits) THEN
+        RETURN 'DNCL';
+    END IF;
+    IF campaign.use_campaign_dnc
+       AND EXISTS (SELECT 1 FROM vicidial.vicidial_campaign_dnc d
+                    WHERE vicidial._digits(d.phone_number) = digits AND d.campaign_id = campaign.campaign_id) THEN
+        RETURN 'DNCC';
+    END IF;
+    RETURN NULL;
+END $$;
 
 -- A campaign's 24-hour limit: NULL while the lead has fewer than
 -- call_limit dials (in any campaign) in (at - 24 h, at], else the instant
 -- it is under the limit again, when the dial that keeps it at the limit
 -- turns 24 hours old.
 CREATE OR REPLACE FUNCTION vicidial._limit_24h_until(lead_id bigint, call_limit integer, at timestamptz) RETURNS timestamptz
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT d.call_date + interval '24 hours'
-      FROM vicidial.vicidial_log d
-     WHERE call_limit > 0
-       AND d.lead_id = _limit_24h_until.lead_id AND d.call_date > at - interval '24 hours' AND d.call_date <= at
-     ORDER BY d.call_date DESC
-    OFFSET greatest(call_limit - 1, 0) LIMIT 1
-$$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF call_limit <= 0 THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT d.call_date + interval '24 hours'
+              FROM vicidial.vicidial_log d
+             WHERE d.lead_id = _limit_24h_until.lead_id AND d.call_date > at - interval '24 hours' AND d.call_date <= at
+             ORDER BY d.call_date DESC
+            OFFSET call_limit - 1 LIMIT 1);
+END $$;
 
 -- §9: why a lead cannot be handed to an agent at "at", one row per reason.
 CREATE OR REPLACE FUNCTION vicidial.lead_dial_blockers(lead_id bigint, at timestamptz DEFAULT now())
@@ -186,11 +190,12 @@ CREATE OR REPLACE TRIGGER vicidial_log_keep_truncate BEFORE TRUNCATE ON vicidial
 
 -- A disposition (or the end of a stuck call) closes the lead's latest open dial.
 CREATE OR REPLACE FUNCTION vicidial._close_dials(lead_ids bigint[], status text) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     UPDATE vicidial.vicidial_log g SET end_date = now(), status = _close_dials.status
       FROM (SELECT max(o.log_id) AS log_id
               FROM unnest(lead_ids) AS given(lead_id)
               JOIN vicidial.vicidial_log o ON o.lead_id = given.lead_id AND o.end_date IS NULL
              GROUP BY o.lead_id) latest
-     WHERE g.log_id = latest.log_id
-$$;
+     WHERE g.log_id = latest.log_id;
+END $$;
