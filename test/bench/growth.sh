@@ -95,7 +95,7 @@ mkdir -p "$results"
 sql -c "COPY (SELECT callbacks, round(sweep_ms, 2) AS sweep_ms, round(idle_ms, 3) AS idle_ms FROM bench.results ORDER BY callbacks)
         TO STDOUT WITH CSV HEADER" > "$results/growth.csv"
 gnuplot <<PLOT
-set terminal pngcairo size 900,500
+set terminal pngcairo size 900,500 noenhanced
 set output '$results/growth.png'
 set datafile separator ','
 set key top left autotitle columnhead

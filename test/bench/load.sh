@@ -28,8 +28,8 @@ sql() { cluster_psql -q -A -t "$@"; }
 echo "loading 1,000,000 leads and 1,000,000 callbacks"
 cluster_psql -q -f "$tree/test/bench/speed.sql"
 # what is already due goes LIVE now, not in the middle of the measurement
-sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 6000, dial_statuses = '{NEW}';
-        SELECT count(*) FROM vicidial.hopper_run(); VACUUM ANALYZE;" >/dev/null
+sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 6000, dial_statuses = '{NEW}'" \
+    -c "SELECT count(*) FROM vicidial.hopper_run()" -c "VACUUM ANALYZE" >/dev/null
 sql -c "CREATE TABLE bench.lateness (load text, callback_id bigint)" >/dev/null
 sql -c "ALTER SYSTEM SET vicidial_callbacks.enabled = on; SELECT pg_reload_conf()" >/dev/null
 for _ in $(seq 1 60); do
