@@ -31,7 +31,7 @@ cluster_psql -q -f "$tree/test/bench/speed.sql"
 sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 6000, dial_statuses = '{NEW}'" \
     -c "SELECT count(*) FROM vicidial.hopper_run()" -c "VACUUM ANALYZE" >/dev/null
 sql -c "CREATE TABLE bench.lateness (load text, callback_id bigint)" >/dev/null
-sql -c "ALTER SYSTEM SET vicidial_callbacks.enabled = on; SELECT pg_reload_conf()" >/dev/null
+sql -c "ALTER SYSTEM SET vicidial_callbacks.enabled = on" -c "SELECT pg_reload_conf()" >/dev/null
 for _ in $(seq 1 60); do
     [ "$(sql -c "SELECT count(*) FROM vicidial.hopper_runs")" != 0 ] && break
     sleep 1
