@@ -225,9 +225,12 @@ BEGIN
         RETURN NULL;
     END IF;
     PERFORM vicidial._serialize_hopper_runs();
+    WITH locked AS MATERIALIZED (
+        SELECT w.lead_id FROM vicidial.callback_releases w WHERE w.release_after > '-infinity'
+         ORDER BY w.lead_id
+           FOR UPDATE)
     UPDATE vicidial.callback_releases r SET release_after = '-infinity'
-     WHERE r.lead_id IN (SELECT w.lead_id FROM vicidial.callback_releases w WHERE w.release_after > '-infinity'
-                          ORDER BY w.lead_id FOR UPDATE);
+      FROM locked WHERE r.lead_id = locked.lead_id;
     RETURN NULL;
 END $$;
 
