@@ -117,16 +117,20 @@ SELECT first_name, c.status AS callback, l.status AS lead, r.release_after AS "h
   FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_list l USING (lead_id)
   JOIN vicidial.callback_releases r USING (lead_id) WHERE c.callback_id IN (:lea_cb, :kim_cb) ORDER BY c.callback_id;
 
-\echo '== the first run when Lea''s hours open releases her to the top of the hopper; Kim still sleeps'
-SELECT * FROM vicidial.hopper_run(:'lea_opens');
+\echo '== the first run after one of them wakes up releases just that customer, at the top of the hopper'
+SELECT * FROM vicidial.hopper_run(least(:'lea_opens'::timestamptz, :'kim_opens'::timestamptz));
 SELECT h.lead_id, l.first_name, l.status, h.priority FROM vicidial.vicidial_hopper h JOIN vicidial.vicidial_list l USING (lead_id)
  WHERE h.campaign_id = 'WORLD';
 SELECT first_name, l.status AS lead, r.release_after AS "held until" FROM vicidial.vicidial_list l
   JOIN vicidial.callback_releases r USING (lead_id) ORDER BY lead_id;
-\echo '== Cat dials Lea now (it is her afternoon), and the runs never woke anyone at night'
+\echo '== and the run when the other wakes up, the other'
+SELECT * FROM vicidial.hopper_run(greatest(:'lea_opens'::timestamptz, :'kim_opens'::timestamptz));
+SELECT h.lead_id, l.first_name, l.status, h.priority FROM vicidial.vicidial_hopper h JOIN vicidial.vicidial_list l USING (lead_id)
+ WHERE h.campaign_id = 'WORLD' ORDER BY h.hopper_id;
+\echo '== Cat asks for the next lead now: it is night for Kim, whose row waits in the hopper, so she gets Lea'
 SELECT lead_id, first_name, status, "user" FROM vicidial.hopper_next('WORLD', 'cat');
-SELECT * FROM vicidial.hopper_run(:'kim_opens');
-SELECT first_name, status FROM vicidial.vicidial_list WHERE lead_id = 22;
+SELECT h.lead_id, l.first_name AS "still queued" FROM vicidial.vicidial_hopper h JOIN vicidial.vicidial_list l USING (lead_id)
+ WHERE h.campaign_id = 'WORLD';
 
 \echo
 \echo '== the background worker, in real time: callbacks due in 2 and 4 seconds, nobody calls hopper_run'
