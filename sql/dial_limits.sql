@@ -102,6 +102,28 @@ SELECT vicidial.lead_disposition(90009, 'dave', 'SALE');
 SELECT attempts, status, archive_reason FROM vicidial.vicidial_callbacks WHERE callback_id = :cb9;
 SELECT l.log_id IS NOT NULL AS logged_with_its_callback FROM vicidial.vicidial_log l WHERE l.callback_id = :cb9 ORDER BY log_id LIMIT 1;
 
+-- The fill skips what hopper_next would refuse: numbers loaded after they
+-- were listed (system or campaign list; their status untouched) and a lead
+-- at its 24-hour limit. hopper_next passes over a lead at the limit put in
+-- the hopper by hand, and leaves its row.
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, local_call_time, call_limit_24hour) VALUES ('DNCF', 10, '24hours', 1);
+INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (952, 'DNCF');
+INSERT INTO vicidial.vicidial_campaign_dnc (campaign_id, phone_number) VALUES ('DNCF', '(555) 010-9999');
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, phone_number) VALUES
+    (90021, 952, '555-010-0001'),     -- on the system list
+    (90022, 952, '5550109999'),       -- on the campaign's list
+    (90023, 952, '5550100023'),       -- dialed an hour ago
+    (90024, 952, '5550100024');       -- dialable
+INSERT INTO vicidial.vicidial_log (lead_id, list_id, campaign_id, call_date) VALUES (90023, 952, 'DNCF', now() - interval '1 hour');
+SELECT vicidial.hopper_fill(now()) > 0 AS filled;
+SELECT array_agg(lead_id ORDER BY lead_id) AS queued_by_fill FROM vicidial.vicidial_hopper WHERE campaign_id = 'DNCF';
+SELECT array_agg(status ORDER BY lead_id) AS statuses_untouched FROM vicidial.vicidial_list WHERE lead_id IN (90021, 90022);
+INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (90023, 'DNCF', 952);
+SELECT lead_id AS first FROM vicidial.hopper_next('DNCF', 'dave');
+SELECT count(*) AS over_the_limit_handed_out FROM vicidial.hopper_next('DNCF', 'dave');
+SELECT lead_id AS still_queued FROM vicidial.vicidial_hopper WHERE campaign_id = 'DNCF';
+SELECT vicidial.lead_disposition(90024, 'dave', 'SALE');
+
 -- Archive reasons: superseded, cancelled by an admin, by hand (CANCELLED
 -- unless given); never on an open row (23514).
 INSERT INTO vicidial.vicidial_list (lead_id, list_id, phone_number) VALUES (90010, 950, '5550100010');
