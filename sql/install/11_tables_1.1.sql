@@ -186,3 +186,64 @@ SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_log', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_log_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_dnc', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_campaign_dnc', '');
+
+-- Callback policies (CONTRACT §8). Every one is enforced in the database.
+ALTER TABLE vicidial.vicidial_campaigns
+    ADD COLUMN callback_useronly_move_minutes integer NOT NULL DEFAULT 0
+        CONSTRAINT callback_useronly_move_minutes_range CHECK (callback_useronly_move_minutes BETWEEN 0 AND 527040),
+    ADD COLUMN callback_active_limit integer NOT NULL DEFAULT 0
+        CONSTRAINT callback_active_limit_range CHECK (callback_active_limit BETWEEN 0 AND 100000),
+    ADD COLUMN callback_retry_statuses varchar(6)[] NOT NULL DEFAULT '{}'
+        CONSTRAINT callback_retry_statuses_not_holds CHECK (NOT callback_retry_statuses && '{CALLBK,CBHOLD}'),
+    ADD COLUMN callback_retry_delay interval NOT NULL DEFAULT '1 day'
+        CONSTRAINT callback_retry_delay_range CHECK (callback_retry_delay BETWEEN '1 minute' AND '366 days'),
+    ADD COLUMN callback_max_attempts integer NOT NULL DEFAULT 3
+        CONSTRAINT callback_max_attempts_range CHECK (callback_max_attempts BETWEEN 1 AND 1000),
+    ADD COLUMN callback_display_days integer NOT NULL DEFAULT 0
+        CONSTRAINT callback_display_days_range CHECK (callback_display_days BETWEEN 0 AND 366);
+
+-- NULL: the campaign's limit; 0: none.
+ALTER TABLE vicidial.vicidial_users
+    ADD COLUMN callback_active_limit integer
+        CONSTRAINT callback_active_limit_range CHECK (callback_active_limit BETWEEN 0 AND 100000);
+
+-- The time a retry counts from: callback_time as last set by scheduling,
+-- an admin or direct DML, never by a retry (so "2:30 pm" stays "2:30 pm"
+-- after a retry moved into the lead's hours). Open callbacks older than
+-- 1.1 count from their time.
+ALTER TABLE vicidial.vicidial_callbacks ADD COLUMN retry_base_time timestamptz;
+SET LOCAL session_replication_role = replica;
+UPDATE vicidial.vicidial_callbacks SET retry_base_time = callback_time WHERE status IN ('ACTIVE', 'LIVE');
+RESET session_replication_role;
+-- The run that moves owners' overdue callbacks to anyone reads, per
+-- campaign, the oldest LIVE USERONLY callback: few rows, and only flips of
+-- USERONLY callbacks write this index.
+CREATE INDEX vicidial_callbacks_live_useronly ON vicidial.vicidial_callbacks (campaign_id, callback_time)
+    WHERE status = 'LIVE' AND recipient = 'USERONLY';
+
+-- Every change of a callback's status, time, owner or recipient, by every
+-- writer, and who made it. Kept forever: rows are never changed or
+-- deleted. Written in time order, so a BRIN index on changed_at serves
+-- time-range reads at a few pages per million rows.
+CREATE TABLE vicidial.vicidial_callback_log (
+    change_id         bigserial PRIMARY KEY,
+    callback_id       bigint NOT NULL,
+    changed_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
+    old_status        varchar(10),
+    new_status        varchar(10) NOT NULL,
+    old_callback_time timestamptz,
+    new_callback_time timestamptz NOT NULL,
+    old_user          varchar(20),
+    new_user          varchar(20),
+    old_recipient     varchar(10),
+    new_recipient     varchar(10) NOT NULL,
+    reason            varchar(12) NOT NULL,
+    db_user           name NOT NULL DEFAULT session_user
+);
+CREATE INDEX vicidial_callback_log_callback_id ON vicidial.vicidial_callback_log (callback_id, change_id);
+CREATE INDEX vicidial_callback_log_changed_at ON vicidial.vicidial_callback_log USING brin (changed_at);
+-- The dial log is written in time order too.
+CREATE INDEX vicidial_log_call_date ON vicidial.vicidial_log USING brin (call_date);
+
+SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_callback_log', '');
+SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_callback_log_change_id_seq', '');

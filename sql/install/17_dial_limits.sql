@@ -99,7 +99,8 @@ END $$;
 -- a lead being called keeps its status until its hangup. The leads are
 -- locked in order, then read.
 CREATE OR REPLACE FUNCTION vicidial._apply_dnc(lead_ids bigint[]) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan
+SET vicidial.change_reason = 'DNC' AS $$
 BEGIN
     WITH locked AS MATERIALIZED (
         SELECT l.lead_id, l.phone_number, l.list_id

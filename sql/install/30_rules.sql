@@ -40,6 +40,7 @@ BEGIN
         NEW.modify_date := now();
         -- set by the engine when the time is set, below
         NEW.customer_timezone := OLD.customer_timezone;
+        NEW.retry_base_time := OLD.retry_base_time;
     ELSE
         PERFORM vicidial._check_callback_status(NEW.status);
         IF NEW.status <> 'ACTIVE' THEN
@@ -82,14 +83,20 @@ BEGIN
         hours := vicidial._lead_hours(NEW.lead_id);
         PERFORM vicidial._check_callback_time(NEW.callback_time, campaign, hours);
         NEW.customer_timezone := hours.zone;
+        -- a retry keeps counting from the time it was given
+        IF vicidial._change_reason() <> 'RETRY' THEN
+            NEW.retry_base_time := NEW.callback_time;
+        END IF;
     END IF;
     IF NEW.recipient = 'USERONLY'
-       AND (TG_OP = 'INSERT' OR OLD.recipient <> 'USERONLY' OR NEW."user" IS DISTINCT FROM OLD."user")
-       AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_users u
+       AND (TG_OP = 'INSERT' OR OLD.recipient <> 'USERONLY' OR NEW."user" IS DISTINCT FROM OLD."user") THEN
+        IF NOT EXISTS (SELECT 1 FROM vicidial.vicidial_users u
                         WHERE u."user" = NEW."user" AND u.agentonly_callbacks) THEN
-        RAISE EXCEPTION 'agent "%" may not own USERONLY callbacks', NEW."user"
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'USERONLY callbacks need the agent''s agentonly_callbacks';
+            RAISE EXCEPTION 'agent "%" may not own USERONLY callbacks', NEW."user"
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = 'USERONLY callbacks need the agent''s agentonly_callbacks';
+        END IF;
+        PERFORM vicidial._check_active_limit(NEW."user", campaign, NEW.lead_id);
     END IF;
     RETURN NEW;
 END $$;
@@ -105,11 +112,11 @@ CREATE OR REPLACE TRIGGER callbacks_guard BEFORE UPDATE ON vicidial.vicidial_cal
     WHEN (NOT (OLD.status = 'ACTIVE' AND NEW.status = 'LIVE' AND NEW.modify_date = now()
                AND (NEW.callback_id, NEW.lead_id, NEW.list_id, NEW.campaign_id, NEW.entry_time, NEW.callback_time,
                     NEW."user", NEW.recipient, NEW.comments, NEW.lead_status, NEW.customer_timezone,
-                    NEW.attempts, NEW.archive_reason)
+                    NEW.attempts, NEW.archive_reason, NEW.retry_base_time)
                    IS NOT DISTINCT FROM
                    (OLD.callback_id, OLD.lead_id, OLD.list_id, OLD.campaign_id, OLD.entry_time, OLD.callback_time,
                     OLD."user", OLD.recipient, OLD.comments, OLD.lead_status, OLD.customer_timezone,
-                    OLD.attempts, OLD.archive_reason)))
+                    OLD.attempts, OLD.archive_reason, OLD.retry_base_time)))
     EXECUTE FUNCTION vicidial._callbacks_guard();
 
 -- I6: no callback row is lost, open or archived.
@@ -130,16 +137,16 @@ CREATE OR REPLACE TRIGGER callbacks_keep BEFORE DELETE ON vicidial.vicidial_call
 CREATE OR REPLACE TRIGGER callbacks_keep_truncate BEFORE TRUNCATE ON vicidial.vicidial_callbacks
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._callbacks_keep();
 
--- Campaigns: dial statuses are status texts (CBHOLD and INCALL are refused
--- by the table's checks).
+-- Campaigns: dial and retry statuses are status texts (CBHOLD, INCALL and
+-- CALLBK are refused where they do not belong by the table's checks).
 CREATE OR REPLACE FUNCTION vicidial._campaigns_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM vicidial._check_status_text(s) FROM unnest(NEW.dial_statuses) s;
+    PERFORM vicidial._check_status_text(s) FROM unnest(NEW.dial_statuses || NEW.callback_retry_statuses) s;
     RETURN NEW;
 END $$;
 
-CREATE OR REPLACE TRIGGER campaigns_guard BEFORE INSERT OR UPDATE OF dial_statuses ON vicidial.vicidial_campaigns
+CREATE OR REPLACE TRIGGER campaigns_guard BEFORE INSERT OR UPDATE OF dial_statuses, callback_retry_statuses ON vicidial.vicidial_campaigns
     FOR EACH ROW EXECUTE FUNCTION vicidial._campaigns_guard();
 
 -- Leads: modify_date is now() after every update; set here unless the
@@ -372,7 +379,8 @@ CREATE OR REPLACE TRIGGER agents_keep_callbacks BEFORE DELETE ON vicidial.vicidi
     FOR EACH ROW EXECUTE FUNCTION vicidial._agent_keeps_callbacks();
 
 CREATE OR REPLACE FUNCTION vicidial._agent_deactivated() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan
+SET vicidial.change_reason = 'DEACTIVATED' AS $$
 DECLARE
     held bigint[];
 BEGIN

@@ -114,7 +114,8 @@ END $$;
 -- CBHOLD for its owner or, for ANYONE, released to the hopper again.
 -- Returns how many calls ended.
 CREATE OR REPLACE FUNCTION vicidial._end_calls(lead_ids bigint[], at timestamptz) RETURNS integer
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan
+SET vicidial.change_reason = 'CALL_ENDED' AS $$
 DECLARE
     ended integer;
 BEGIN

@@ -9,7 +9,7 @@ CREATE OR REPLACE FUNCTION vicidial.callback_schedule(
     comments text DEFAULT NULL,
     lead_status varchar DEFAULT 'CALLBK')
 RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET vicidial.change_reason = 'SCHEDULED' AS $$
 DECLARE
     lead vicidial.vicidial_list;
     new_callback_id bigint;
@@ -96,7 +96,8 @@ BEGIN
      ORDER BY s;
 END $$;
 
--- An agent's open USERONLY callbacks, with the customer's clock.
+-- An agent's open USERONLY callbacks, with the customer's clock, as far
+-- ahead as the campaign's callback_display_days shows them.
 CREATE OR REPLACE FUNCTION vicidial.agent_callbacks(agent varchar)
 RETURNS TABLE (callback_id bigint, lead_id bigint, campaign_id varchar, list_id bigint, status varchar,
                callback_time timestamptz, entry_time timestamptz, recipient varchar, comments varchar,
@@ -114,6 +115,7 @@ BEGIN
       JOIN vicidial.lead_hours h ON h.lead_id = c.lead_id
      CROSS JOIN LATERAL vicidial._dialable_now(h.zone, h.call_times) d
      WHERE c."user" = agent AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE')
+       AND vicidial._shown_to_agent(c.callback_time, c.campaign_id)
      ORDER BY c.callback_time, c.callback_id;
 END $$;
 
@@ -125,12 +127,13 @@ BEGIN
     RETURN QUERY
     SELECT count(*) FILTER (WHERE c.status = 'LIVE'), count(*)
       FROM vicidial.vicidial_callbacks c
-     WHERE c."user" = agent AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE');
+     WHERE c."user" = agent AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE')
+       AND vicidial._shown_to_agent(c.callback_time, c.campaign_id);
 END $$;
 
 CREATE OR REPLACE FUNCTION vicidial.callback_dial(callback_id bigint, agent varchar)
 RETURNS SETOF vicidial.vicidial_list
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET vicidial.change_reason = 'DIAL' AS $$
 DECLARE
     callback vicidial.vicidial_callbacks;
     hours vicidial.lead_hours;
@@ -222,9 +225,11 @@ CREATE OR REPLACE FUNCTION vicidial.lead_disposition(
     recipient text DEFAULT 'ANYONE',
     comments text DEFAULT NULL)
 RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET vicidial.change_reason = 'DIALED' AS $$
 DECLARE
     lead vicidial.vicidial_list;
+    callback vicidial.vicidial_callbacks;
+    outcome record;
 BEGIN
     PERFORM vicidial._require_read_committed('lead_disposition');
     PERFORM vicidial._not_null(status, 'status');
@@ -246,11 +251,22 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege';
     END IF;
 
-    -- The hangup of a callback call: the lead is INCALL, so archiving first
-    -- leaves it consistent. The dial is closed with the disposition.
-    UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE', archive_reason = 'DIALED'
-     WHERE c.lead_id = lead.lead_id AND c.status IN ('ACTIVE', 'LIVE');
+    -- The hangup of a callback call: a retry status brings the callback back
+    -- (the campaign's retry policy), else it is archived. The lead is
+    -- INCALL, so archiving first leaves it consistent. The dial is closed
+    -- with the disposition.
     PERFORM vicidial._close_dials(ARRAY[lead.lead_id], status);
+    SELECT * INTO callback FROM vicidial.vicidial_callbacks c
+     WHERE c.lead_id = lead.lead_id AND c.status IN ('ACTIVE', 'LIVE')
+       FOR UPDATE;
+    IF FOUND THEN
+        outcome := vicidial._retry_callback(callback, status);
+        IF outcome.retried IS NOT NULL THEN
+            RETURN outcome.retried;
+        END IF;
+        UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE', archive_reason = outcome.archive_reason
+         WHERE c.callback_id = callback.callback_id;
+    END IF;
     IF status = 'CALLBK' THEN
         RETURN vicidial.callback_schedule(lead.lead_id, agent, callback_time, recipient, comments);
     END IF;

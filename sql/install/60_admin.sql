@@ -9,7 +9,7 @@ CREATE OR REPLACE FUNCTION vicidial.callback_modify(
     comments text DEFAULT NULL,
     archive boolean DEFAULT false)
 RETURNS SETOF vicidial.vicidial_callbacks
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET vicidial.change_reason = 'MODIFIED' AS $$
 DECLARE
     callback vicidial.vicidial_callbacks;
     new_status varchar;

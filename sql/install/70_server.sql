@@ -15,10 +15,11 @@ CREATE OR REPLACE FUNCTION vicidial.sweep(now timestamptz DEFAULT now())
 RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 -- planned for the actual now, not a generic plan; no JIT for a short statement
-SET plan_cache_mode = force_custom_plan SET jit = off AS $$
+SET plan_cache_mode = force_custom_plan SET jit = off SET vicidial.change_reason = 'SWEEP' AS $$
 DECLARE
     earliest timestamptz;
     next_release timestamptz;
+    next_move timestamptz;
     locked_leads bigint[];
     due_ids bigint[];
 BEGIN
@@ -32,10 +33,13 @@ BEGIN
     -- index entry.
     earliest := (SELECT min(c.callback_time) FROM vicidial.vicidial_callbacks c WHERE c.status = 'ACTIVE');
     next_release := (SELECT min(r.release_after) FROM vicidial.callback_releases r);
-    -- Nothing due and no release due (however many leads wait for their
-    -- hours): the idle run stops here, before planning the statements
-    -- below, having read one entry of each index.
-    IF (earliest IS NULL OR earliest > sweep.now) AND (next_release IS NULL OR next_release > sweep.now) THEN
+    next_move := vicidial._next_move();
+    -- Nothing due, no release due (however many leads wait for their
+    -- hours) and no owner's callback to move: the idle run stops here,
+    -- before planning the statements below, having read one entry of each
+    -- index.
+    IF (earliest IS NULL OR earliest > sweep.now) AND (next_release IS NULL OR next_release > sweep.now)
+       AND (next_move IS NULL OR next_move >= sweep.now) THEN
         went_live := 0;
         useronly := 0;
         hopper_inserted := 0;
@@ -43,7 +47,8 @@ BEGIN
         RETURN;
     END IF;
     -- Leads before callbacks, the lock order of every writer: the leads of
-    -- due callbacks and of the releases due.
+    -- due callbacks, of the releases due and of the owners' callbacks due to
+    -- move.
     -- A lead another transaction holds is skipped, not waited for: its
     -- callback goes at the next run, every other one on time.
     SELECT coalesce(array_agg(l.lead_id), '{}') INTO locked_leads
@@ -51,7 +56,13 @@ BEGIN
              WHERE l.lead_id IN (SELECT c.lead_id FROM vicidial.vicidial_callbacks c
                                   WHERE c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND sweep.now
                                  UNION ALL
-                                 SELECT r.lead_id FROM vicidial.callback_releases r WHERE r.release_after <= sweep.now)
+                                 SELECT r.lead_id FROM vicidial.callback_releases r WHERE r.release_after <= sweep.now
+                                 UNION ALL
+                                 SELECT c.lead_id FROM vicidial.vicidial_campaigns cp
+                                   JOIN vicidial.vicidial_callbacks c ON c.campaign_id = cp.campaign_id
+                                  WHERE next_move < sweep.now AND cp.callback_useronly_move_minutes > 0
+                                    AND c.status = 'LIVE' AND c.recipient = 'USERONLY'
+                                    AND c.callback_time < sweep.now - make_interval(mins => cp.callback_useronly_move_minutes))
              ORDER BY l.lead_id
                FOR UPDATE SKIP LOCKED) l;
 
@@ -80,6 +91,9 @@ BEGIN
               WHERE c.callback_id = ANY (due_ids) AND c.recipient = 'USERONLY'
               ORDER BY c.callback_id) n;
 
+    IF next_move < sweep.now THEN
+        PERFORM vicidial._move_overdue(locked_leads, sweep.now);
+    END IF;
     hopper_inserted := vicidial._release_anyone(locked_leads, sweep.now);
     RETURN NEXT;
 END $$;

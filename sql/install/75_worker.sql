@@ -30,12 +30,14 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT vicidial._trim_hopper_runs(keep_runs);
 $$;
 
--- When the worker must wake for the next callback or the next release (a
--- lead whose hours open); NULL when none waits.
+-- When the worker must wake for the next callback, the next release (a
+-- lead whose hours open) or the next move of an owner's callback (due
+-- strictly after its instant); NULL when none waits.
 CREATE OR REPLACE FUNCTION vicidial._next_due() RETURNS timestamptz
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT least((SELECT min(c.callback_time) FROM vicidial.vicidial_callbacks c WHERE c.status = 'ACTIVE'),
-                 (SELECT min(r.release_after) FROM vicidial.callback_releases r))
+                 (SELECT min(r.release_after) FROM vicidial.callback_releases r),
+                 vicidial._next_move() + interval '1 millisecond')
 $$;
 
 -- Anything that may make a callback due sooner wakes the worker at commit.

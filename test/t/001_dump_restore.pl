@@ -40,6 +40,12 @@ $node->safe_psql('live', q{
     INSERT INTO vicidial.vicidial_dnc (phone_number) VALUES ('555-0199');
     INSERT INTO vicidial.vicidial_campaign_dnc (campaign_id, phone_number) VALUES ('DUMP', '555 0198');
     UPDATE vicidial.vicidial_list SET phone_number = '5550198' WHERE lead_id = 6;
+    -- callback policies set away from their defaults
+    UPDATE vicidial.vicidial_campaigns
+       SET callback_retry_statuses = '{NA,B}', callback_retry_delay = '2 hours', callback_max_attempts = 5,
+           callback_useronly_move_minutes = 15, callback_active_limit = 9, callback_display_days = 2
+     WHERE campaign_id = 'DUMP';
+    UPDATE vicidial.vicidial_users SET callback_active_limit = 4 WHERE "user" = 'ann';
 });
 
 # Every row of every table, in key order, and where each sequence stands.
@@ -58,6 +64,7 @@ sub snapshot
         UNION ALL SELECT 'state call times', string_agg(t::text, ';' ORDER BY t.state) FROM vicidial.vicidial_state_call_times t
         UNION ALL SELECT 'releases', string_agg(t::text, ';' ORDER BY t.lead_id) FROM vicidial.callback_releases t
         UNION ALL SELECT 'dial log', string_agg(t::text, ';' ORDER BY t.log_id) FROM vicidial.vicidial_log t
+        UNION ALL SELECT 'callback log', string_agg(t::text, ';' ORDER BY t.change_id) FROM vicidial.vicidial_callback_log t
         UNION ALL SELECT 'dnc', string_agg(t::text, ';' ORDER BY t.phone_number) FROM vicidial.vicidial_dnc t
         UNION ALL SELECT 'campaign dnc', string_agg(t::text, ';' ORDER BY t.phone_number) FROM vicidial.vicidial_campaign_dnc t
         UNION ALL SELECT 'sequences', string_agg(s.sequencename || '=' || coalesce(s.last_value, 0), ';' ORDER BY s.sequencename)
@@ -76,6 +83,8 @@ is($node->safe_psql('live', q{SELECT lead_id || ' ' || (release_after = vicidial
 is($node->safe_psql('live', q{SELECT (SELECT count(*) FROM vicidial.vicidial_log WHERE end_date IS NOT NULL) || ' '
                                      || (SELECT status FROM vicidial.vicidial_list WHERE lead_id = 6)}),
     '1 DNCC', 'and a closed dial in the log, and a lead on a campaign\'s do-not-call list');
+is($node->safe_psql('live', q{SELECT string_agg(DISTINCT reason, ',' ORDER BY reason) FROM vicidial.vicidial_callback_log}),
+    'DIALED,SCHEDULED,SWEEP', 'and the callback log of those changes');
 
 my $plain = $node->basedir . '/live.sql';
 my $custom = $node->basedir . '/live.dump';

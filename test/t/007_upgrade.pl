@@ -78,6 +78,22 @@ is($node->safe_psql('old', q{SELECT string_agg(status || ' ' || coalesce(custome
 is($node->safe_psql('old', q{SELECT string_agg(status || ' ' || coalesce(archive_reason, '-') || ' ' || attempts, ',' ORDER BY callback_id)
                                FROM vicidial.vicidial_callbacks WHERE status = 'ARCHIVE'}),
     'ARCHIVE LEGACY 0,ARCHIVE LEGACY 0', 'archived callbacks older than 1.1 say LEGACY');
+# Policies (CONTRACT §8, §12): every setting at its default, retries of
+# an open callback count from its time, the callback log starts empty.
+is($node->safe_psql('old', q{
+    SELECT string_agg(concat_ws(' ', callback_useronly_move_minutes, callback_active_limit, callback_retry_statuses,
+                                callback_retry_delay, callback_max_attempts, callback_display_days), ',')
+      FROM vicidial.vicidial_campaigns}),
+    '0 0 {} 1 day 3 0', 'a 1.0 campaign gets every policy at its default');
+is($node->safe_psql('old', q{SELECT count(*) FILTER (WHERE callback_active_limit IS NOT NULL) FROM vicidial.vicidial_users}),
+    '0', 'agents take their campaign\'s active limit');
+is($node->safe_psql('old', q{
+    SELECT string_agg(status || ' ' || coalesce((retry_base_time = callback_time)::text, '-'), ',' ORDER BY callback_id)
+      FROM vicidial.vicidial_callbacks}),
+    join(',', ('ACTIVE true') x 2, ('LIVE true') x 2, ('ARCHIVE -') x 2, ('LIVE true') x 2),
+    'open callbacks count their retries from their own time');
+is($node->safe_psql('old', q{SELECT count(*) FROM vicidial.vicidial_callback_log}), '0',
+    'the callback log starts at the upgrade');
 is($node->safe_psql('old', q{SELECT string_agg(lead_id || ' ' || release_after, ',') FROM vicidial.callback_releases}),
     '11 -infinity', 'the lead 1.0 left waiting beside its LIVE ANYONE callback waits for the first run');
 is($node->safe_psql('old', q{SELECT string_agg(call_time_id, ',' ORDER BY call_time_id) FROM vicidial.vicidial_call_times}),
@@ -116,6 +132,10 @@ ok($node->poll_query_until('old', q{
     'the worker serves the upgraded database');
 ok($node->poll_query_until('old', q{SELECT status = 'CALLBK' FROM vicidial.vicidial_list WHERE lead_id = 11}),
     'and releases the lead 1.0 left waiting');
+is($node->safe_psql('old', q{
+    SELECT string_agg(reason || ' ' || coalesce(old_status, '-') || ' ' || new_status, ',' ORDER BY change_id)
+      FROM vicidial.vicidial_callback_log g JOIN vicidial.vicidial_callbacks c USING (callback_id) WHERE c.lead_id = 9}),
+    'SCHEDULED - ACTIVE,SWEEP ACTIVE LIVE', 'and logs the changes of the upgraded database\'s callbacks');
 is($node->safe_psql('old', 'SELECT count(*) FROM vicidial.callback_releases'), '0', 'which waits no more');
 
 $node->safe_psql('postgres', 'CREATE DATABASE still_old');
