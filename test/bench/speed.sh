@@ -5,7 +5,8 @@
 # sweep, VICIdial's per-row loop on libpq (test/bench/rowloop.c); the sweep
 # and the fill with calling hours on (9am-9pm in four US zones) beside the
 # same with hours off (24hours); an idle run while 50,000 leads wait for
-# their hours. Drivers
+# their hours; the sweep and the agent cycle with the callback log on (as
+# shipped) beside the same with its triggers off. Drivers
 # alternate within each repetition; each figure is the median of the
 # repetitions, with their spread. Numbers, not a pass/fail; a CSV of every
 # repetition goes to test/bench/results/. Run as root on Debian 12; about
@@ -35,6 +36,9 @@ idle=$(sql -c "SELECT '$due'::timestamptz - interval '200000 seconds'")
 # 15:30 UTC: New York and Chicago open, Denver and Los Angeles not yet.
 fill_mixed=$(sql -c "SELECT '$due'::timestamptz + interval '3 hours 30 minutes'")
 hours() { sql -c "UPDATE vicidial.vicidial_campaigns SET local_call_time = '$1'" >/dev/null; }
+# the callback log's two statement triggers off or on again
+callback_log() { sql -c "ALTER TABLE vicidial.vicidial_callbacks $1 TRIGGER callbacks_logged_insert;
+                         ALTER TABLE vicidial.vicidial_callbacks $1 TRIGGER callbacks_logged_update" >/dev/null; }
 
 record() { sql -c "INSERT INTO bench.results VALUES ('$1', '$2', $3, $4)"; }
 # Each measurement starts from clean tables: the rolled-back one before it
@@ -68,6 +72,11 @@ for rep in $(seq 1 "$reps"); do
     record 'fill 10 campaigns x 500, hours on (2 of 4 zones open)' ours "$rep" "$(timed "SELECT vicidial.hopper_fill('$fill_mixed')" false)"
     hours 24hours
     record 'fill 10 campaigns x 500, hours on (2 of 4 zones open)' 'hours off' "$rep" "$(timed "SELECT vicidial.hopper_fill('$fill_mixed')" false)"
+    # the callback log (100,000 rows for this sweep) against none
+    record 'sweep 100,000 due, callback log on' ours "$rep" "$(timed "SELECT * FROM vicidial.sweep('$due')" false)"
+    callback_log DISABLE
+    record 'sweep 100,000 due, callback log on' 'log off' "$rep" "$(timed "SELECT * FROM vicidial.sweep('$due')" false)"
+    callback_log ENABLE
 done
 
 # An idle run while the 50,000 ANYONE leads of the due callbacks wait for
@@ -93,15 +102,22 @@ sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 6000, dial_statuse
         INSERT INTO bench.hopper SELECT * FROM vicidial.vicidial_hopper;
         CREATE TABLE bench.callbacks (LIKE vicidial.vicidial_callbacks INCLUDING ALL);" >/dev/null
 sql -c "VACUUM ANALYZE" 
+# a cycle is one run of the script; ms per cycle per client
+cycle() {
+    out=$(as_postgres pgbench -n -h "$cluster_tree" -p "$cluster_port" -c 8 -j 2 -T 10 \
+          -f "$tree/test/bench/cycle_$1.pgbench" postgres 2>&1) || true
+    tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
+    [ -n "$tps" ] || { echo "$out"; exit 1; }
+    awk -v t="$tps" 'BEGIN { printf "%.4f", 8000 / t }'
+}
 for rep in $(seq 1 "$reps"); do
     for driver in ours bare; do
-        out=$(as_postgres pgbench -n -h "$cluster_tree" -p "$cluster_port" -c 8 -j 2 -T 10 \
-              -f "$tree/test/bench/cycle_$driver.pgbench" postgres 2>&1) || true
-        tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
-        [ -n "$tps" ] || { echo "$out"; exit 1; }
-        # a cycle is one run of the script; report ms per cycle per client
-        record 'agent cycle, 8 clients (ms per cycle)' "$driver" "$rep" "$(awk -v t="$tps" 'BEGIN { printf "%.4f", 8000 / t }')"
+        record 'agent cycle, 8 clients (ms per cycle)' "$driver" "$rep" "$(cycle "$driver")"
     done
+    record 'agent cycle, 8 clients, callback log on (ms per cycle)' ours "$rep" "$(cycle ours)"
+    callback_log DISABLE
+    record 'agent cycle, 8 clients, callback log on (ms per cycle)' 'log off' "$rep" "$(cycle ours)"
+    callback_log ENABLE
 done
 
 mkdir -p "$PROJECT_ROOT/test/bench/results"
@@ -119,7 +135,7 @@ SELECT o.what,
        round((o.median / nullif(f.median, 0))::numeric, 2) AS \"ours / baseline\",
        coalesce(round(l.median::numeric, 1) || ' (' || round((l.median / nullif(o.median, 0))::numeric, 1) || 'x ours)', '') AS \"per-row loop ms\"
   FROM m o
-  JOIN m f ON f.what = o.what AND f.driver IN ('floor', 'bare', 'hours off')
+  JOIN m f ON f.what = o.what AND f.driver IN ('floor', 'bare', 'hours off', 'log off')
   LEFT JOIN m l ON l.what = o.what AND l.driver = 'per-row loop'
  WHERE o.driver = 'ours'
  ORDER BY o.what"
