@@ -8,12 +8,13 @@
 -- for the length of its call (SET vicidial.change_reason in its header, or
 -- set_config(..., true) between its statements, which the header's SET
 -- undoes at return); an archive gives its archive_reason; any other writer
--- is DML. A session can set the reason itself, but never db_user, which
--- is the session's login.
+-- is DML. A session can set the reason itself (cut to the column's 12
+-- characters, so that its own writes never fail on it), but never db_user,
+-- which is the session's login.
 
 CREATE OR REPLACE FUNCTION vicidial._change_reason() RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(nullif(current_setting('vicidial.change_reason', true), ''), 'DML')
+    SELECT left(coalesce(nullif(current_setting('vicidial.change_reason', true), ''), 'DML'), 12)
 $$;
 
 CREATE OR REPLACE FUNCTION vicidial._log_callback_changes() RETURNS trigger
