@@ -35,9 +35,7 @@ $$;
 -- strictly after its instant); NULL when none waits.
 CREATE OR REPLACE FUNCTION vicidial._next_due() RETURNS timestamptz
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT least((SELECT min(c.callback_time) FROM vicidial.vicidial_callbacks c WHERE c.status = 'ACTIVE'),
-                 (SELECT min(r.release_after) FROM vicidial.callback_releases r),
-                 vicidial._next_move() + interval '1 millisecond')
+    SELECT least(b.earliest, b.next_release, b.next_move + interval '1 millisecond') FROM vicidial._run_bounds() b
 $$;
 
 -- Anything that may make a callback due sooner wakes the worker at commit.
