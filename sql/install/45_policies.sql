@@ -158,10 +158,9 @@ END $$;
 -- local midnight of today + N days in the campaign's zone (N =
 -- callback_display_days; 0 shows all). Display only: the active limit
 -- counts every open callback.
-CREATE OR REPLACE FUNCTION vicidial._shown_to_agent(callback_time timestamptz, campaign_id varchar) RETURNS boolean
+CREATE OR REPLACE FUNCTION vicidial._shown_to_agent(callback_time timestamptz, campaign vicidial.vicidial_campaigns)
+RETURNS boolean
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    campaign vicidial.vicidial_campaigns := vicidial._campaign(campaign_id);
 BEGIN
     RETURN campaign.callback_display_days = 0
         OR callback_time < vicidial._first_instant_from(

@@ -113,9 +113,10 @@ BEGIN
       FROM vicidial.vicidial_callbacks c
       JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id
       JOIN vicidial.lead_hours h ON h.lead_id = c.lead_id
+      JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = c.campaign_id
      CROSS JOIN LATERAL vicidial._dialable_now(h.zone, h.call_times) d
      WHERE c."user" = agent AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE')
-       AND vicidial._shown_to_agent(c.callback_time, c.campaign_id)
+       AND vicidial._shown_to_agent(c.callback_time, cp)
      ORDER BY c.callback_time, c.callback_id;
 END $$;
 
@@ -126,9 +127,9 @@ BEGIN
     PERFORM vicidial._acting_agent(agent);
     RETURN QUERY
     SELECT count(*) FILTER (WHERE c.status = 'LIVE'), count(*)
-      FROM vicidial.vicidial_callbacks c
+      FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = c.campaign_id
      WHERE c."user" = agent AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE')
-       AND vicidial._shown_to_agent(c.callback_time, c.campaign_id);
+       AND vicidial._shown_to_agent(c.callback_time, cp);
 END $$;
 
 CREATE OR REPLACE FUNCTION vicidial.callback_dial(callback_id bigint, agent varchar)
