@@ -229,7 +229,10 @@ CREATE OR REPLACE TRIGGER hopper_guard_update AFTER UPDATE ON vicidial.vicidial_
 -- are read, so a writer of a lead and a writer of its callback never both
 -- pass on stale reads.
 CREATE OR REPLACE FUNCTION vicidial._check_leads() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- the statements below probe per lead whatever the queue's length: one
+-- generic plan, not a re-planning (0.6 ms) at every commit
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     broken record;
 BEGIN

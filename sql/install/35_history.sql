@@ -13,9 +13,10 @@
 -- which is the session's login.
 
 CREATE OR REPLACE FUNCTION vicidial._change_reason() RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT left(coalesce(nullif(current_setting('vicidial.change_reason', true), ''), 'DML'), 12)
-$$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN left(coalesce(nullif(current_setting('vicidial.change_reason', true), ''), 'DML'), 12);
+END $$;
 
 CREATE OR REPLACE FUNCTION vicidial._log_callback_changes() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
