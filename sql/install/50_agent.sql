@@ -180,7 +180,15 @@ RETURNS SETOF vicidial.vicidial_list
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     campaign vicidial.vicidial_campaigns;
-    candidate bigint;
+    -- A cursor, not a FOR over a query: a cursor is planned for its first
+    -- rows (cursor_tuple_fraction), so it reads the hopper index in
+    -- hand-out order and stops at the first lead taken; a FOR loop's query
+    -- is planned for all its rows, and sorted the campaign's whole hopper
+    -- (2 ms for 3,000 rows) at every hand-out.
+    candidates CURSOR FOR
+        SELECT h.lead_id FROM vicidial.vicidial_hopper h
+         WHERE h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
+         ORDER BY h.priority DESC, h.hopper_id;
     picked bigint;
 BEGIN
     PERFORM vicidial._require_read_committed('hopper_next');
@@ -195,16 +203,12 @@ BEGIN
     -- on a do-not-call list or over the 24-hour limit is passed over and
     -- keeps its row, place and priority (§9). One row at a time, so that
     -- those tests cost what the rows tried cost, not the whole hopper.
-    FOR candidate IN
-        SELECT h.lead_id FROM vicidial.vicidial_hopper h
-         WHERE h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
-         ORDER BY h.priority DESC, h.hopper_id
-    LOOP
+    FOR candidate IN candidates LOOP
         SELECT h.lead_id INTO picked
           FROM vicidial.vicidial_hopper h
           JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id
           JOIN vicidial.lead_hours lh ON lh.lead_id = h.lead_id
-         WHERE h.lead_id = candidate AND h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
+         WHERE h.lead_id = candidate.lead_id AND h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
            AND l.status NOT IN ('CBHOLD', 'INCALL')
            AND vicidial._hours_open(lh.zone, lh.call_times, now())
            AND vicidial._dnc_status(l.phone_number, campaign) IS NULL
