@@ -141,17 +141,26 @@ BEGIN
     RETURN found_campaign;
 END $$;
 
--- An agent named by an admin (a new owner): must exist and be active.
-CREATE OR REPLACE FUNCTION vicidial._active_agent(agent varchar) RETURNS vicidial.vicidial_users
+-- An agent named by an admin: must exist.
+CREATE OR REPLACE FUNCTION vicidial._agent(agent varchar, argument text DEFAULT 'agent') RETURNS vicidial.vicidial_users
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     found_agent vicidial.vicidial_users;
 BEGIN
-    PERFORM vicidial._not_null(agent, 'agent');
+    PERFORM vicidial._not_null(agent, argument);
     SELECT * INTO found_agent FROM vicidial.vicidial_users u WHERE u."user" = agent;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'agent "%" does not exist', agent USING ERRCODE = 'no_data_found';
     END IF;
+    RETURN found_agent;
+END $$;
+
+-- An agent named as a new owner or acting: must exist and be active.
+CREATE OR REPLACE FUNCTION vicidial._active_agent(agent varchar) RETURNS vicidial.vicidial_users
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    found_agent vicidial.vicidial_users := vicidial._agent(agent);
+BEGIN
     IF NOT found_agent.active THEN
         RAISE EXCEPTION 'agent "%" is inactive', agent USING ERRCODE = 'insufficient_privilege';
     END IF;

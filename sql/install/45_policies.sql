@@ -182,10 +182,7 @@ DECLARE
     changed integer;
 BEGIN
     PERFORM vicidial._require_read_committed('callbacks_reassign');
-    PERFORM vicidial._not_null(from_agent, 'from_agent');
-    IF NOT EXISTS (SELECT 1 FROM vicidial.vicidial_users u WHERE u."user" = from_agent) THEN
-        RAISE EXCEPTION 'agent "%" does not exist', from_agent USING ERRCODE = 'no_data_found';
-    END IF;
+    PERFORM vicidial._agent(from_agent, 'from_agent');
     IF to_agent IS NOT NULL THEN
         PERFORM vicidial._active_agent(to_agent);
     END IF;

@@ -77,10 +77,7 @@ DECLARE
     held bigint[];
 BEGIN
     PERFORM vicidial._require_read_committed('agent_release');
-    PERFORM vicidial._not_null(agent, 'agent');
-    IF NOT EXISTS (SELECT 1 FROM vicidial.vicidial_users u WHERE u."user" = agent) THEN
-        RAISE EXCEPTION 'agent "%" does not exist', agent USING ERRCODE = 'no_data_found';
-    END IF;
+    PERFORM vicidial._agent(agent);
     -- Locked in lead order; the lock re-reads each row, so a call that
     -- ended meanwhile is left alone.
     SELECT coalesce(array_agg(l.lead_id), '{}') INTO held
@@ -105,8 +102,8 @@ BEGIN
     IF list IS NOT NULL AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_lists li WHERE li.list_id = list) THEN
         RAISE EXCEPTION 'list % does not exist', list USING ERRCODE = 'no_data_found';
     END IF;
-    IF agent IS NOT NULL AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_users u WHERE u."user" = agent) THEN
-        RAISE EXCEPTION 'agent "%" does not exist', agent USING ERRCODE = 'no_data_found';
+    IF agent IS NOT NULL THEN
+        PERFORM vicidial._agent(agent);
     END IF;
     IF callback_status IS NOT NULL THEN
         PERFORM vicidial._check_callback_status(callback_status);
