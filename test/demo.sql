@@ -58,6 +58,22 @@ SELECT lead_id, first_name, status, "user" FROM vicidial.hopper_next('SALES', 'c
 SELECT vicidial.lead_disposition(2, 'cat', 'SALE') AS "new callback";
 
 \echo
+\echo '== retries: in SALES a no-answer (NA) brings a callback back a day later at the same time, for 2 dials at most'
+UPDATE vicidial.vicidial_campaigns SET callback_retry_statuses = '{NA}', callback_max_attempts = 2 WHERE campaign_id = 'SALES';
+SELECT vicidial.callback_schedule(3, 'bob', :'due_una', 'ANYONE', 'never home in the morning') AS nils_cb \gset
+\echo 'Bob tries Nils at once (early), nobody answers:'
+SELECT lead_id, first_name, status FROM vicidial.callback_dial(:nils_cb, 'bob');
+SELECT vicidial.lead_disposition(3, 'bob', 'NA') AS "callback back";
+SELECT callback_id, status, callback_time, attempts FROM vicidial.vicidial_callbacks WHERE callback_id = :nils_cb;
+\echo 'and again: the second no-answer is the last'
+SELECT lead_id, first_name, status FROM vicidial.callback_dial(:nils_cb, 'bob');
+SELECT vicidial.lead_disposition(3, 'bob', 'NA') AS "callback back";
+SELECT c.status, c.archive_reason, c.attempts, l.status AS lead
+  FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_list l USING (lead_id) WHERE c.callback_id = :nils_cb;
+\echo '== every change of that callback, who made it and why (direct SQL is logged too)'
+SELECT reason, old_status, new_status, new_callback_time, new_user, db_user FROM vicidial.callback_history(:nils_cb);
+
+\echo
 \echo '== the admin''s viewer: archived callbacks are kept and shown here, never to agents'
 SELECT callback_id, first_name, status, recipient, "user", lead_current_status, comments
   FROM vicidial.callbacks_report(campaign => 'SALES');
