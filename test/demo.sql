@@ -58,7 +58,7 @@ SELECT lead_id, first_name, status, "user" FROM vicidial.hopper_next('SALES', 'c
 SELECT vicidial.lead_disposition(2, 'cat', 'SALE') AS "new callback";
 
 \echo
-\echo '== retries: in SALES a no-answer (NA) brings a callback back a day later at the same time, for 2 dials at most'
+\echo '== retries: in SALES a no-answer (NA) brings the callback back at its own time (once passed, a day later at the same time), for 2 dials at most'
 UPDATE vicidial.vicidial_campaigns SET callback_retry_statuses = '{NA}', callback_max_attempts = 2 WHERE campaign_id = 'SALES';
 SELECT vicidial.callback_schedule(3, 'bob', :'due_una', 'ANYONE', 'never home in the morning') AS nils_cb \gset
 \echo 'Bob tries Nils at once (early), nobody answers:'
