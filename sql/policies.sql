@@ -199,6 +199,8 @@ SELECT regress.attempt($$SELECT vicidial.callbacks_reassign('vera', 'walt', 'POL
 UPDATE vicidial.vicidial_users SET callback_active_limit = NULL WHERE "user" = 'walt';
 SELECT regress.attempt($$SELECT vicidial.callbacks_reassign('nobody')$$) AS unknown_agent;
 SELECT regress.attempt($$SELECT vicidial.callbacks_reassign('vera', 'nobody')$$) AS unknown_new_owner;
+SELECT regress.attempt($$SELECT vicidial.callbacks_reassign('vera', list => 99999)$$) AS unknown_list;
+SELECT regress.attempt($$SELECT vicidial.callbacks_reassign('vera', campaign => 'NOPE')$$) AS unknown_campaign;
 SELECT vicidial.callbacks_reassign('vera', 'walt', list => 971) AS moved_by_list;
 SELECT vicidial.callbacks_reassign('vera') AS made_anyone;
 SELECT c.lead_id, c.status, c.recipient, c."user", l.status AS lead,

@@ -145,13 +145,11 @@ SET vicidial.change_reason = 'MOVED' AS $$
 BEGIN
     UPDATE vicidial.vicidial_callbacks c SET recipient = 'ANYONE', modify_date = now()
       FROM unnest(lead_ids) AS locked(lead_id)
-      JOIN vicidial.vicidial_list l ON l.lead_id = locked.lead_id AND l.status = 'CBHOLD'
+      JOIN vicidial.vicidial_list l ON l.lead_id = locked.lead_id AND l.status = 'CBHOLD',
+           vicidial.vicidial_campaigns cp
      WHERE c.lead_id = locked.lead_id AND c.status = 'LIVE' AND c.recipient = 'USERONLY'
-       AND c.callback_time < at - make_interval(mins => (SELECT cp.callback_useronly_move_minutes
-                                                          FROM vicidial.vicidial_campaigns cp
-                                                         WHERE cp.campaign_id = c.campaign_id))
-       AND EXISTS (SELECT 1 FROM vicidial.vicidial_campaigns cp
-                    WHERE cp.campaign_id = c.campaign_id AND cp.callback_useronly_move_minutes > 0);
+       AND cp.campaign_id = c.campaign_id AND cp.callback_useronly_move_minutes > 0
+       AND c.callback_time < at - make_interval(mins => cp.callback_useronly_move_minutes);
 END $$;
 
 -- The display limit of the agent's list and button: callbacks due before
@@ -182,12 +180,11 @@ DECLARE
     changed integer;
 BEGIN
     PERFORM vicidial._require_read_committed('callbacks_reassign');
-    PERFORM vicidial._agent(from_agent, 'from_agent');
+    PERFORM vicidial._not_null(from_agent, 'from_agent');
+    -- an unknown agent, campaign or list is P0002, as in the viewer
+    PERFORM vicidial._check_callbacks_filter(campaign, list, from_agent, NULL, NULL, NULL);
     IF to_agent IS NOT NULL THEN
         PERFORM vicidial._active_agent(to_agent);
-    END IF;
-    IF campaign IS NOT NULL THEN
-        PERFORM vicidial._campaign(campaign);
     END IF;
     -- leads before callbacks, in order, as every writer locks them; the
     -- lock re-reads each lead, and the callbacks are tested after it
