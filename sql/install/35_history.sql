@@ -23,13 +23,15 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     reason text := vicidial._change_reason();
 BEGIN
-    -- a restore loads the log as it was dumped
     IF TG_OP = 'INSERT' THEN
+        -- a restore loads the log as it was dumped
+        IF vicidial._restoring_dump() THEN
+            RETURN NULL;
+        END IF;
         INSERT INTO vicidial.vicidial_callback_log
                (callback_id, new_status, new_callback_time, new_user, new_recipient, reason, db_user)
         SELECT n.callback_id, n.status, n.callback_time, n."user", n.recipient, reason, session_user
           FROM new_rows n
-         WHERE NOT vicidial._restoring_dump()
          ORDER BY n.callback_id;
     ELSE
         INSERT INTO vicidial.vicidial_callback_log
