@@ -144,8 +144,16 @@ $$;
 
 -- Every dial (callback_dial, hopper_next) and its disposition. Kept
 -- forever, like ARCHIVE callbacks; the 24-hour limit counts it.
+--
+-- Both logs are partitioned by time: rows outside every month partition
+-- (log_partitions_add, 36_log_partitions.sql), and all rows until an
+-- operator adds one, are kept in the default partition. Keys and indexes
+-- are each partition's own, not the log's: pg_dump cannot restore a
+-- partition of an extension's table that has them (attaching it creates
+-- the index that the dump then creates again). A month partition is made
+-- LIKE the default, so these definitions are the only ones.
 CREATE TABLE vicidial.vicidial_log (
-    log_id       bigserial PRIMARY KEY,
+    log_id       bigserial,
     lead_id      bigint NOT NULL,
     list_id      bigint NOT NULL,
     campaign_id  varchar(8) NOT NULL,
@@ -155,8 +163,12 @@ CREATE TABLE vicidial.vicidial_log (
     call_date    timestamptz NOT NULL DEFAULT now(),
     end_date     timestamptz,
     status       varchar(6)
-);
-CREATE INDEX vicidial_log_lead_id ON vicidial.vicidial_log (lead_id, call_date);
+) PARTITION BY RANGE (call_date);
+CREATE TABLE vicidial.vicidial_log_default PARTITION OF vicidial.vicidial_log (PRIMARY KEY (log_id)) DEFAULT;
+CREATE INDEX vicidial_log_default_lead_id ON vicidial.vicidial_log_default (lead_id, call_date);
+-- Written in time order: a BRIN index serves time-range reads at a few
+-- pages per million rows.
+CREATE INDEX vicidial_log_default_call_date ON vicidial.vicidial_log_default USING brin (call_date);
 
 CREATE TABLE vicidial.vicidial_dnc (
     phone_number varchar(18) PRIMARY KEY
@@ -182,7 +194,7 @@ SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_call_times',
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_call_time_holidays', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_state_call_times', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.callback_releases', '');
-SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_log', '');
+SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_log_default', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_log_log_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_dnc', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_campaign_dnc', '');
@@ -223,10 +235,9 @@ CREATE INDEX vicidial_callbacks_live_useronly ON vicidial.vicidial_callbacks (ca
 
 -- Every change of a callback's status, time, owner or recipient, by every
 -- writer, and who made it. Kept forever: rows are never changed or
--- deleted. Written in time order, so a BRIN index on changed_at serves
--- time-range reads at a few pages per million rows.
+-- deleted. Partitioned and indexed as the dial log is.
 CREATE TABLE vicidial.vicidial_callback_log (
-    change_id         bigserial PRIMARY KEY,
+    change_id         bigserial,
     callback_id       bigint NOT NULL,
     changed_at        timestamptz NOT NULL DEFAULT clock_timestamp(),
     old_status        varchar(10),
@@ -239,11 +250,10 @@ CREATE TABLE vicidial.vicidial_callback_log (
     new_recipient     varchar(10) NOT NULL,
     reason            varchar(12) NOT NULL,
     db_user           name NOT NULL DEFAULT session_user
-);
-CREATE INDEX vicidial_callback_log_callback_id ON vicidial.vicidial_callback_log (callback_id, change_id);
-CREATE INDEX vicidial_callback_log_changed_at ON vicidial.vicidial_callback_log USING brin (changed_at);
--- The dial log is written in time order too.
-CREATE INDEX vicidial_log_call_date ON vicidial.vicidial_log USING brin (call_date);
+) PARTITION BY RANGE (changed_at);
+CREATE TABLE vicidial.vicidial_callback_log_default PARTITION OF vicidial.vicidial_callback_log (PRIMARY KEY (change_id)) DEFAULT;
+CREATE INDEX vicidial_callback_log_default_callback_id ON vicidial.vicidial_callback_log_default (callback_id, change_id);
+CREATE INDEX vicidial_callback_log_default_changed_at ON vicidial.vicidial_callback_log_default USING brin (changed_at);
 
-SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_callback_log', '');
+SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_callback_log_default', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_callback_log_change_id_seq', '');

@@ -190,8 +190,9 @@ CREATE OR REPLACE TRIGGER vicidial_log_keep_truncate BEFORE TRUNCATE ON vicidial
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._dial_log_keep();
 
 -- A disposition (or the end of a stuck call) closes the lead's latest open
--- dial. One index probe per lead, written so that no plan can do otherwise
--- (the LIMIT 1 subquery), and planned once per session: left to choose,
+-- dial. One index probe per lead (and log partition), written so that no
+-- plan can do otherwise (the LIMIT 1 subquery), and planned once per
+-- session: left to choose,
 -- the plan cache re-plans it at every disposition (0.5 ms), and a plan
 -- chosen while the log was small would scan the whole log.
 CREATE OR REPLACE FUNCTION vicidial._close_dials(lead_ids bigint[], status text) RETURNS void
@@ -200,9 +201,9 @@ BEGIN
     UPDATE vicidial.vicidial_log g SET end_date = now(), status = _close_dials.status
       FROM unnest(lead_ids) AS given(lead_id)
      CROSS JOIN LATERAL (
-           SELECT o.log_id FROM vicidial.vicidial_log o
+           SELECT o.log_id, o.call_date FROM vicidial.vicidial_log o
             WHERE o.lead_id = given.lead_id AND o.end_date IS NULL
             ORDER BY o.lead_id DESC, o.call_date DESC, o.log_id DESC
             LIMIT 1) latest
-     WHERE g.log_id = latest.log_id;
+     WHERE g.log_id = latest.log_id AND g.call_date = latest.call_date;
 END $$;

@@ -46,6 +46,12 @@ $node->safe_psql('live', q{
            callback_useronly_move_minutes = 15, callback_active_limit = 9, callback_display_days = 2
      WHERE campaign_id = 'DUMP';
     UPDATE vicidial.vicidial_users SET callback_active_limit = 4 WHERE "user" = 'ann';
+    -- both logs in month partitions, with rows in the months and in the defaults
+    SELECT vicidial.log_partitions_add(date_trunc('month', now()) + interval '3 months');
+    INSERT INTO vicidial.vicidial_log (lead_id, list_id, campaign_id, "user", call_date, end_date, status)
+    VALUES (5, 1, 'DUMP', 'bob', date_trunc('month', now()) + interval '1 month 2 days', date_trunc('month', now()) + interval '1 month 2 days', 'NA');
+    INSERT INTO vicidial.vicidial_callback_log (callback_id, changed_at, new_status, new_callback_time, new_recipient, reason)
+    VALUES (3, date_trunc('month', now()) + interval '2 months', 'ACTIVE', now(), 'ANYONE', 'DML');
 });
 
 # Every row of every table, in key order, and where each sequence stands.
@@ -67,6 +73,14 @@ sub snapshot
         UNION ALL SELECT 'callback log', string_agg(t::text, ';' ORDER BY t.change_id) FROM vicidial.vicidial_callback_log t
         UNION ALL SELECT 'dnc', string_agg(t::text, ';' ORDER BY t.phone_number) FROM vicidial.vicidial_dnc t
         UNION ALL SELECT 'campaign dnc', string_agg(t::text, ';' ORDER BY t.phone_number) FROM vicidial.vicidial_campaign_dnc t
+        UNION ALL SELECT 'log partitions', string_agg(c.relname || ' ' || pg_get_expr(c.relpartbound, c.oid) || ' '
+                                                        || (SELECT string_agg(t.tgname, ',' ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = c.oid)
+                                                        || ' ' || (SELECT count(*) FROM vicidial.vicidial_log g WHERE g.tableoid = c.oid)
+                                                        || ' ' || (SELECT count(*) FROM vicidial.vicidial_callback_log g WHERE g.tableoid = c.oid)
+                                                        || ' ' || (SELECT string_agg(pg_get_indexdef(x.indexrelid), ',' ORDER BY pg_get_indexdef(x.indexrelid)) FROM pg_index x WHERE x.indrelid = c.oid),
+                                                        ';' ORDER BY c.relname)
+                    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                   WHERE i.inhparent IN ('vicidial.vicidial_log'::regclass, 'vicidial.vicidial_callback_log'::regclass)
         UNION ALL SELECT 'sequences', string_agg(s.sequencename || '=' || coalesce(s.last_value, 0), ';' ORDER BY s.sequencename)
                     FROM pg_sequences s WHERE s.schemaname = 'vicidial'
                      -- the commit-time check queue is empty at rest; its numbering means nothing
@@ -82,9 +96,13 @@ is($node->safe_psql('live', q{SELECT lead_id || ' ' || (release_after = vicidial
     '8 true', 'and a lead waiting for its office hours to open');
 is($node->safe_psql('live', q{SELECT (SELECT count(*) FROM vicidial.vicidial_log WHERE end_date IS NOT NULL) || ' '
                                      || (SELECT status FROM vicidial.vicidial_list WHERE lead_id = 6)}),
-    '1 DNCC', 'and a closed dial in the log, and a lead on a campaign\'s do-not-call list');
+    '2 DNCC', 'and closed dials in the log, and a lead on a campaign\'s do-not-call list');
 is($node->safe_psql('live', q{SELECT string_agg(DISTINCT reason, ',' ORDER BY reason) FROM vicidial.vicidial_callback_log}),
-    'DIALED,SCHEDULED,SWEEP', 'and the callback log of those changes');
+    'DIALED,DML,SCHEDULED,SWEEP', 'and the callback log of those changes');
+is($node->safe_psql('live', q{SELECT (SELECT count(*) FROM vicidial.vicidial_log WHERE tableoid <> 'vicidial.vicidial_log_default'::regclass)
+                                     || ' ' || (SELECT count(*) FROM vicidial.vicidial_callback_log WHERE tableoid <> 'vicidial.vicidial_callback_log_default'::regclass)
+                                     || ' ' || (SELECT count(*) FROM pg_inherits WHERE inhparent = 'vicidial.vicidial_log'::regclass)}),
+    '1 1 3', 'and both logs in month partitions (two months and the default), with a row in a month of each');
 
 my $plain = $node->basedir . '/live.sql';
 my $custom = $node->basedir . '/live.dump';
