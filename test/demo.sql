@@ -72,6 +72,8 @@ SELECT c.status, c.archive_reason, c.attempts, l.status AS lead
   FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_list l USING (lead_id) WHERE c.callback_id = :nils_cb;
 \echo '== every change of that callback, who made it and why (direct SQL is logged too)'
 SELECT reason, old_status, new_status, new_callback_time, new_user, db_user FROM vicidial.callback_history(:nils_cb);
+\echo '== the logs grow forever: the operator adds month partitions ahead (a monthly job); no row moves'
+SELECT vicidial.log_partitions_add() AS "month partition added";
 
 \echo
 \echo '== the admin''s viewer: archived callbacks are kept and shown here, never to agents'
