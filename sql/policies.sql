@@ -147,11 +147,13 @@ SELECT label, vicidial._retry_time(base, delay, row(NULL, zone, call_times)::vic
     AS t(label, base, delay, zone, call_times, at);
 -- A retry's time in the flow is moved into the lead's hours: tomorrow's
 -- 14:30 callback in a campaign closed on that weekday comes back the next
--- open day, still counted from 14:30.
-UPDATE vicidial.vicidial_campaigns SET local_call_time = '9am-9pm' WHERE campaign_id = 'POL';
+-- open day, still counted from 14:30. (Dialed while the campaign is open
+-- around the clock, so that the test holds at any hour; its hours change
+-- before the disposition that computes the retry.)
 SELECT vicidial.callback_schedule(97016, 'pat', :'tomorrow') AS closed_day \gset
-INSERT INTO vicidial.vicidial_call_time_holidays (call_time_id, holiday_date) VALUES ('9am-9pm', (:'tomorrow'::timestamptz)::date);
 SELECT lead_id FROM vicidial.callback_dial(:closed_day, 'pat');
+UPDATE vicidial.vicidial_campaigns SET local_call_time = '9am-9pm' WHERE campaign_id = 'POL';
+INSERT INTO vicidial.vicidial_call_time_holidays (call_time_id, holiday_date) VALUES ('9am-9pm', (:'tomorrow'::timestamptz)::date);
 SELECT vicidial.lead_disposition(97016, 'pat', 'NA') = :closed_day AS came_back;
 SELECT callback_time = date_trunc('day', :'tomorrow'::timestamptz) + interval '1 day 9 hours' AS next_open_morning,
        retry_base_time = :'tomorrow' AS base_kept

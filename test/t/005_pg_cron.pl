@@ -20,6 +20,10 @@ $node->safe_psql('postgres', q{
     CREATE EXTENSION pg_cron;
     SELECT cron.schedule('vicidial-hopper', '* * * * *', 'SELECT vicidial.hopper_run()');
     SELECT vicidial.callback_schedule(1, 'bob', vicidial._half_hour_start(now()), 'ANYONE');
+    -- the logs' monthly job as the README schedules it, then made to run
+    -- every minute so that this test sees it run
+    SELECT cron.alter_job(cron.schedule('log-months', '0 3 1 * *', 'SELECT vicidial.log_partitions_add()'),
+                          schedule => '* * * * *');
 });
 
 # pg_cron runs once a minute: the generous poll covers it.
@@ -29,6 +33,12 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM vicidial.hopper_runs}),
     '0', 'the disabled worker ran nothing');
 is($node->safe_psql('postgres', q{SELECT count(*) > 0 FROM cron.job_run_details WHERE status = 'succeeded'}),
     't', 'the cron job succeeded');
+ok($node->poll_query_until('postgres', q{
+        SELECT count(*) = 2 FROM pg_inherits
+         WHERE inhparent IN ('vicidial.vicidial_log'::regclass, 'vicidial.vicidial_callback_log'::regclass)
+           AND inhrelid::regclass::text ~ ('_' || to_char((now() + interval '2 months') AT TIME ZONE 'UTC', 'YYYY_MM') || '$')}),
+    'the logs\' monthly job from the README adds their months under pg_cron');
+$node->safe_psql('postgres', q{SELECT cron.unschedule('log-months')});
 
 # Both drivers: 50 callbacks due at the start of the next minute, when the
 # cron job fires and the worker wakes for them.
@@ -39,7 +49,8 @@ ok($node->poll_query_until('postgres', 'SELECT next_wake IS NOT NULL FROM vicidi
 my $due = $node->safe_psql('postgres', q{SELECT date_trunc('minute', clock_timestamp()) + interval '1 minute'});
 $node->safe_psql('postgres', qq{SELECT vicidial.callback_schedule(g, 'bob', '$due') FROM generate_series(2, 51) g});
 ok($node->poll_query_until('postgres', qq{
-    SELECT count(*) > 0 FROM cron.job_run_details WHERE status = 'succeeded' AND start_time >= '$due'}),
+    SELECT count(*) > 0 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+     WHERE j.jobname = 'vicidial-hopper' AND d.status = 'succeeded' AND d.start_time >= '$due'}),
     'the cron job ran at the due minute');
 is($node->safe_psql('postgres', q{
     SELECT count(*) FILTER (WHERE c.status = 'LIVE') || ' ' || count(DISTINCT h.lead_id) || ' ' || count(h.lead_id)
