@@ -120,7 +120,7 @@ SELECT array_agg(lead_id ORDER BY lead_id) AS queued_by_fill FROM vicidial.vicid
 SELECT array_agg(status ORDER BY lead_id) AS statuses_untouched FROM vicidial.vicidial_list WHERE lead_id IN (90021, 90022);
 INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (90023, 'DNCF', 952);
 SELECT lead_id AS first FROM vicidial.hopper_next('DNCF', 'dave');
-SELECT count(*) AS over_the_limit_handed_out FROM vicidial.hopper_next('DNCF', 'dave');
+SELECT count(*) AS over_the_limit_handed_out FROM vicidial.hopper_next('DNCF', 'dina');
 SELECT lead_id AS still_queued FROM vicidial.vicidial_hopper WHERE campaign_id = 'DNCF';
 SELECT vicidial.lead_disposition(90024, 'dave', 'SALE');
 

@@ -140,7 +140,7 @@ SELECT n, regress.attempt(call) FROM (VALUES
 ) AS cases(n, call);
 
 -- The one refused call above that reaches a busy lead: dialing a callback
--- whose lead is already on a call.
+-- whose lead is already on a call: its own, here, so the one-call rule answers.
 UPDATE vicidial.vicidial_list SET status = 'INCALL', "user" = 'agent1' WHERE lead_id = 9004;
 SELECT regress.attempt($$SELECT vicidial.callback_dial(9104, 'agent1')$$) AS dial_busy_lead;
 
@@ -148,3 +148,7 @@ SELECT regress.attempt($$SELECT vicidial.callback_dial(9104, 'agent1')$$) AS dia
 SELECT lead_id, l.status, l."user", l.called_count, c.callback_id, c.status AS callback_status, c."user" AS owner
   FROM vicidial.vicidial_list l LEFT JOIN vicidial.vicidial_callbacks c USING (lead_id)
  WHERE lead_id > 9000 ORDER BY lead_id;
+
+-- The calls set up above end here, so that the agents of the shared call
+-- center are free for the files after this one (an agent holds one call).
+SELECT vicidial.agent_release('agent1') AS agent1_released, vicidial.agent_release('agent2') AS agent2_released;

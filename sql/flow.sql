@@ -26,13 +26,15 @@ SELECT lead_id = :lead_u AS una, status, "user", called_count, called_since_last
   FROM vicidial.hopper_next('FLOW', 'agent1');
 SELECT lead_id = :lead_a AS andy, status, "user", called_count
   FROM vicidial.hopper_next('FLOW', 'agent2');
+-- An agent is on one call at a time: agent2 hangs up on Andy (CALLBK with
+-- a date and a slot) before taking Nora.
+SELECT vicidial.lead_disposition(:lead_a, 'agent2', 'CALLBK', :'t_a', 'ANYONE', 'any agent') AS cb_a \gset
 SELECT lead_id = :lead_n AS nora, status, "user", called_count
   FROM vicidial.hopper_next('FLOW', 'agent2');
 SELECT count(*) AS hopper_rows FROM vicidial.vicidial_hopper;
 
--- Hangups: CALLBK with a date and a slot.
+-- The other hangups.
 SELECT vicidial.lead_disposition(:lead_u, 'agent1', 'CALLBK', :'t_u', 'USERONLY', 'wants Ann only') AS cb_u \gset
-SELECT vicidial.lead_disposition(:lead_a, 'agent2', 'CALLBK', :'t_a', 'ANYONE', 'any agent') AS cb_a \gset
 SELECT vicidial.lead_disposition(:lead_n, 'agent2', 'CALLBK', :'t_n') AS cb_n \gset
 SELECT callback_id = :cb_u AS is_cb_u, lead_id = :lead_u AS is_lead_u, list_id, campaign_id, status, recipient,
        "user", comments, lead_status, callback_time = :'t_u' AS at_t_u

@@ -60,7 +60,7 @@ SELECT lead_id FROM vicidial.hopper_next('HOP', 'agent2');
 SELECT * FROM vicidial.hopper_run(:'t');
 SELECT lead_id, priority FROM vicidial.vicidial_hopper ORDER BY priority DESC, hopper_id;
 -- An empty campaign gives no row.
-SELECT count(*) AS from_inactive_campaign FROM vicidial.hopper_next('HOPOFF', 'agent1');
+SELECT count(*) AS from_inactive_campaign FROM vicidial.hopper_next('HOPOFF', 'agent3');
 
 -- Scheduling a callback takes its lead out of the hopper.
 SELECT count(*) AS in_hopper_before FROM vicidial.vicidial_hopper WHERE lead_id = 5003;
@@ -96,3 +96,7 @@ SELECT vicidial.callback_schedule(5002, 'agent2', :'t'::timestamptz + interval '
 SELECT * FROM vicidial.hopper_run(:'t'::timestamptz + interval '2 hours');
 SELECT lead_id, priority, source FROM vicidial.vicidial_hopper;
 SELECT * FROM vicidial.invariant_violations();
+
+-- The call taken above ends here, so that the shared agents are free for
+-- the files after this one (an agent holds one call).
+SELECT vicidial.lead_disposition(5005, 'agent1', 'SALE') IS NULL AS agent1_hangs_up;

@@ -274,8 +274,11 @@ UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours' WHERE campaig
 INSERT INTO vicidial.vicidial_list (lead_id, list_id) VALUES (88201, 880), (88202, 881), (88203, 881);
 INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, priority) VALUES (88201, 'NXT', 880, 99), (88202, 'NXT', 881, 1);
 SELECT lead_id FROM vicidial.hopper_next('NXT', 'hope');
-SELECT lead_id, priority FROM vicidial.vicidial_hopper WHERE campaign_id = 'NXT';
-SELECT count(*) AS nothing_left FROM vicidial.hopper_next('NXT', 'hope');
+-- 88201 keeps its row, place and priority, set aside (WAIT) until its
+-- hours open, so that the next hand-out does not read it again.
+SELECT lead_id, priority, status, dialable_after IS NOT NULL AS waits_until_a_time FROM vicidial.vicidial_hopper WHERE campaign_id = 'NXT';
+SELECT count(*) AS nothing_left FROM vicidial.hopper_next('NXT', 'hank');
+SELECT vicidial.lead_disposition(88202, 'hope', 'SALE') IS NULL AS hope_hangs_up;
 SELECT vicidial.callback_schedule(88203, 'hope', vicidial._half_hour_start(now())) AS cb8203 \gset
 UPDATE vicidial.vicidial_call_times SET ct_default_stop = '00:00' WHERE call_time_id = 'flip';
 SELECT regress.attempt(format('SELECT vicidial.callback_dial(%s, %L)', :cb8203, 'hope')) ~ '^55000: lead 88203 of callback \d+ is outside its calling hours: it is .* there' AS dial_refused;

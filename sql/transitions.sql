@@ -90,7 +90,11 @@ SELECT modify_date > '2000-01-01' AS lead_modify_date_set FROM vicidial.vicidial
 -- (superseded), ACTIVE -> LIVE (sweep, dial), LIVE -> ACTIVE and
 -- LIVE -> ARCHIVE (modify), LIVE -> ARCHIVE (hangup).
 SELECT vicidial.callback_schedule(8008, 'agent1', now() + interval '1 day', 'USERONLY') AS first \gset
-SELECT vicidial.callback_schedule(8008, 'agent3', now() + interval '2 days', 'USERONLY', 'rescheduled') AS second \gset
+-- Another agent may not replace an agent's USERONLY callback (42501); its
+-- owner may, and then hands it on as USERONLY for agent3.
+SELECT regress.attempt($$SELECT vicidial.callback_schedule(8008, 'agent3', now() + interval '2 days', 'ANYONE')$$) AS taken_by_another;
+SELECT vicidial.callback_schedule(8008, 'agent1', now() + interval '2 days', 'ANYONE', 'rescheduled') AS second \gset
+SELECT status FROM vicidial.callback_modify(:second, agent => 'agent3', recipient => 'USERONLY');
 SELECT callback_id = :first AS is_first, status, "user", comments FROM vicidial.vicidial_callbacks WHERE lead_id = 8008 ORDER BY callback_id;
 -- (the sweep also takes 8103, due a day ahead)
 SELECT * FROM vicidial.sweep(now() + interval '2 days');

@@ -143,20 +143,21 @@ SELECT regress.attempt($$INSERT INTO vicidial.vicidial_callbacks (lead_id, statu
 REVOKE INSERT ON vicidial.vicidial_callbacks FROM regress_bob;
 REVOKE USAGE ON SEQUENCE vicidial.vicidial_callbacks_callback_id_seq FROM regress_bob;
 
--- Stuck calls. stuck2 holds a standard call (7521), an ANYONE callback
--- dialed early (7522) and a LIVE ANYONE lead taken from the hopper (7523);
--- stuck1 holds its own LIVE USERONLY callback (7524).
-INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks) VALUES ('stuck1', true), ('stuck2', false);
+-- Stuck calls, one per agent: stuck2 holds a standard call (7521), stuck3
+-- an ANYONE callback dialed early (7522), stuck4 a LIVE ANYONE lead taken
+-- from the hopper (7523); stuck1 holds its own LIVE USERONLY callback (7524).
+INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks) VALUES
+    ('stuck1', true), ('stuck2', false), ('stuck3', false), ('stuck4', false);
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, dial_statuses, local_call_time) VALUES ('STUCK', 0, '{NEW}', '24hours');
 INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (751, 'STUCK');
 INSERT INTO vicidial.vicidial_list (lead_id, list_id) SELECT g, 751 FROM generate_series(7521, 7526) g;
 INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (7521, 'STUCK', 751);
 SELECT lead_id FROM vicidial.hopper_next('STUCK', 'stuck2');
-SELECT lead_id FROM vicidial.callback_dial(vicidial.callback_schedule(7522, 'stuck2', :'due'), 'stuck2');
-SELECT vicidial.callback_schedule(7523, 'stuck2', vicidial._half_hour_start(now())) IS NOT NULL AS anyone_due;
+SELECT lead_id FROM vicidial.callback_dial(vicidial.callback_schedule(7522, 'stuck3', :'due'), 'stuck3');
+SELECT vicidial.callback_schedule(7523, 'stuck4', vicidial._half_hour_start(now())) IS NOT NULL AS anyone_due;
 SELECT vicidial.callback_schedule(7524, 'stuck1', vicidial._half_hour_start(now()), 'USERONLY') AS useronly_due \gset
 SELECT hopper_inserted FROM vicidial.hopper_run(now());
-SELECT lead_id FROM vicidial.hopper_next('STUCK', 'stuck2');
+SELECT lead_id FROM vicidial.hopper_next('STUCK', 'stuck4');
 SELECT lead_id FROM vicidial.callback_dial(:useronly_due, 'stuck1');
 CREATE FUNCTION regress.calls(first bigint, last bigint) RETURNS TABLE (lead_id bigint, lead_status varchar, owner varchar,
                                                                        callback varchar, recipient varchar, in_hopper text)
@@ -172,7 +173,8 @@ SELECT n, regress.attempt(call) FROM (VALUES
     ('release nobody',        $$SELECT vicidial.agent_release(NULL)$$),
     ('release a stranger',    $$SELECT vicidial.agent_release('nobody')$$)
 ) AS cases(n, call);
-SELECT vicidial.agent_release('stuck2') AS stuck2_calls_ended;
+SELECT vicidial.agent_release('stuck2') + vicidial.agent_release('stuck3') + vicidial.agent_release('stuck4')
+       AS anyone_calls_ended;
 SELECT vicidial.agent_release('stuck1') AS stuck1_calls_ended;
 SELECT vicidial.agent_release('stuck1') AS nothing_left;
 SELECT * FROM regress.calls(7521, 7524);
@@ -182,13 +184,13 @@ SELECT vicidial.lead_disposition(7523, 'stuck2', 'SALE') AS callback_call_ended;
 UPDATE vicidial.vicidial_campaigns SET incall_timeout_minutes = 5 WHERE campaign_id = 'STUCK';
 INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (7525, 'STUCK', 751), (7526, 'STUCK', 751);
 SELECT lead_id FROM vicidial.hopper_next('STUCK', 'stuck2');
-SELECT lead_id FROM vicidial.hopper_next('STUCK', 'stuck2');
+SELECT lead_id FROM vicidial.hopper_next('STUCK', 'stuck3');
 UPDATE vicidial.vicidial_list SET last_local_call_time = now() - interval '6 minutes' WHERE lead_id = 7525;
 UPDATE vicidial.vicidial_list SET last_local_call_time = now() - interval '4 minutes' WHERE lead_id = 7526;
 SELECT went_live FROM vicidial.hopper_run(now());
 SELECT * FROM regress.calls(7525, 7526);
 UPDATE vicidial.vicidial_campaigns SET incall_timeout_minutes = 0 WHERE campaign_id = 'STUCK';
-SELECT vicidial.lead_disposition(7526, 'stuck2', 'SALE') AS still_stuck2s_call;
+SELECT vicidial.lead_disposition(7526, 'stuck3', 'SALE') AS still_stuck3s_call;
 
 -- invariant_violations() finds what the triggers would have refused, when
 -- they were off (session_replication_role = replica, a bulk load).

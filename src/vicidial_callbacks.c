@@ -9,11 +9,14 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/rls.h"
 #include "utils/varlena.h"
 
 #include "vicidial_callbacks.h"
@@ -27,6 +30,8 @@ char	   *vicidial_worker_role = NULL;
 int			vicidial_worker_interval = 60;
 bool		vicidial_worker_enabled = true;
 int			vicidial_history_rows = 10000;
+int			vicidial_lock_timeout = 1000;
+double		vicidial_notify_queue_limit = 0.5;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -146,4 +151,45 @@ _PG_init(void)
 	shmem_request_hook = request_shmem;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = startup_shmem;
+}
+
+PG_FUNCTION_INFO_V1(vicidial_run_lock_timeout);
+
+/* The lock_timeout of a hopper run, as set_config takes it. */
+Datum
+vicidial_run_lock_timeout(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("%dms", vicidial_lock_timeout)));
+}
+
+PG_FUNCTION_INFO_V1(vicidial_notify_queue_limit_setting);
+
+Datum
+vicidial_notify_queue_limit_setting(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(vicidial_notify_queue_limit);
+}
+
+PG_FUNCTION_INFO_V1(vicidial_restoring_dump);
+
+/*
+ * A superuser loading a dump: pg_dump's script and pg_restore both set
+ * row_security = off, which an everyday session does not. Asked in the
+ * WHEN clause of the triggers that let a restore load rows as they were
+ * dumped, where the current user is the role doing the write: code owned
+ * by another role that runs during a restore (a materialized view being
+ * refreshed, say) runs as that role, and is bound.
+ */
+Datum
+vicidial_restoring_dump(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(!row_security && superuser());
+}
+
+PG_FUNCTION_INFO_V1(vicidial_in_transaction_block);
+
+Datum
+vicidial_in_transaction_block(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(IsTransactionBlock());
 }

@@ -13,6 +13,8 @@ extern char *vicidial_worker_role;
 extern int	vicidial_worker_interval;
 extern bool vicidial_worker_enabled;
 extern int	vicidial_history_rows;
+extern int	vicidial_lock_timeout;
+extern double vicidial_notify_queue_limit;
 
 /* wake-up slots, one per served database (wakeup.c) */
 extern void wakeup_request_shmem(int nslots);

@@ -217,43 +217,60 @@ END $$;
 CREATE OR REPLACE TRIGGER call_times_shipped BEFORE UPDATE OR DELETE ON vicidial.vicidial_call_times
     FOR EACH ROW EXECUTE FUNCTION vicidial._call_times_shipped_guard();
 
--- A change of hours waits for a run in progress (and a run for the
--- change), so that no release is deferred on hours already changed. A
--- restore loads the releases as they were dumped.
+-- A change of hours, when it commits, waits for a run in progress (and a
+-- run for it), so that no release is deferred on hours already changed:
+-- every waiting release is looked at again by the next run, and every
+-- queued lead hopper_next set aside for its hours is READY again. Deferred
+-- to commit and taken there, the run lock is held for the commit only,
+-- never while an admin's transaction stays open. A restore loads the
+-- releases as they were dumped.
 CREATE OR REPLACE FUNCTION vicidial._recheck_all_releases() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF vicidial._restoring_dump() THEN
-        RETURN NULL;
-    END IF;
     PERFORM vicidial._serialize_hopper_runs();
     -- Locked in lead order first, as every writer of the queue locks; then
     -- updated by a plain scan. A join of the two (a CTE) is planned from
-    -- the queue's statistics, which a night's sweep makes stale at once:
-    -- with 50,000 waiting leads it ran as a nested loop for minutes.
+    -- the queue's statistics, which a night's sweep makes stale at once.
     PERFORM FROM vicidial.callback_releases w WHERE w.release_after > '-infinity'
       ORDER BY w.lead_id
         FOR UPDATE;
     UPDATE vicidial.callback_releases r SET release_after = '-infinity' WHERE r.release_after > '-infinity';
+    UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL WHERE h.status = 'WAIT';
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE TRIGGER call_times_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_call_times
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._recheck_all_releases();
-CREATE OR REPLACE TRIGGER holidays_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_call_time_holidays
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._recheck_all_releases();
-CREATE OR REPLACE TRIGGER state_call_times_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_state_call_times
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._recheck_all_releases();
-CREATE OR REPLACE TRIGGER campaigns_hours_recheck AFTER UPDATE OF local_call_time, time_zone ON vicidial.vicidial_campaigns
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._recheck_all_releases();
-CREATE OR REPLACE TRIGGER lists_hours_recheck AFTER UPDATE OF local_call_time, time_zone, campaign_id ON vicidial.vicidial_lists
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._recheck_all_releases();
+-- One event per changed row, each cheap after the first (nothing is left
+-- to reset). A change that changes nothing fires nothing.
+DROP TRIGGER IF EXISTS call_times_recheck ON vicidial.vicidial_call_times;
+CREATE CONSTRAINT TRIGGER call_times_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_call_times
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NOT vicidial._restoring_dump())
+    EXECUTE FUNCTION vicidial._recheck_all_releases();
+DROP TRIGGER IF EXISTS holidays_recheck ON vicidial.vicidial_call_time_holidays;
+CREATE CONSTRAINT TRIGGER holidays_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_call_time_holidays
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NOT vicidial._restoring_dump())
+    EXECUTE FUNCTION vicidial._recheck_all_releases();
+DROP TRIGGER IF EXISTS state_call_times_recheck ON vicidial.vicidial_state_call_times;
+CREATE CONSTRAINT TRIGGER state_call_times_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_state_call_times
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NOT vicidial._restoring_dump())
+    EXECUTE FUNCTION vicidial._recheck_all_releases();
+DROP TRIGGER IF EXISTS campaigns_hours_recheck ON vicidial.vicidial_campaigns;
+CREATE CONSTRAINT TRIGGER campaigns_hours_recheck AFTER UPDATE OF local_call_time, time_zone ON vicidial.vicidial_campaigns
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN ((NEW.local_call_time, NEW.time_zone) IS DISTINCT FROM (OLD.local_call_time, OLD.time_zone))
+    EXECUTE FUNCTION vicidial._recheck_all_releases();
+DROP TRIGGER IF EXISTS lists_hours_recheck ON vicidial.vicidial_lists;
+CREATE CONSTRAINT TRIGGER lists_hours_recheck AFTER UPDATE OF local_call_time, time_zone, campaign_id ON vicidial.vicidial_lists
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN ((NEW.local_call_time, NEW.time_zone, NEW.campaign_id) IS DISTINCT FROM (OLD.local_call_time, OLD.time_zone, OLD.campaign_id))
+    EXECUTE FUNCTION vicidial._recheck_all_releases();
 
 CREATE OR REPLACE FUNCTION vicidial._recheck_lead_release() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE vicidial.callback_releases r SET release_after = '-infinity'
      WHERE r.lead_id = NEW.lead_id AND r.release_after > '-infinity';
+    UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL
+     WHERE h.lead_id = NEW.lead_id AND h.status = 'WAIT';
     RETURN NULL;
 END $$;
 
@@ -268,6 +285,13 @@ CREATE OR REPLACE FUNCTION vicidial._zone_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_TABLE_NAME = 'vicidial_campaigns' THEN
+        -- the column is NOT NULL: a new campaign takes its creator's zone,
+        -- but a NULL written over a zone is refused rather than guessed
+        IF TG_OP = 'UPDATE' AND NEW.time_zone IS NULL THEN
+            RAISE EXCEPTION 'campaign "%": time_zone cannot be null', NEW.campaign_id
+                USING ERRCODE = 'not_null_violation',
+                      HINT = 'a zone is a name of pg_timezone_names, such as America/New_York';
+        END IF;
         NEW.time_zone := coalesce(NEW.time_zone, vicidial._session_time_zone());
     END IF;
     PERFORM vicidial._check_time_zone(NEW.time_zone);

@@ -45,10 +45,14 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- The window callback_schedule accepts: from the start of the current half
--- hour to now + days_limit days, both ends included.
+-- hour to now + days_limit days, both ends included, both on the zone's
+-- wall clock (days counted in the session's zone would move the end by an
+-- hour across a DST change there).
 CREATE OR REPLACE FUNCTION vicidial._callback_window(days_limit integer, zone text) RETURNS tstzrange
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT tstzrange(vicidial._half_hour_start(now(), zone), now() + make_interval(days => days_limit), '[]')
+    SELECT tstzrange(vicidial._half_hour_start(now(), zone),
+                     vicidial._first_instant_from((now() AT TIME ZONE zone) + make_interval(days => days_limit), zone),
+                     '[]')
 $$;
 
 -- A callback time must fall in the campaign's window, read on the lead's
@@ -167,47 +171,99 @@ BEGIN
     RETURN found_agent;
 END $$;
 
--- The role the caller acts as: the session's SET ROLE, else its login. A
--- SECURITY DEFINER function runs as its owner, so current_user says
--- nothing about the caller; these two do. (PL/pgSQL, as every helper
--- asked on the hot paths: a SQL function that sets search_path is never
--- inlined and is planned again at every call, 50-200 us.)
+-- The role the caller acts as: the session's SET ROLE (or SET LOCAL
+-- ROLE), else its login. A SECURITY DEFINER function runs as its owner,
+-- so current_user says nothing about the caller; these two do.
+-- (PL/pgSQL, as every helper asked on the hot paths: a SQL function that
+-- sets search_path is never inlined and is planned again at every call.)
 CREATE OR REPLACE FUNCTION vicidial._calling_role() RETURNS name
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN CASE current_setting('role') WHEN 'none' THEN session_user ELSE current_setting('role')::name END;
 END $$;
 
--- A superuser restoring a dump: pg_dump's script and pg_restore both set
--- row_security = off, which a superuser's everyday session does not. Rows
--- are then loaded in the state they were dumped in; every other writer,
--- and a superuser in any other session, meets every rule.
-CREATE OR REPLACE FUNCTION vicidial._restoring_dump() RETURNS boolean
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+-- An agent named by an agent function, read (or locked, for a writer:
+-- agents are locked before leads) and, when bound to a database role
+-- (db_role, the exact role name), acted for only by a caller that has that
+-- role's privileges: a member that inherits them, or a NOINHERIT login
+-- that has switched to it. A superuser acts as anyone.
+CREATE OR REPLACE FUNCTION vicidial._bound_agent(agent varchar, for_update boolean) RETURNS vicidial.vicidial_users
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    bound vicidial.vicidial_users;
+    caller name;
 BEGIN
-    RETURN current_setting('row_security') = 'off'
-       AND coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = vicidial._calling_role()), false);
+    PERFORM vicidial._not_null(agent, 'agent');
+    IF for_update THEN
+        SELECT * INTO bound FROM vicidial.vicidial_users u WHERE u."user" = agent FOR NO KEY UPDATE;
+    ELSE
+        SELECT * INTO bound FROM vicidial.vicidial_users u WHERE u."user" = agent;
+    END IF;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'agent "%" does not exist', agent USING ERRCODE = 'no_data_found';
+    END IF;
+    IF bound.db_role IS NOT NULL THEN
+        caller := vicidial._calling_role();
+        IF NOT coalesce((SELECT pg_has_role(caller, r.oid, 'USAGE') FROM pg_catalog.pg_roles r
+                          WHERE r.rolname = bound.db_role), false) THEN
+            RAISE EXCEPTION 'role "%" may not act as agent "%"', caller, agent
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = format('agent "%s" is bound to the database role "%s": act as that role (SET LOCAL ROLE)',
+                                    agent, bound.db_role);
+        END IF;
+    END IF;
+    RETURN bound;
 END $$;
 
--- An agent acting through an agent function: active, and when the agent
--- is bound to a database role (db_role), called by a member of that role.
-CREATE OR REPLACE FUNCTION vicidial._acting_agent(agent varchar) RETURNS vicidial.vicidial_users
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    acting vicidial.vicidial_users := vicidial._active_agent(agent);
-    caller name := vicidial._calling_role();
+CREATE OR REPLACE FUNCTION vicidial._require_active(acting vicidial.vicidial_users) RETURNS vicidial.vicidial_users
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF acting.db_role IS NOT NULL
-       AND NOT coalesce(pg_has_role(caller, to_regrole(acting.db_role), 'MEMBER'), false) THEN
-        RAISE EXCEPTION 'role "%" may not act as agent "%"', caller, agent
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = format('agent "%s" is bound to the database role "%s"', agent, acting.db_role);
+    IF NOT acting.active THEN
+        RAISE EXCEPTION 'agent "%" is inactive', acting."user" USING ERRCODE = 'insufficient_privilege';
     END IF;
     RETURN acting;
 END $$;
 
--- Leads are locked before their callbacks everywhere, so that two writers
--- never wait on each other in opposite orders.
+-- An agent acting through an agent function: bound, and active.
+CREATE OR REPLACE FUNCTION vicidial._acting_agent(agent varchar) RETURNS vicidial.vicidial_users
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN vicidial._require_active(vicidial._bound_agent(agent, false));
+END $$;
+
+-- The same for an agent function that writes: the agent's row is locked
+-- first, so that one agent's writes (a double click) run one after the
+-- other, and tested as locked.
+CREATE OR REPLACE FUNCTION vicidial._lock_acting_agent(agent varchar) RETURNS vicidial.vicidial_users
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN vicidial._require_active(vicidial._bound_agent(agent, true));
+END $$;
+
+-- An agent claiming a lead (hopper_next, callback_dial): locked and
+-- active, and holding no call: a second claim while one is held (a double
+-- click, a reload that lost the first reply) is refused and names the
+-- call, which agent_calls lists.
+CREATE OR REPLACE FUNCTION vicidial._claiming_agent(agent varchar) RETURNS vicidial.vicidial_users
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    claiming vicidial.vicidial_users := vicidial._lock_acting_agent(agent);
+    held bigint;
+BEGIN
+    SELECT l.lead_id INTO held FROM vicidial.vicidial_list l
+     WHERE l."user" = agent AND l.status = 'INCALL'
+     ORDER BY l.lead_id LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'agent "%" is already on a call with lead %', agent, held
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'end that call with lead_disposition first (agent_calls lists the calls an agent holds)';
+    END IF;
+    RETURN claiming;
+END $$;
+
+-- The lock order of every writer: agents, then leads (several in lead_id
+-- order), then callbacks, so that two writers never wait on each other in
+-- opposite orders.
 CREATE OR REPLACE FUNCTION vicidial._lock_lead(lead_id bigint) RETURNS vicidial.vicidial_list
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

@@ -13,10 +13,6 @@ DECLARE
     campaign vicidial.vicidial_campaigns;
     hours vicidial.lead_hours;
 BEGIN
-    -- A restore loads rows in the states they had: LIVE, ARCHIVE.
-    IF TG_OP = 'INSERT' AND vicidial._restoring_dump() THEN
-        RETURN NEW;
-    END IF;
     IF TG_OP = 'UPDATE' THEN
         IF OLD.status = 'ARCHIVE' THEN
             RAISE EXCEPTION 'callback % is ARCHIVE and cannot change', OLD.callback_id
@@ -96,13 +92,20 @@ BEGIN
                 USING ERRCODE = 'insufficient_privilege',
                       HINT = 'USERONLY callbacks need the agent''s agentonly_callbacks';
         END IF;
+        -- deactivation hands an agent's USERONLY callbacks to anyone; none comes back
+        IF NOT (SELECT u.active FROM vicidial.vicidial_users u WHERE u."user" = NEW."user") THEN
+            RAISE EXCEPTION 'agent "%" is inactive and cannot own USERONLY callbacks', NEW."user"
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
         PERFORM vicidial._check_active_limit(NEW."user", campaign, NEW.lead_id);
     END IF;
     RETURN NEW;
 END $$;
 
+-- A restore loads rows in the states they had (LIVE, ARCHIVE): a
+-- superuser's load is not checked row by row (see _restoring_dump).
 CREATE OR REPLACE TRIGGER callbacks_guard_insert BEFORE INSERT ON vicidial.vicidial_callbacks
-    FOR EACH ROW EXECUTE FUNCTION vicidial._callbacks_guard();
+    FOR EACH ROW WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._callbacks_guard();
 -- A pure ACTIVE->LIVE flip whose writer set modify_date to now() itself
 -- (the sweep) is a legal transition with nothing else to check or set: the
 -- guard is skipped without a call, so a sweep of many rows pays for no
@@ -196,12 +199,25 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     refused record;
 BEGIN
-    WITH locked AS (
-        SELECT l.lead_id, l.status FROM vicidial.vicidial_list l
-         WHERE l.lead_id IN (SELECT q.lead_id FROM queued q)
-         ORDER BY l.lead_id
-           FOR SHARE)
-    SELECT k.lead_id, k.status INTO refused FROM locked k WHERE k.status IN ('CBHOLD', 'INCALL') LIMIT 1;
+    IF TG_OP = 'INSERT' THEN
+        WITH locked AS (
+            SELECT l.lead_id, l.status FROM vicidial.vicidial_list l
+             WHERE l.lead_id IN (SELECT q.lead_id FROM queued q)
+             ORDER BY l.lead_id
+               FOR SHARE)
+        SELECT k.lead_id, k.status INTO refused FROM locked k WHERE k.status IN ('CBHOLD', 'INCALL') LIMIT 1;
+    ELSE
+        -- Only a lead that an update brings into the hopper: a row's own
+        -- lead cannot have become CBHOLD or INCALL while queued (the
+        -- leads' guard), and a run that makes a waiting row READY again
+        -- must not wait on the lead locks of agents' calls.
+        WITH locked AS (
+            SELECT l.lead_id, l.status FROM vicidial.vicidial_list l
+             WHERE l.lead_id IN (SELECT q.lead_id FROM queued q EXCEPT SELECT o.lead_id FROM unqueued o)
+             ORDER BY l.lead_id
+               FOR SHARE)
+        SELECT k.lead_id, k.status INTO refused FROM locked k WHERE k.status IN ('CBHOLD', 'INCALL') LIMIT 1;
+    END IF;
     IF FOUND THEN
         RAISE EXCEPTION 'lead % is % and cannot be put in the hopper', refused.lead_id, refused.status
             USING ERRCODE = 'check_violation';
@@ -213,7 +229,7 @@ CREATE OR REPLACE TRIGGER hopper_guard AFTER INSERT ON vicidial.vicidial_hopper
     REFERENCING NEW TABLE AS queued
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hopper_guard();
 CREATE OR REPLACE TRIGGER hopper_guard_update AFTER UPDATE ON vicidial.vicidial_hopper
-    REFERENCING NEW TABLE AS queued
+    REFERENCING OLD TABLE AS unqueued NEW TABLE AS queued
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hopper_guard();
 
 -- I2 and I11, checked at commit: a CBHOLD lead has an open callback; a lead
@@ -286,7 +302,7 @@ CREATE CONSTRAINT TRIGGER lead_checks_at_commit AFTER INSERT ON vicidial.lead_ch
 
 -- Queue the leads one statement touched in a way that can break a rule. A
 -- restore loads leads and callbacks in separate statements and is not
--- queued.
+-- queued (the inserts' WHEN clauses).
 --   leads: inserted as CBHOLD, or status or user changed into or out of
 --   CBHOLD or INCALL.
 CREATE OR REPLACE FUNCTION vicidial._queue_lead_checks_of_leads() RETURNS trigger
@@ -295,7 +311,7 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO vicidial.lead_checks (lead_ids)
         SELECT array_agg(n.lead_id) FROM new_rows n
-         WHERE n.status = 'CBHOLD' AND NOT vicidial._restoring_dump()
+         WHERE n.status = 'CBHOLD'
         HAVING count(*) > 0;
     ELSE
         INSERT INTO vicidial.lead_checks (lead_ids)
@@ -316,7 +332,6 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO vicidial.lead_checks (lead_ids)
         SELECT array_agg(n.lead_id) FROM new_rows n
-         WHERE NOT vicidial._restoring_dump()
         HAVING count(*) > 0;
     ELSE
         INSERT INTO vicidial.lead_checks (lead_ids)
@@ -331,13 +346,13 @@ END $$;
 
 CREATE OR REPLACE TRIGGER leads_checked_insert AFTER INSERT ON vicidial.vicidial_list
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._queue_lead_checks_of_leads();
+    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._queue_lead_checks_of_leads();
 CREATE OR REPLACE TRIGGER leads_checked_update AFTER UPDATE ON vicidial.vicidial_list
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._queue_lead_checks_of_leads();
 CREATE OR REPLACE TRIGGER callbacks_checked_insert AFTER INSERT ON vicidial.vicidial_callbacks
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._queue_lead_checks_of_callbacks();
+    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._queue_lead_checks_of_callbacks();
 CREATE OR REPLACE TRIGGER callbacks_checked_update AFTER UPDATE ON vicidial.vicidial_callbacks
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._queue_lead_checks_of_callbacks();
@@ -360,20 +375,30 @@ CREATE OR REPLACE TRIGGER callbacks_wait_for_release AFTER UPDATE ON vicidial.vi
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wait_for_release();
 
--- Agents (CONTRACT §8): an agent who still owns an open callback cannot be
--- deleted; deactivating an agent hands their open USERONLY callbacks to
--- anyone (user kept) in the same transaction, the LIVE ones' leads released
--- to the hopper as the sweep releases them (calling hours apply).
+-- Agents: an agent named by any callback cannot be deleted, open ones
+-- (they would lose their owner) or archived ones (kept forever, with the
+-- name of who had them); deactivating an agent hands their open USERONLY
+-- callbacks to anyone (user kept) in the same transaction, the LIVE ones'
+-- leads released to the hopper as the sweep releases them (calling hours
+-- apply).
 CREATE OR REPLACE FUNCTION vicidial._agent_keeps_callbacks() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    open_callbacks bigint := (SELECT count(*) FROM vicidial.vicidial_callbacks c
-                               WHERE c."user" = OLD."user" AND c.status IN ('ACTIVE', 'LIVE'));
+    named record;
 BEGIN
-    IF open_callbacks > 0 THEN
-        RAISE EXCEPTION 'agent "%" owns % open callbacks and cannot be deleted', OLD."user", open_callbacks
+    SELECT count(*) FILTER (WHERE c.status IN ('ACTIVE', 'LIVE')) AS open, count(*) FILTER (WHERE c.status = 'ARCHIVE') AS archived
+      INTO named
+      FROM vicidial.vicidial_callbacks c WHERE c."user" = OLD."user";
+    IF named.open > 0 THEN
+        RAISE EXCEPTION 'agent "%" owns % open callbacks and cannot be deleted', OLD."user", named.open
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'deactivate the agent (active = false) instead, or move the callbacks first';
+    END IF;
+    IF named.archived > 0 THEN
+        RAISE EXCEPTION 'agent "%" is named by % archived callbacks, which are kept forever, and cannot be deleted',
+            OLD."user", named.archived
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'deactivate the agent (active = false) instead';
     END IF;
     RETURN OLD;
 END $$;

@@ -24,10 +24,6 @@ DECLARE
     reason text := vicidial._change_reason();
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        -- a restore loads the log as it was dumped
-        IF vicidial._restoring_dump() THEN
-            RETURN NULL;
-        END IF;
         INSERT INTO vicidial.vicidial_callback_log
                (callback_id, new_status, new_callback_time, new_user, new_recipient, reason, db_user)
         SELECT n.callback_id, n.status, n.callback_time, n."user", n.recipient, reason, session_user
@@ -50,9 +46,10 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- A restore loads the log as it was dumped.
 CREATE OR REPLACE TRIGGER callbacks_logged_insert AFTER INSERT ON vicidial.vicidial_callbacks
     REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._log_callback_changes();
+    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._log_callback_changes();
 CREATE OR REPLACE TRIGGER callbacks_logged_update AFTER UPDATE ON vicidial.vicidial_callbacks
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._log_callback_changes();

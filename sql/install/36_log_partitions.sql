@@ -22,6 +22,9 @@ CREATE OR REPLACE TRIGGER vicidial_log_keep_truncate BEFORE TRUNCATE ON vicidial
 CREATE OR REPLACE TRIGGER vicidial_callback_log_keep_truncate BEFORE TRUNCATE ON vicidial.vicidial_callback_log_default
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._callback_log_keep();
 
+CREATE OR REPLACE FUNCTION vicidial._in_transaction_block() RETURNS boolean
+LANGUAGE c STABLE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_in_transaction_block';
+
 CREATE OR REPLACE FUNCTION vicidial.log_partitions_add(until timestamptz DEFAULT now() + interval '3 months')
 RETURNS SETOF regclass
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET TimeZone = 'UTC' AS $$
@@ -33,6 +36,16 @@ BEGIN
     PERFORM vicidial._check_time(until, 'until');
     IF until > now() + interval '10 years' THEN
         RAISE EXCEPTION 'until must be within 10 years, not %', until USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- It holds the default partitions' ACCESS EXCLUSIVE locks until its
+    -- transaction ends: inside a transaction block left open, every dial
+    -- and every run that logs a change would wait behind it. (A
+    -- subtransaction, such as a PL/pgSQL block with EXCEPTION, counts as
+    -- a block: it cannot tell whether its transaction is one.)
+    IF vicidial._in_transaction_block() THEN
+        RAISE EXCEPTION 'log_partitions_add must run as a statement of its own, not inside a transaction block'
+            USING ERRCODE = 'active_sql_transaction',
+                  HINT = 'call it on its own (SELECT vicidial.log_partitions_add()), as pg_cron does';
     END IF;
     FOR log IN
         SELECT * FROM (VALUES ('vicidial_log', 'call_date', '_dial_log_keep'),

@@ -177,6 +177,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan
 SET vicidial.change_reason = 'REASSIGNED' AS $$
 DECLARE
     held bigint[];
+    on_call record;
     changed integer;
 BEGIN
     PERFORM vicidial._require_read_committed('callbacks_reassign');
@@ -185,9 +186,10 @@ BEGIN
     PERFORM vicidial._check_callbacks_filter(campaign, list, from_agent, NULL, NULL, NULL);
     IF to_agent IS NOT NULL THEN
         PERFORM vicidial._active_agent(to_agent);
+        PERFORM FROM vicidial.vicidial_users u WHERE u."user" = to_agent FOR NO KEY UPDATE;
     END IF;
-    -- leads before callbacks, in order, as every writer locks them; the
-    -- lock re-reads each lead, and the callbacks are tested after it
+    -- agents, then leads in order, then callbacks, as every writer locks
+    -- them; the lock re-reads each lead, and the callbacks are tested after it
     SELECT coalesce(array_agg(l.lead_id), '{}') INTO held
       FROM (SELECT l.lead_id FROM vicidial.vicidial_list l
              WHERE l.lead_id IN (SELECT c.lead_id FROM vicidial.vicidial_callbacks c
@@ -195,6 +197,22 @@ BEGIN
                                     AND c.status IN ('ACTIVE', 'LIVE'))
              ORDER BY l.lead_id
                FOR UPDATE) l;
+    -- A callback its owner is calling right now is the hangup's to settle:
+    -- refused before anything changes, rather than failing at commit.
+    SELECT c.callback_id, c.lead_id INTO on_call
+      FROM unnest(held) AS locked(lead_id)
+      JOIN vicidial.vicidial_list l ON l.lead_id = locked.lead_id AND l.status = 'INCALL'
+      JOIN vicidial.vicidial_callbacks c ON c.lead_id = locked.lead_id
+     WHERE c."user" = from_agent AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE')
+       AND (callbacks_reassign.campaign IS NULL OR c.campaign_id = callbacks_reassign.campaign)
+       AND (callbacks_reassign.list IS NULL OR c.list_id = callbacks_reassign.list)
+     ORDER BY c.callback_id
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'callback % cannot be reassigned: its lead % is on a call', on_call.callback_id, on_call.lead_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'reassign after the call ends, or narrow the reassignment with campaign or list';
+    END IF;
     UPDATE vicidial.vicidial_callbacks c
        SET "user" = coalesce(to_agent, c."user"),
            recipient = CASE WHEN to_agent IS NULL THEN 'ANYONE' ELSE c.recipient END

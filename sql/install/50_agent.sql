@@ -10,29 +10,62 @@ CREATE OR REPLACE FUNCTION vicidial.callback_schedule(
     lead_status varchar DEFAULT 'CALLBK')
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET vicidial.change_reason = 'SCHEDULED' AS $$
-DECLARE
-    lead vicidial.vicidial_list;
-    new_callback_id bigint;
 BEGIN
     PERFORM vicidial._require_read_committed('callback_schedule');
+    PERFORM vicidial._check_schedule_arguments(callback_time, recipient, comments, lead_status);
+    PERFORM vicidial._lock_acting_agent(agent);
+    RETURN vicidial._schedule_callback(vicidial._lock_lead(callback_schedule.lead_id), agent, callback_time,
+                                       recipient, comments, lead_status);
+END $$;
+
+-- The arguments of a scheduling, checked before the values meet their
+-- varchar columns.
+CREATE OR REPLACE FUNCTION vicidial._check_schedule_arguments(callback_time timestamptz, recipient text,
+                                                              comments text, lead_status text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     PERFORM vicidial._check_time(callback_time, 'callback_time');
     PERFORM vicidial._not_null(recipient, 'recipient');
     PERFORM vicidial._not_null(lead_status, 'lead_status');
-    -- before the values meet their varchar columns
     PERFORM vicidial._check_recipient(recipient);
     PERFORM vicidial._check_comments(comments);
     PERFORM vicidial._check_lead_status(lead_status);
-    lead := vicidial._lock_lead(callback_schedule.lead_id);
-    PERFORM vicidial._acting_agent(agent);
+END $$;
+
+-- A new callback for a lead the caller has locked (and whose agent it has
+-- checked): the CALLBK popup and the CALLBK disposition. The lead becomes
+-- CBHOLD with its agent, leaves the hopper, and its open callback is
+-- superseded; the call the agent was on, if any, is over. The guard
+-- trigger checks recipient, USERONLY rights, the campaign and the time of
+-- the new row.
+CREATE OR REPLACE FUNCTION vicidial._schedule_callback(lead vicidial.vicidial_list, agent varchar,
+                                                       callback_time timestamptz, recipient text, comments text,
+                                                       lead_status text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    owned record;
+    new_callback_id bigint;
+BEGIN
     -- I10: a call in progress is its agent's to settle.
     IF lead.status = 'INCALL' AND lead."user" IS DISTINCT FROM agent THEN
         RAISE EXCEPTION 'lead % is INCALL with agent "%"', lead.lead_id, lead."user"
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
+    -- Another agent's USERONLY callback is theirs: nobody else supersedes it.
+    SELECT c.callback_id, c."user" INTO owned FROM vicidial.vicidial_callbacks c
+     WHERE c.lead_id = lead.lead_id AND c.status IN ('ACTIVE', 'LIVE') AND c.recipient = 'USERONLY'
+       AND c."user" IS DISTINCT FROM agent;
+    IF FOUND THEN
+        RAISE EXCEPTION 'lead % has callback % for agent "%" only: agent "%" may not replace it',
+            lead.lead_id, owned.callback_id, owned."user", agent
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'the owner, or an admin with callback_modify, changes it';
+    END IF;
+    IF lead.status = 'INCALL' THEN
+        PERFORM vicidial._close_dials(ARRAY[lead.lead_id], 'CALLBK');
+    END IF;
 
     DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = lead.lead_id;
-    -- The guard trigger checks recipient, USERONLY rights, the campaign and
-    -- the time window of the new row.
     WITH superseded AS (
         UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE', archive_reason = 'SUPERSEDED'
          WHERE c.lead_id = lead.lead_id AND c.status IN ('ACTIVE', 'LIVE')
@@ -41,12 +74,12 @@ BEGIN
         -- Reading "superseded" archives the open row before its successor
         -- meets the one-open-callback index.
         INSERT INTO vicidial.vicidial_callbacks (lead_id, status, callback_time, "user", recipient, comments, lead_status)
-        SELECT lead.lead_id, 'ACTIVE', callback_schedule.callback_time, callback_schedule.agent,
-               callback_schedule.recipient, callback_schedule.comments, callback_schedule.lead_status
+        SELECT lead.lead_id, 'ACTIVE', _schedule_callback.callback_time, _schedule_callback.agent,
+               _schedule_callback.recipient, _schedule_callback.comments, _schedule_callback.lead_status
           FROM (SELECT count(*) FROM superseded) AS archived_first
         RETURNING vicidial_callbacks.callback_id, vicidial_callbacks.lead_id),
     held AS (
-        UPDATE vicidial.vicidial_list l SET status = 'CBHOLD', "user" = callback_schedule.agent, modify_date = now()
+        UPDATE vicidial.vicidial_list l SET status = 'CBHOLD', "user" = _schedule_callback.agent, modify_date = now()
           FROM scheduled s WHERE l.lead_id = s.lead_id)
     SELECT s.callback_id INTO new_callback_id FROM scheduled s;
     RETURN new_callback_id;
@@ -141,7 +174,7 @@ DECLARE
     refused record;
 BEGIN
     PERFORM vicidial._require_read_committed('callback_dial');
-    PERFORM vicidial._acting_agent(agent);
+    PERFORM vicidial._claiming_agent(agent);
     callback := vicidial._lock_callback(callback_dial.callback_id);
     IF callback.status = 'ARCHIVE' THEN
         RAISE EXCEPTION 'callback % is ARCHIVE and cannot be dialed', callback.callback_id
@@ -183,39 +216,55 @@ DECLARE
     -- A cursor, not a FOR over a query: a cursor is planned for its first
     -- rows (cursor_tuple_fraction), so it reads the hopper index in
     -- hand-out order and stops at the first lead taken; a FOR loop's query
-    -- is planned for all its rows, and sorted the campaign's whole hopper
-    -- (2 ms for 3,000 rows) at every hand-out.
+    -- is planned for all its rows, and sorts the campaign's whole hopper
+    -- at every hand-out.
     candidates CURSOR FOR
         SELECT h.lead_id FROM vicidial.vicidial_hopper h
          WHERE h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
          ORDER BY h.priority DESC, h.hopper_id;
+    locked record;
+    hours vicidial.lead_hours;
+    wait_until timestamptz;
     picked bigint;
 BEGIN
     PERFORM vicidial._require_read_committed('hopper_next');
     PERFORM vicidial._not_null(campaign_id, 'campaign_id');
     campaign := vicidial._campaign(campaign_id);
-    PERFORM vicidial._acting_agent(agent);
+    PERFORM vicidial._claiming_agent(agent);
     -- The campaign's READY rows in hand-out order, tried one by one until a
     -- lead may be dialed: its hopper row and lead are locked, skipping any
     -- another session holds, so concurrent dialers never wait or collide,
-    -- and tested as locked (the hopper's guards keep CBHOLD and INCALL
-    -- leads out; this is the last word). A lead outside its calling hours,
-    -- on a do-not-call list or over the 24-hour limit is passed over and
-    -- keeps its row, place and priority (§9). One row at a time, so that
+    -- and then tested as locked (the hopper's guards keep CBHOLD and INCALL
+    -- leads out; this is the last word). A lead outside its calling hours
+    -- or over the 24-hour limit keeps its row, place and priority but waits
+    -- out of the READY rows until then (WAIT; a run makes it READY again),
+    -- so that the next hand-out does not read it again; one on a
+    -- do-not-call list is passed over (§9). One row at a time, so that
     -- those tests cost what the rows tried cost, not the whole hopper.
     FOR candidate IN candidates LOOP
-        SELECT h.lead_id INTO picked
+        SELECT h.lead_id, l.phone_number INTO locked
           FROM vicidial.vicidial_hopper h
           JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id
-          JOIN vicidial.lead_hours lh ON lh.lead_id = h.lead_id
          WHERE h.lead_id = candidate.lead_id AND h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
            AND l.status NOT IN ('CBHOLD', 'INCALL')
-           AND vicidial._hours_open(lh.zone, lh.call_times, now())
-           AND vicidial._dnc_status(l.phone_number, campaign) IS NULL
-           AND (campaign.call_limit_24hour = 0
-                OR vicidial._limit_24h_until(l.lead_id, campaign.call_limit_24hour, now()) IS NULL)
            FOR UPDATE OF h, l SKIP LOCKED;
-        EXIT WHEN picked IS NOT NULL;
+        CONTINUE WHEN NOT FOUND;
+        SELECT * INTO hours FROM vicidial.lead_hours lh WHERE lh.lead_id = locked.lead_id;
+        IF NOT vicidial._hours_open(hours.zone, hours.call_times, now()) THEN
+            wait_until := coalesce(vicidial._next_open(hours.zone, hours.call_times, now()), now() + interval '1 day');
+        ELSIF campaign.call_limit_24hour > 0 THEN
+            wait_until := vicidial._limit_24h_until(locked.lead_id, campaign.call_limit_24hour, now());
+        ELSE
+            wait_until := NULL;
+        END IF;
+        IF wait_until IS NOT NULL THEN
+            UPDATE vicidial.vicidial_hopper h SET status = 'WAIT', dialable_after = wait_until
+             WHERE h.lead_id = locked.lead_id;
+            CONTINUE;
+        END IF;
+        CONTINUE WHEN vicidial._dnc_status(locked.phone_number, campaign) IS NOT NULL;
+        picked := locked.lead_id;
+        EXIT;
     END LOOP;
     IF picked IS NOT NULL THEN
         RETURN QUERY SELECT * FROM vicidial._dial_lead(picked, agent);
@@ -238,8 +287,10 @@ DECLARE
 BEGIN
     PERFORM vicidial._require_read_committed('lead_disposition');
     PERFORM vicidial._not_null(status, 'status');
+    -- bound, but not necessarily active: an agent always ends a call they
+    -- hold, even after being deactivated
+    PERFORM vicidial._bound_agent(agent, true);
     lead := vicidial._lock_lead(lead_disposition.lead_id);
-    PERFORM vicidial._acting_agent(agent);
     IF status = 'CBHOLD' THEN
         RAISE EXCEPTION 'CBHOLD cannot be given as a disposition (lead %)', lead.lead_id
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -273,9 +324,25 @@ BEGIN
          WHERE c.callback_id = callback.callback_id;
     END IF;
     IF status = 'CALLBK' THEN
-        RETURN vicidial.callback_schedule(lead.lead_id, agent, callback_time, recipient, comments);
+        PERFORM vicidial._check_schedule_arguments(callback_time, recipient, comments, 'CALLBK');
+        PERFORM set_config('vicidial.change_reason', 'SCHEDULED', true);
+        RETURN vicidial._schedule_callback(lead, agent, callback_time, recipient, comments, 'CALLBK');
     END IF;
     UPDATE vicidial.vicidial_list l SET status = lead_disposition.status, "user" = agent, modify_date = now()
      WHERE l.lead_id = lead.lead_id;
     RETURN NULL;
+END $$;
+
+-- The calls the agent holds (INCALL leads with the agent as user): what a
+-- screen shows after a reload, or after losing the reply to its claim.
+-- An inactive agent still sees the calls it must end.
+CREATE OR REPLACE FUNCTION vicidial.agent_calls(agent varchar)
+RETURNS SETOF vicidial.vicidial_list
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._bound_agent(agent, false);
+    RETURN QUERY
+    SELECT l.* FROM vicidial.vicidial_list l
+     WHERE l."user" = agent AND l.status = 'INCALL'
+     ORDER BY l.last_local_call_time, l.lead_id;
 END $$;

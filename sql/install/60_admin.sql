@@ -24,10 +24,12 @@ BEGIN
         PERFORM vicidial._check_recipient(recipient);
     END IF;
     PERFORM vicidial._check_comments(comments);
-    callback := vicidial._lock_callback(callback_modify.callback_id);
+    -- a new owner's row before the lead (the lock order of every writer)
     IF agent IS NOT NULL THEN
         PERFORM vicidial._active_agent(agent);
+        PERFORM FROM vicidial.vicidial_users u WHERE u."user" = agent FOR NO KEY UPDATE;
     END IF;
+    callback := vicidial._lock_callback(callback_modify.callback_id);
     new_status := CASE
                       WHEN archive THEN 'ARCHIVE'
                       -- a LIVE callback moved to a later time waits again
@@ -167,15 +169,19 @@ BEGIN
     PERFORM vicidial._check_callbacks_filter(campaign, list, agent, callback_status, time_from, time_to);
 
     direction := CASE WHEN descending THEN 'DESC' ELSE 'ASC' END;
+    -- The page is chosen first; the hours (a function call per row) are
+    -- asked only for the rows on it, whatever the sort.
     RETURN QUERY EXECUTE format(
         'SELECT c.callback_id, c.lead_id, c.list_id, c.campaign_id, c.status, c.entry_time, c.callback_time,'
         '       c.modify_date, c."user", c.recipient, c.comments, l.status, l.phone_number, l.first_name, l.last_name,'
         '       c.customer_timezone, c.callback_time AT TIME ZONE c.customer_timezone, d.dialable_now, d.next_dialable'
-        '  FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id'
+        '  FROM (SELECT c.* FROM vicidial.vicidial_callbacks c'
+        '         WHERE %s ORDER BY c.%I %s, c.callback_id %s LIMIT $7 OFFSET $8) c'
+        '  JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id'
         '  JOIN vicidial.lead_hours h ON h.lead_id = c.lead_id'
         ' CROSS JOIN LATERAL vicidial._dialable_now(h.zone, h.call_times) d'
-        ' WHERE %s ORDER BY c.%I %s, c.callback_id %s LIMIT $7 OFFSET $8',
-        vicidial._callbacks_filter(), sort_by, direction, direction)
+        ' ORDER BY c.%I %s, c.callback_id %s',
+        vicidial._callbacks_filter(), sort_by, direction, direction, sort_by, direction, direction)
     USING campaign, list, agent, callback_status, time_from, time_to, max_rows, skip_rows;
 END $$;
 

@@ -103,11 +103,22 @@ BEGIN
       FROM flipped f;
 
     -- An agent screen LISTENs instead of polling for its USERONLY callbacks.
-    PERFORM pg_notify('vicidial_callbacks', row_to_json(n)::text)
-       FROM (SELECT 'live' AS event, c.callback_id, c.lead_id, c."user", c.campaign_id
-               FROM vicidial.vicidial_callbacks c
-              WHERE c.callback_id = ANY (due_ids) AND c.recipient = 'USERONLY'
-              ORDER BY c.callback_id) n;
+    -- Notifications are hints: a queue that a listener stuck in an open
+    -- transaction has filled would make the commit fail, so past
+    -- vicidial_callbacks.notify_queue_limit the run sends none and says so.
+    IF useronly > 0 THEN
+        IF pg_notification_queue_usage() < vicidial._notify_queue_limit() THEN
+            PERFORM pg_notify('vicidial_callbacks', row_to_json(n)::text)
+               FROM (SELECT 'live' AS event, c.callback_id, c.lead_id, c."user", c.campaign_id
+                       FROM vicidial.vicidial_callbacks c
+                      WHERE c.callback_id = ANY (due_ids) AND c.recipient = 'USERONLY'
+                      ORDER BY c.callback_id) n;
+        ELSE
+            RAISE WARNING 'vicidial_callbacks: the NOTIFY queue is % full: % callbacks went LIVE without a notification',
+                to_char(pg_notification_queue_usage() * 100, 'FM990.0%'), useronly
+                USING HINT = 'a session that LISTENs is not reading its notifications (an open transaction?); screens see them by polling agent_callback_count';
+        END IF;
+    END IF;
 
     IF next_move < sweep.now THEN
         PERFORM vicidial._move_overdue(locked_leads, sweep.now);
@@ -166,6 +177,15 @@ BEGIN
     PERFORM vicidial._check_time(hopper_fill.now, 'now');
     PERFORM vicidial._require_read_committed('hopper_fill');
     PERFORM vicidial._serialize_hopper_runs();
+    -- Rows hopper_next set aside until their hours open (or the 24-hour
+    -- limit lapses) are READY again at that time, in their place; a row
+    -- another session holds is left to the next run.
+    UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL
+      FROM (SELECT w.hopper_id FROM vicidial.vicidial_hopper w
+             WHERE w.status = 'WAIT' AND w.dialable_after <= hopper_fill.now
+             ORDER BY w.hopper_id
+               FOR UPDATE SKIP LOCKED) due
+     WHERE h.hopper_id = due.hopper_id;
     SELECT r.campaigns, r.sizes INTO room_campaigns, room_sizes FROM vicidial._fill_room(hopper_fill.now) r;
     -- Every active campaign's hopper full: stop before planning the fill.
     IF room_campaigns IS NULL THEN
@@ -268,16 +288,46 @@ BEGIN
     RETURN vicidial._end_calls(stuck, at);
 END $$;
 
+-- One run: the INCALL timeout, then the sweep, then the fill, in one
+-- transaction, serialized with every other run. No lock is waited for
+-- longer than vicidial_callbacks.lock_timeout: a part that cannot get its
+-- locks in time (a writer holds them open) is rolled back alone and left
+-- to a later run, and cut_short says which and why.
 CREATE OR REPLACE FUNCTION vicidial.hopper_run(now timestamptz DEFAULT now())
-RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer, hopper_filled integer)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer, hopper_filled integer, cut_short text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- restored at return, whatever the body sets
+SET lock_timeout = 0 AS $$
 BEGIN
     PERFORM vicidial._check_time(hopper_run.now, 'now');
     PERFORM vicidial._require_read_committed('hopper_run');
-    PERFORM vicidial._serialize_hopper_runs();
-    PERFORM vicidial._end_timed_out_calls(hopper_run.now);
-    SELECT s.went_live, s.useronly, s.hopper_inserted INTO went_live, useronly, hopper_inserted
-      FROM vicidial.sweep(hopper_run.now) s;
-    hopper_filled := vicidial.hopper_fill(hopper_run.now);
+    PERFORM set_config('lock_timeout', vicidial._run_lock_timeout(), true);
+    went_live := 0;
+    useronly := 0;
+    hopper_inserted := 0;
+    hopper_filled := 0;
+    BEGIN
+        PERFORM vicidial._serialize_hopper_runs();
+    EXCEPTION WHEN lock_not_available THEN
+        cut_short := 'all: another run or a change of calling hours held the run lock';
+        RETURN NEXT;
+        RETURN;
+    END;
+    BEGIN
+        PERFORM vicidial._end_timed_out_calls(hopper_run.now);
+    EXCEPTION WHEN lock_not_available THEN
+        cut_short := concat_ws('; ', cut_short, 'stuck calls: ' || SQLERRM);
+    END;
+    BEGIN
+        SELECT s.went_live, s.useronly, s.hopper_inserted INTO went_live, useronly, hopper_inserted
+          FROM vicidial.sweep(hopper_run.now) s;
+    EXCEPTION WHEN lock_not_available THEN
+        cut_short := concat_ws('; ', cut_short, 'sweep: ' || SQLERRM);
+    END;
+    BEGIN
+        hopper_filled := vicidial.hopper_fill(hopper_run.now);
+    EXCEPTION WHEN lock_not_available THEN
+        cut_short := concat_ws('; ', cut_short, 'fill: ' || SQLERRM);
+    END;
     RETURN NEXT;
 END $$;

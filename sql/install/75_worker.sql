@@ -18,8 +18,8 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     started timestamptz := clock_timestamp();
 BEGIN
-    INSERT INTO vicidial.hopper_runs (started_at, finished_at, went_live, useronly, hopper_inserted, hopper_filled)
-    SELECT started, clock_timestamp(), r.went_live, r.useronly, r.hopper_inserted, r.hopper_filled
+    INSERT INTO vicidial.hopper_runs (started_at, finished_at, went_live, useronly, hopper_inserted, hopper_filled, cut_short)
+    SELECT started, clock_timestamp(), r.went_live, r.useronly, r.hopper_inserted, r.hopper_filled, r.cut_short
       FROM vicidial.hopper_run(now()) r;
     PERFORM vicidial._trim_hopper_runs(keep_runs);
 END $$;
@@ -31,11 +31,14 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- When the worker must wake for the next callback, the next release (a
--- lead whose hours open) or the next move of an owner's callback (due
--- strictly after its instant); NULL when none waits.
+-- lead whose hours open), the next move of an owner's callback (due
+-- strictly after its instant) or the next queued lead set aside until its
+-- hours open; NULL when none waits.
 CREATE OR REPLACE FUNCTION vicidial._next_due() RETURNS timestamptz
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT least(b.earliest, b.next_release, b.next_move + interval '1 millisecond') FROM vicidial._run_bounds() b
+    SELECT least(b.earliest, b.next_release, b.next_move + interval '1 millisecond',
+                 (SELECT min(h.dialable_after) FROM vicidial.vicidial_hopper h WHERE h.status = 'WAIT'))
+      FROM vicidial._run_bounds() b
 $$;
 
 -- Anything that may make a callback due sooner wakes the worker at commit.
@@ -44,8 +47,22 @@ LANGUAGE c SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial
 CREATE OR REPLACE TRIGGER callbacks_wake_worker AFTER INSERT OR UPDATE OF callback_time, status, recipient ON vicidial.vicidial_callbacks
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wake_worker();
 
-CREATE OR REPLACE FUNCTION vicidial.worker_state(OUT workers integer, OUT next_wake timestamptz)
+-- The workers of this database that are up and the earliest next wake of
+-- them, read from shared memory (src/wakeup.c).
+CREATE OR REPLACE FUNCTION vicidial._worker_slots(OUT workers integer, OUT next_wake timestamptz)
 LANGUAGE c STABLE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_worker_state';
+
+-- The worker's state: the workers up, their next wake, and the latest of
+-- its runs that was cut short (a part of it left to a later run because a
+-- lock could not be had in time) and why.
+CREATE OR REPLACE FUNCTION vicidial.worker_state(OUT workers integer, OUT next_wake timestamptz,
+                                                 OUT last_cut_short_at timestamptz, OUT last_cut_short text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT w.workers, w.next_wake, r.finished_at, r.cut_short
+      FROM vicidial._worker_slots() w
+      LEFT JOIN LATERAL (SELECT k.finished_at, k.cut_short FROM vicidial.hopper_runs k
+                          WHERE k.cut_short IS NOT NULL ORDER BY k.run_id DESC LIMIT 1) r ON true
+$$;
 
 CREATE OR REPLACE VIEW vicidial.worker_status AS
 SELECT current_database() AS database,
@@ -54,5 +71,14 @@ SELECT current_database() AS database,
        (SELECT r.finished_at FROM vicidial.hopper_runs r WHERE r.error IS NOT NULL ORDER BY r.run_id DESC LIMIT 1) AS last_error_at,
        (SELECT r.error FROM vicidial.hopper_runs r WHERE r.error IS NOT NULL ORDER BY r.run_id DESC LIMIT 1) AS last_error,
        w.next_wake,
-       w.workers
+       w.workers,
+       w.last_cut_short_at,
+       w.last_cut_short
   FROM vicidial.worker_state() w;
+
+-- Settings of a run, read through the module so that it is loaded (and
+-- its settings defined) in any backend that runs one.
+CREATE OR REPLACE FUNCTION vicidial._run_lock_timeout() RETURNS text
+LANGUAGE c STABLE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_run_lock_timeout';
+CREATE OR REPLACE FUNCTION vicidial._notify_queue_limit() RETURNS double precision
+LANGUAGE c STABLE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_notify_queue_limit_setting';

@@ -1,0 +1,21 @@
+-- The tables and columns 1.2 adds, created once: by CREATE EXTENSION
+-- after 1.1's tables, and by the 1.1 -> 1.2 upgrade script after its own
+-- changes.
+
+\echo Use "CREATE EXTENSION vicidial_callbacks" or "ALTER EXTENSION vicidial_callbacks UPDATE" to load this file. \quit
+
+-- The calls an agent holds: agent_calls, and the one-call-per-agent test
+-- of every claim, read without touching the other INCALL leads.
+CREATE INDEX vicidial_list_agent_calls ON vicidial.vicidial_list ("user") WHERE status = 'INCALL';
+
+-- A queued lead that hopper_next found outside its calling hours (or over
+-- its 24-hour limit) waits as WAIT until dialable_after, out of the READY
+-- index that every hand-out walks; a run makes it READY again, in the
+-- same place and at the same priority.
+ALTER TABLE vicidial.vicidial_hopper ADD COLUMN dialable_after timestamptz;
+CREATE INDEX vicidial_hopper_waiting ON vicidial.vicidial_hopper (dialable_after) WHERE status = 'WAIT';
+
+-- A run that could not take a lock in time leaves that part to a later
+-- run and says so here (worker_state reports the latest).
+ALTER TABLE vicidial.hopper_runs ADD COLUMN cut_short text;
+CREATE INDEX hopper_runs_cut_short ON vicidial.hopper_runs (run_id) WHERE cut_short IS NOT NULL;
