@@ -70,6 +70,17 @@ define_reloadable_settings(void)
 							"How many rows of vicidial.hopper_runs the worker keeps.",
 							NULL, &vicidial_history_rows, 10000, 10, 10000000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vicidial_callbacks.lock_timeout",
+							"Longest a hopper run waits for any one lock.",
+							"A part of a run that cannot get its locks in time is left to a later run "
+							"and reported by worker_state(); nothing a writer holds open stalls runs for longer.",
+							&vicidial_lock_timeout, 1000, 1, 600000,
+							PGC_SUSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomRealVariable("vicidial_callbacks.notify_queue_limit",
+							 "Fill of the NOTIFY queue above which a sweep sends no notifications.",
+							 "Notifications are hints; a full queue would make every sweep fail at commit.",
+							 &vicidial_notify_queue_limit, 0.5, 0.0, 1.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 }
 
 /* Settings fixed at server start: PostgreSQL allows them only while preloading. */
