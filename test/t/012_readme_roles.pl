@@ -1,0 +1,118 @@
+# The README's roles, exactly as it writes them: its "Roles" blocks are run
+# as written, then every write they grant is made as those roles, on a
+# lead table big enough that updates leave their pages (status and phone
+# are indexed, so an update of either is never HOT and evaluates every
+# index expression as the writing role).
+use strict;
+use warnings;
+use lib 'test';
+use CallbackCluster;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+# The ```sql blocks of the README's "## Roles" section, in order.
+open(my $readme, '<', 'README.md') or die "README.md: $!";
+my $text = do { local $/; <$readme> };
+close $readme;
+my ($section) = $text =~ /^## Roles\n(.*?)^## /ms or die 'no "## Roles" section in README.md';
+my @blocks = $section =~ /^```sql\n(.*?)^```/msg;
+is(scalar @blocks, 2, 'the README\'s Roles section has its two SQL blocks');
+
+my $node = callback_node('roles', conf => "vicidial_callbacks.enabled = off\n");
+$node->safe_psql('postgres', 'CREATE EXTENSION vicidial_callbacks');
+$node->safe_psql('postgres', $_) for @blocks;
+is($node->safe_psql('postgres', q{SELECT "user" || ' ' || db_role FROM vicidial.vicidial_users}),
+    'ann ann', 'the blocks create the agent ann and bind it to its role');
+
+# Run one statement as a role: its output, or the error's SQLSTATE and message.
+sub as_role
+{
+    my ($role, $sql) = @_;
+    my ($rc, $out, $err) = $node->psql('postgres', "SET ROLE $role;\n$sql",
+        extra_params => ['-v', 'VERBOSITY=verbose', '-v', 'ON_ERROR_STOP=1']);
+    return $out if $rc == 0;
+    my ($state, $message) = $err =~ /ERROR:\s+(\w{5}):\s+([^\n]*)/;
+    return "$state: $message";
+}
+
+# The admin builds a call center, 20,000 leads by hand.
+is(as_role('dialer_admin', q{
+    INSERT INTO vicidial.vicidial_campaigns (campaign_id, local_call_time, hopper_level) VALUES ('SALES', '24hours', 10);
+    INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'SALES');
+    INSERT INTO vicidial.vicidial_list (list_id, phone_number, first_name)
+    SELECT 1, '555' || lpad(g::text, 7, '0'), 'Lead ' || g FROM generate_series(1, 20000) g;
+    SELECT count(*) FROM vicidial.vicidial_list}),
+    '20000', 'the admin inserts a campaign, a list and leads (the lead sequence, _digits in the index)');
+is(as_role('dialer_admin', q{
+    UPDATE vicidial.vicidial_list SET status = 'B' WHERE lead_id % 1000 = 7;
+    UPDATE vicidial.vicidial_list SET phone_number = '666' || lead_id WHERE lead_id % 1000 = 8;
+    SELECT count(*) FILTER (WHERE status = 'B') || ' ' || count(*) FILTER (WHERE phone_number LIKE '666%')
+      FROM vicidial.vicidial_list}),
+    '20 20', 'the admin changes leads\' statuses and numbers');
+is(as_role('dialer_admin', q{
+    UPDATE vicidial.vicidial_campaigns SET local_call_time = '9am-9pm', time_zone = 'America/Chicago', hopper_level = 20;
+    UPDATE vicidial.vicidial_lists SET list_name = 'spring';
+    UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours';
+    SELECT local_call_time || ' ' || time_zone FROM vicidial.vicidial_campaigns}),
+    '24hours America/Chicago', 'the admin changes a campaign\'s hours and zone, and a list');
+is(as_role('dialer_admin', q{
+    INSERT INTO vicidial.vicidial_users ("user", full_name) VALUES ('bob', 'Bob');
+    UPDATE vicidial.vicidial_users SET full_name = 'Bob Jones', callback_active_limit = 5, agentonly_callbacks = true
+     WHERE "user" = 'bob';
+    SELECT full_name FROM vicidial.vicidial_users WHERE "user" = 'bob'}),
+    'Bob Jones', 'the admin adds and edits an agent');
+is(as_role('dialer_admin', q{UPDATE vicidial.vicidial_users SET db_role = 'dialer_admin' WHERE "user" = 'bob'}),
+    '42501: permission denied for table vicidial_users', 'the admin may not bind an agent to a role');
+is(as_role('dialer_admin', q{INSERT INTO vicidial.vicidial_users ("user", db_role) VALUES ('eve', 'dialer_admin')}),
+    '42501: permission denied for table vicidial_users', 'nor create one bound');
+is(as_role('dialer_security', q{
+    UPDATE vicidial.vicidial_users SET db_role = 'bob' WHERE "user" = 'bob';
+    SELECT db_role FROM vicidial.vicidial_users WHERE "user" = 'bob'}),
+    'bob', 'the security role binds an agent');
+is(as_role('dialer_security', q{UPDATE vicidial.vicidial_users SET active = false WHERE "user" = 'bob'}),
+    '42501: permission denied for table vicidial_users', 'and does nothing else to agents');
+$node->safe_psql('postgres', q{UPDATE vicidial.vicidial_users SET db_role = NULL WHERE "user" = 'bob'});
+
+# The agent ann, through its own role: the whole flow, and the do-not-call lists.
+is(as_role('ann', q{
+    SELECT lead_id FROM vicidial.hopper_next('SALES', 'ann')}),
+    '', 'ann sees an empty hopper');
+$node->safe_psql('postgres', 'SELECT vicidial.hopper_fill()');
+is(as_role('ann', q{
+    SELECT lead_id || ' ' || status FROM vicidial.hopper_next('SALES', 'ann');
+    SELECT vicidial.lead_disposition(1, 'ann', 'CALLBK', date_trunc('hour', now()) + interval '1 day', 'USERONLY') > 0;
+    SELECT open FROM vicidial.agent_callback_count('ann')}),
+    "1 INCALL\nt\n1", 'ann takes a lead and books a USERONLY callback');
+is(as_role('ann', q{
+    INSERT INTO vicidial.vicidial_dnc (phone_number) VALUES ('(555) 000-0002');
+    INSERT INTO vicidial.vicidial_campaign_dnc (campaign_id, phone_number) VALUES ('SALES', '5550000003');
+    SELECT count(*) FROM vicidial.vicidial_dnc}),
+    '1', 'ann adds numbers to both do-not-call lists');
+is($node->safe_psql('postgres', q{SELECT string_agg(status, ' ' ORDER BY lead_id) FROM vicidial.vicidial_list WHERE lead_id IN (2, 3)}),
+    'DNCL DNCC', 'which marks the leads they cover');
+is(as_role('dialer_agent', q{SELECT * FROM vicidial.agent_callback_count('ann')}),
+    '42501: role "dialer_agent" may not act as agent "ann"', 'the agents\' group role may not act as a bound agent');
+is(as_role('dialer_pool', q{SELECT * FROM vicidial.agent_callback_count('ann')}),
+    '42501: permission denied for schema vicidial', 'the pooler login has no rights of its own');
+is(as_role('dialer_pool', q{BEGIN; SET LOCAL ROLE ann; SELECT live || ' ' || open FROM vicidial.agent_callback_count('ann'); COMMIT;}),
+    '0 1', 'until it switches to the agent\'s role');
+
+# The admin's functions and the worker's health.
+is(as_role('dialer_admin', q{
+    SELECT count(*) FROM vicidial.callbacks_report(campaign => 'SALES');
+    SELECT vicidial.callbacks_reassign('ann');
+    SELECT count(*) FROM vicidial.invariant_violations();
+    SELECT workers >= 0 FROM vicidial.worker_status;
+    SELECT last_cut_short IS NULL FROM vicidial.worker_state();
+    SELECT count(*) >= 0 FROM vicidial.log_partitions_add()}),
+    "1\n1\n0\nt\nt\nt", 'the admin reports, reassigns, checks, reads the worker\'s health, adds log months');
+is(as_role('dialer_admin', q{SELECT * FROM vicidial.hopper_next('SALES', 'ann')}),
+    '42501: permission denied for function hopper_next', 'the admin is no agent');
+is(as_role('dialer_agent', q{SELECT vicidial.callback_modify(1, archive => true)}),
+    '42501: permission denied for function callback_modify', 'nor an agent an admin');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM vicidial.invariant_violations()'), '0',
+    'the invariants hold after every write');
+
+$node->stop;
+done_testing();
