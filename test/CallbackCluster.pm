@@ -7,7 +7,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use Exporter 'import';
 
-our @EXPORT = qw(callback_node seed_call_center catalog_fingerprint);
+our @EXPORT = qw(callback_node seed_call_center catalog_fingerprint readme_roles_sql);
 
 # A started cluster preloading vicidial_callbacks (and whatever else is
 # asked), with the given postgresql.conf lines.
@@ -35,6 +35,17 @@ sub seed_call_center
         INSERT INTO vicidial.vicidial_list (list_id) SELECT 1 FROM generate_series(1, $leads);
     });
     return;
+}
+
+# The ```sql blocks of the README's "## Roles" section, in order: the
+# roles exactly as the README writes them.
+sub readme_roles_sql
+{
+    open(my $readme, '<', 'README.md') or die "README.md: $!";
+    my $text = do { local $/; <$readme> };
+    close $readme;
+    my ($section) = $text =~ /^## Roles\n(.*?)^## /ms or die 'no "## Roles" section in README.md';
+    return $section =~ /^```sql\n(.*?)^```/msg;
 }
 
 # Everything the extension put in the catalog, one line per fact, sorted:

@@ -180,12 +180,16 @@ BEGIN
     -- Rows hopper_next set aside until their hours open (or the 24-hour
     -- limit lapses) are READY again at that time, in their place; a row
     -- another session holds is left to the next run.
-    UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL
-      FROM (SELECT w.hopper_id FROM vicidial.vicidial_hopper w
-             WHERE w.status = 'WAIT' AND w.dialable_after <= hopper_fill.now
-             ORDER BY w.hopper_id
-               FOR UPDATE SKIP LOCKED) due
-     WHERE h.hopper_id = due.hopper_id;
+    -- (Asked first: an update fires the hopper's statement triggers even
+    -- when it changes no row.)
+    IF EXISTS (SELECT 1 FROM vicidial.vicidial_hopper w WHERE w.status = 'WAIT' AND w.dialable_after <= hopper_fill.now) THEN
+        UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL
+          FROM (SELECT w.hopper_id FROM vicidial.vicidial_hopper w
+                 WHERE w.status = 'WAIT' AND w.dialable_after <= hopper_fill.now
+                 ORDER BY w.hopper_id
+                   FOR UPDATE SKIP LOCKED) due
+         WHERE h.hopper_id = due.hopper_id;
+    END IF;
     SELECT r.campaigns, r.sizes INTO room_campaigns, room_sizes FROM vicidial._fill_room(hopper_fill.now) r;
     -- Every active campaign's hopper full: stop before planning the fill.
     IF room_campaigns IS NULL THEN

@@ -11,12 +11,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-# The ```sql blocks of the README's "## Roles" section, in order.
-open(my $readme, '<', 'README.md') or die "README.md: $!";
-my $text = do { local $/; <$readme> };
-close $readme;
-my ($section) = $text =~ /^## Roles\n(.*?)^## /ms or die 'no "## Roles" section in README.md';
-my @blocks = $section =~ /^```sql\n(.*?)^```/msg;
+my @blocks = readme_roles_sql();
 is(scalar @blocks, 2, 'the README\'s Roles section has its two SQL blocks');
 
 my $node = callback_node('roles', conf => "vicidial_callbacks.enabled = off\n");

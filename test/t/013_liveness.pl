@@ -1,0 +1,78 @@
+# Nothing a role with the README's grants holds open stalls the worker: an
+# admin's open transaction that touched the hours (even changing nothing)
+# or changed them, and one that locked the leads table; a run that cannot
+# get a lock within vicidial_callbacks.lock_timeout leaves that part to a
+# later run and says so (hopper_run's cut_short, worker_state()).
+use strict;
+use warnings;
+use lib 'test';
+use CallbackCluster;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = callback_node('liveness', conf => qq{
+vicidial_callbacks.interval = 1s
+vicidial_callbacks.lock_timeout = 300ms
+});
+seed_call_center($node, 'postgres');
+$node->safe_psql('postgres', (readme_roles_sql())[0]);
+
+# A callback due now, made by the superuser; its run is polled for.
+sub due_now
+{
+    my ($lead) = @_;
+    $node->safe_psql('postgres', qq{
+        SELECT vicidial.callback_schedule($lead, 'bob', vicidial._half_hour_start(now()), 'ANYONE')});
+    return $node->poll_query_until('postgres', qq{
+        SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = $lead AND status <> 'ARCHIVE'});
+}
+
+my $admin = $node->background_psql('postgres', on_error_stop => 1);
+
+# 1.1: an update of the hours that matched nothing took the run lock and
+# held it until commit; every run waited behind it.
+$admin->query_safe(q{SET ROLE dialer_admin; BEGIN;
+    UPDATE vicidial.vicidial_campaigns SET time_zone = time_zone WHERE false});
+ok(due_now(1), 'a run is not stalled by an open transaction that touched the hours');
+
+# A real change of hours, left open: runs go on; its commit has the next
+# run look at the waiting leads again.
+$admin->query_safe(q{UPDATE vicidial.vicidial_campaigns SET local_call_time = '9am-9pm' WHERE campaign_id = 'C'});
+ok(due_now(2), 'nor by an open change of the hours');
+$admin->query_safe('COMMIT');
+$admin->query_safe(q{BEGIN; UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours' WHERE campaign_id = 'C'; COMMIT});
+
+# An admin may lock the leads table (it may update it). The run cannot
+# sweep or fill meanwhile: each part gives up after the lock timeout, the
+# run commits the rest and says which part it left.
+$node->safe_psql('postgres', q{
+    SELECT vicidial.callback_schedule(3, 'bob', clock_timestamp() + interval '3 seconds', 'ANYONE')});
+$admin->query_safe(q{BEGIN; LOCK TABLE vicidial.vicidial_list IN EXCLUSIVE MODE});
+my $runs_before = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
+ok($node->poll_query_until('postgres', qq{
+    SELECT count(*) >= 2 FROM vicidial.hopper_runs WHERE run_id > $runs_before AND cut_short IS NOT NULL}),
+    'runs go on while the leads table is locked, each cut short');
+is($node->safe_psql('postgres', qq{
+    SELECT string_agg(DISTINCT cut_short || ' | ' || (error IS NULL), ', ') FROM vicidial.hopper_runs
+     WHERE run_id > $runs_before AND cut_short IS NOT NULL}),
+    'sweep: canceling statement due to lock timeout | true',
+    'a cut-short run names the part it left and why, and is not a failed run');
+is($node->safe_psql('postgres', q{
+    SELECT last_cut_short || ' | ' || (last_cut_short_at > now() - interval '1 minute') FROM vicidial.worker_state()}),
+    'sweep: canceling statement due to lock timeout | true',
+    'worker_state() reports the latest cut-short run');
+is($node->safe_psql('postgres', q{SELECT last_cut_short IS NOT NULL FROM vicidial.worker_status}), 't',
+    'and so does worker_status');
+$admin->query_safe('COMMIT');
+ok($node->poll_query_until('postgres', q{
+    SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 3 AND status <> 'ARCHIVE'}),
+    'once the lock is gone, a run does the work it left');
+is($node->safe_psql('postgres', q{
+    SELECT cut_short IS NULL FROM vicidial.hopper_runs ORDER BY run_id DESC LIMIT 1}), 't',
+    'and is whole');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM vicidial.invariant_violations()'), '0', 'the invariants hold');
+
+$admin->quit;
+$node->stop;
+done_testing();
