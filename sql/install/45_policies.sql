@@ -152,18 +152,17 @@ BEGIN
        AND c.callback_time < at - make_interval(mins => cp.callback_useronly_move_minutes);
 END $$;
 
--- The display limit of the agent's list and button: callbacks due before
--- local midnight of today + N days in the campaign's zone (N =
--- callback_display_days; 0 shows all). Display only: the active limit
--- counts every open callback.
-CREATE OR REPLACE FUNCTION vicidial._shown_to_agent(callback_time timestamptz, campaign vicidial.vicidial_campaigns)
-RETURNS boolean
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RETURN campaign.callback_display_days = 0
-        OR callback_time < vicidial._first_instant_from(
-               (now() AT TIME ZONE campaign.time_zone)::date + campaign.callback_display_days, campaign.time_zone);
-END $$;
+-- The display limit of the agent's list and button: each campaign shows
+-- callbacks due before local midnight of today + N days in its zone (N =
+-- callback_display_days; 0 shows all). Decided once per campaign, never
+-- per callback: a screen polls the button every few seconds. Display
+-- only: the active limit counts every open callback.
+CREATE OR REPLACE VIEW vicidial.agent_display_limits AS
+SELECT cp.campaign_id,
+       CASE WHEN cp.callback_display_days = 0 THEN 'infinity'::timestamptz
+            ELSE vicidial._first_instant_from((now() AT TIME ZONE cp.time_zone)::date + cp.callback_display_days,
+                                              cp.time_zone) END AS shown_before
+  FROM vicidial.vicidial_campaigns cp;
 
 -- Admin: the open USERONLY callbacks of from_agent (in a campaign, a list,
 -- when given) go to to_agent, whose rights and active limit apply, or with

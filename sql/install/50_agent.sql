@@ -146,10 +146,10 @@ BEGIN
       FROM vicidial.vicidial_callbacks c
       JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id
       JOIN vicidial.lead_hours h ON h.lead_id = c.lead_id
-      JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = c.campaign_id
+      JOIN vicidial.agent_display_limits s ON s.campaign_id = c.campaign_id
      CROSS JOIN LATERAL vicidial._dialable_now(h.zone, h.call_times) d
      WHERE c."user" = agent AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE')
-       AND vicidial._shown_to_agent(c.callback_time, cp)
+       AND c.callback_time < s.shown_before
      ORDER BY c.callback_time, c.callback_id;
 END $$;
 
@@ -159,10 +159,13 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp A
 BEGIN
     PERFORM vicidial._acting_agent(agent);
     RETURN QUERY
+    -- the agent's open USERONLY callbacks from their index, against each
+    -- campaign's limit decided once
     SELECT count(*) FILTER (WHERE c.status = 'LIVE'), count(*)
-      FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = c.campaign_id
+      FROM vicidial.vicidial_callbacks c
+      JOIN vicidial.agent_display_limits s ON s.campaign_id = c.campaign_id
      WHERE c."user" = agent AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE')
-       AND vicidial._shown_to_agent(c.callback_time, cp);
+       AND c.callback_time < s.shown_before;
 END $$;
 
 CREATE OR REPLACE FUNCTION vicidial.callback_dial(callback_id bigint, agent varchar)

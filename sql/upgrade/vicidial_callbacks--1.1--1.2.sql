@@ -28,3 +28,7 @@ SELECT 'TABLE ' || c.oid::regclass::text, a.privilege_type, pg_get_userbyid(a.gr
 DROP VIEW vicidial.worker_status;
 DROP FUNCTION vicidial.worker_state();
 DROP FUNCTION vicidial.hopper_run(timestamptz);
+
+-- The display limit is decided per campaign (the view
+-- agent_display_limits), no more per callback.
+DROP FUNCTION vicidial._shown_to_agent(timestamptz, vicidial.vicidial_campaigns);
