@@ -110,3 +110,22 @@ SELECT status FROM vicidial.vicidial_list WHERE lead_id = 8008;
 
 -- No row was ever deleted: every callback written above is still there.
 SELECT status, count(*) FROM vicidial.vicidial_callbacks WHERE lead_id BETWEEN 8001 AND 8099 GROUP BY status ORDER BY status;
+
+-- The guard is skipped for a pure ACTIVE -> LIVE flip (the sweep's): its
+-- WHEN clause compares every other column of the row, old and new, so
+-- that nothing rides along with a flip. A column added to the table and
+-- not to that list would; this lists such columns (none).
+CREATE TEMP VIEW flip_test_misses AS
+SELECT a.attname AS column_the_flip_test_misses
+  FROM pg_attribute a
+ WHERE a.attrelid = 'vicidial.vicidial_callbacks'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+   AND a.attname NOT IN ('status', 'modify_date')
+   AND (SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t WHERE t.tgrelid = a.attrelid AND t.tgname = 'callbacks_guard')
+       !~ ('new\.' || quote_ident(a.attname) || '(?![a-z0-9_]).*old\.' || quote_ident(a.attname) || '(?![a-z0-9_])')
+ ORDER BY a.attnum;
+SELECT * FROM flip_test_misses;
+-- (It sees a column that is missing: one added here, and taken back.)
+BEGIN;
+ALTER TABLE vicidial.vicidial_callbacks ADD COLUMN note_added_later text;
+SELECT * FROM flip_test_misses;
+ROLLBACK;
