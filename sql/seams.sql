@@ -212,3 +212,13 @@ SELECT status, count(*) FROM vicidial.vicidial_hopper WHERE campaign_id = 'SEAM3
 SELECT vicidial.lead_disposition(12301, 'zoe', 'SALE') IS NULL AS zoe_hangs_up_again;
 
 SELECT count(*) AS violations FROM vicidial.invariant_violations();
+
+-- Whether a new time is a retry (which keeps the base later retries count
+-- from) is decided by the extension, not by the label a session may set:
+-- a writer's new time is the new base even under a forged RETRY reason.
+SELECT vicidial.callback_schedule(12021, 'zara', now() + interval '1 hour') AS based_cb \gset
+SET vicidial.change_reason = 'RETRY';
+UPDATE vicidial.vicidial_callbacks SET callback_time = now() + interval '5 hours' WHERE callback_id = :based_cb
+RETURNING retry_base_time = callback_time AS base_follows_the_new_time;
+RESET vicidial.change_reason;
+SELECT reason FROM vicidial.callback_history(:based_cb) ORDER BY change_id DESC LIMIT 1;

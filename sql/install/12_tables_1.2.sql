@@ -19,3 +19,10 @@ CREATE INDEX vicidial_hopper_waiting ON vicidial.vicidial_hopper (dialable_after
 -- run and says so here (worker_state reports the latest).
 ALTER TABLE vicidial.hopper_runs ADD COLUMN cut_short text;
 CREATE INDEX hopper_runs_cut_short ON vicidial.hopper_runs (run_id) WHERE cut_short IS NOT NULL;
+
+-- The callbacks a retry is moving in this transaction (lead_disposition;
+-- empty between transactions): the one writer whose new callback_time is
+-- no new base for the next retry. Written by the extension only, so that
+-- whether a change counts as a retry is data no session can forge, not a
+-- label it can set.
+CREATE TABLE vicidial.retrying_callbacks (callback_id bigint PRIMARY KEY);

@@ -80,7 +80,7 @@ BEGIN
         PERFORM vicidial._check_callback_time(NEW.callback_time, campaign, hours);
         NEW.customer_timezone := hours.zone;
         -- a retry keeps counting from the time it was given
-        IF vicidial._change_reason() <> 'RETRY' THEN
+        IF NOT EXISTS (SELECT 1 FROM vicidial.retrying_callbacks r WHERE r.callback_id = NEW.callback_id) THEN
             NEW.retry_base_time := NEW.callback_time;
         END IF;
     END IF;

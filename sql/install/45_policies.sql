@@ -102,6 +102,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM set_config('vicidial.change_reason', 'RETRY', true);
+    INSERT INTO vicidial.retrying_callbacks (callback_id) VALUES (callback.callback_id);
     -- callback and lead in one statement (I2)
     WITH again AS (
         UPDATE vicidial.vicidial_callbacks c SET status = 'ACTIVE', callback_time = retry_at
@@ -109,6 +110,7 @@ BEGIN
         RETURNING c.callback_id, c.lead_id)
     UPDATE vicidial.vicidial_list l SET status = 'CBHOLD', modify_date = now()
       FROM again a WHERE l.lead_id = a.lead_id;
+    DELETE FROM vicidial.retrying_callbacks r WHERE r.callback_id = callback.callback_id;
     retried := callback.callback_id;
     archive_reason := NULL;
 END $$;
