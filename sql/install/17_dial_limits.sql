@@ -104,10 +104,8 @@ SET vicidial.change_reason = 'DNC' AS $$
 BEGIN
     WITH locked AS MATERIALIZED (
         SELECT l.lead_id, l.phone_number, l.list_id
-          FROM unnest(lead_ids) AS given(lead_id)
-          JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id
-         ORDER BY l.lead_id
-           FOR UPDATE OF l),
+          FROM unnest(vicidial._lock_leads(lead_ids)) AS given(lead_id)
+          JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id),
     listed AS MATERIALIZED (
         SELECT k.lead_id, d.status
           FROM locked k

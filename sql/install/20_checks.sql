@@ -277,6 +277,23 @@ BEGIN
     RETURN locked_lead;
 END $$;
 
+-- Several leads, locked in lead_id order (the order every writer locks
+-- them in, so that two writers of overlapping sets never deadlock), and
+-- the ids of those locked: with skip_locked, a lead another transaction
+-- holds is left out rather than waited for (the runs). The caller chose
+-- the candidates before their locks, so it tests them again as locked.
+CREATE OR REPLACE FUNCTION vicidial._lock_leads(candidates bigint[], skip_locked boolean DEFAULT false)
+RETURNS bigint[]
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF skip_locked THEN
+        RETURN ARRAY(SELECT l.lead_id FROM vicidial.vicidial_list l WHERE l.lead_id = ANY (candidates)
+                      ORDER BY l.lead_id FOR UPDATE SKIP LOCKED);
+    END IF;
+    RETURN ARRAY(SELECT l.lead_id FROM vicidial.vicidial_list l WHERE l.lead_id = ANY (candidates)
+                  ORDER BY l.lead_id FOR UPDATE);
+END $$;
+
 CREATE OR REPLACE FUNCTION vicidial._lock_callback(callback_id bigint) RETURNS vicidial.vicidial_callbacks
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

@@ -412,13 +412,9 @@ SET vicidial.change_reason = 'DEACTIVATED' AS $$
 DECLARE
     held bigint[];
 BEGIN
-    -- leads before callbacks, in order, as every writer locks them
-    SELECT coalesce(array_agg(l.lead_id), '{}') INTO held
-      FROM (SELECT l.lead_id FROM vicidial.vicidial_list l
-             WHERE l.lead_id IN (SELECT c.lead_id FROM vicidial.vicidial_callbacks c
-                                  WHERE c."user" = NEW."user" AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE'))
-             ORDER BY l.lead_id
-               FOR UPDATE) l;
+    held := vicidial._lock_leads(ARRAY(
+        SELECT c.lead_id FROM vicidial.vicidial_callbacks c
+         WHERE c."user" = NEW."user" AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE')));
     UPDATE vicidial.vicidial_callbacks c SET recipient = 'ANYONE'
       FROM unnest(held) AS locked(lead_id)
      WHERE c.lead_id = locked.lead_id AND c."user" = NEW."user" AND c.recipient = 'USERONLY'

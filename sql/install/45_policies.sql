@@ -189,15 +189,10 @@ BEGIN
         PERFORM vicidial._active_agent(to_agent);
         PERFORM FROM vicidial.vicidial_users u WHERE u."user" = to_agent FOR NO KEY UPDATE;
     END IF;
-    -- agents, then leads in order, then callbacks, as every writer locks
-    -- them; the lock re-reads each lead, and the callbacks are tested after it
-    SELECT coalesce(array_agg(l.lead_id), '{}') INTO held
-      FROM (SELECT l.lead_id FROM vicidial.vicidial_list l
-             WHERE l.lead_id IN (SELECT c.lead_id FROM vicidial.vicidial_callbacks c
-                                  WHERE c."user" = from_agent AND c.recipient = 'USERONLY'
-                                    AND c.status IN ('ACTIVE', 'LIVE'))
-             ORDER BY l.lead_id
-               FOR UPDATE) l;
+    -- the callbacks are tested again after their leads' locks
+    held := vicidial._lock_leads(ARRAY(
+        SELECT c.lead_id FROM vicidial.vicidial_callbacks c
+         WHERE c."user" = from_agent AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE')));
     -- A callback its owner is calling right now is the hangup's to settle:
     -- refused before anything changes, rather than failing at commit.
     SELECT c.callback_id, c.lead_id INTO on_call

@@ -80,13 +80,9 @@ DECLARE
 BEGIN
     PERFORM vicidial._require_read_committed('agent_release');
     PERFORM vicidial._agent(agent);
-    -- Locked in lead order; the lock re-reads each row, so a call that
-    -- ended meanwhile is left alone.
-    SELECT coalesce(array_agg(l.lead_id), '{}') INTO held
-      FROM (SELECT l.lead_id FROM vicidial.vicidial_list l
-             WHERE l.status = 'INCALL' AND l."user" = agent
-             ORDER BY l.lead_id
-               FOR UPDATE) l;
+    -- a call that ended before its lead's lock is left alone by _end_calls
+    held := vicidial._lock_leads(ARRAY(
+        SELECT l.lead_id FROM vicidial.vicidial_list l WHERE l.status = 'INCALL' AND l."user" = agent));
     RETURN vicidial._end_calls(held, now());
 END $$;
 

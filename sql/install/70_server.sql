@@ -69,20 +69,17 @@ BEGIN
     -- move.
     -- A lead another transaction holds is skipped, not waited for: its
     -- callback goes at the next run, every other one on time.
-    SELECT coalesce(array_agg(l.lead_id), '{}') INTO locked_leads
-      FROM (SELECT l.lead_id FROM vicidial.vicidial_list l
-             WHERE l.lead_id IN (SELECT c.lead_id FROM vicidial.vicidial_callbacks c
-                                  WHERE c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND sweep.now
-                                 UNION ALL
-                                 SELECT r.lead_id FROM vicidial.callback_releases r WHERE r.release_after <= sweep.now
-                                 UNION ALL
-                                 SELECT c.lead_id FROM vicidial.vicidial_campaigns cp
-                                   JOIN vicidial.vicidial_callbacks c ON c.campaign_id = cp.campaign_id
-                                  WHERE next_move < sweep.now AND cp.callback_useronly_move_minutes > 0
-                                    AND c.status = 'LIVE' AND c.recipient = 'USERONLY'
-                                    AND c.callback_time < sweep.now - make_interval(mins => cp.callback_useronly_move_minutes))
-             ORDER BY l.lead_id
-               FOR UPDATE SKIP LOCKED) l;
+    locked_leads := vicidial._lock_leads(ARRAY(
+        SELECT c.lead_id FROM vicidial.vicidial_callbacks c
+         WHERE c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND sweep.now
+        UNION
+        SELECT r.lead_id FROM vicidial.callback_releases r WHERE r.release_after <= sweep.now
+        UNION
+        SELECT c.lead_id FROM vicidial.vicidial_campaigns cp
+          JOIN vicidial.vicidial_callbacks c ON c.campaign_id = cp.campaign_id
+         WHERE next_move < sweep.now AND cp.callback_useronly_move_minutes > 0
+           AND c.status = 'LIVE' AND c.recipient = 'USERONLY'
+           AND c.callback_time < sweep.now - make_interval(mins => cp.callback_useronly_move_minutes)), true);
 
     -- Then test under the lock: only those leads' due callbacks flip, so a
     -- callback committed meanwhile is neither flipped nor locked before its
@@ -280,15 +277,14 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM vicidial.vicidial_campaigns cp WHERE cp.incall_timeout_minutes > 0) THEN
         RETURN 0;
     END IF;
-    SELECT coalesce(array_agg(l.lead_id), '{}') INTO stuck
-      FROM (SELECT l.lead_id
-              FROM vicidial.vicidial_campaigns cp
-              JOIN vicidial.vicidial_lists li ON li.campaign_id = cp.campaign_id
-              JOIN vicidial.vicidial_list l ON l.list_id = li.list_id
-             WHERE cp.incall_timeout_minutes > 0 AND l.status = 'INCALL'
-               AND l.last_local_call_time < at - make_interval(mins => cp.incall_timeout_minutes)
-             ORDER BY l.lead_id
-               FOR UPDATE OF l SKIP LOCKED) l;
+    -- a call its agent ended before the lock is left alone by _end_calls
+    stuck := vicidial._lock_leads(ARRAY(
+        SELECT l.lead_id
+          FROM vicidial.vicidial_campaigns cp
+          JOIN vicidial.vicidial_lists li ON li.campaign_id = cp.campaign_id
+          JOIN vicidial.vicidial_list l ON l.list_id = li.list_id
+         WHERE cp.incall_timeout_minutes > 0 AND l.status = 'INCALL'
+           AND l.last_local_call_time < at - make_interval(mins => cp.incall_timeout_minutes)), true);
     RETURN vicidial._end_calls(stuck, at);
 END $$;
 
