@@ -55,8 +55,9 @@ SELECT blocker, detail FROM vicidial.lead_dial_blockers(90001) ORDER BY 1;
 INSERT INTO vicidial.vicidial_campaign_dnc (campaign_id, phone_number) VALUES ('DNC', '555-010-0005');
 SELECT lead_id, status FROM vicidial.vicidial_list WHERE lead_id IN (90005, 90006) ORDER BY 1;
 INSERT INTO vicidial.vicidial_campaign_dnc (campaign_id, phone_number) VALUES ('DNC', '5550100001');
-SELECT vicidial._dnc_status('5550100001', c) AS on_both_lists, vicidial._dnc_status('n/a', c) AS no_digits
-  FROM vicidial.vicidial_campaigns c WHERE campaign_id = 'DNC';
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, phone_number) VALUES (90099, 950, 'n/a');
+SELECT (SELECT dnc_status FROM vicidial.lead_dnc WHERE lead_id = 90001) AS on_both_lists,
+       (SELECT dnc_status FROM vicidial.lead_dnc WHERE lead_id = 90099) AS no_digits;
 -- A campaign that does not use the lists is not covered.
 UPDATE vicidial.vicidial_campaigns SET use_internal_dnc = false, use_campaign_dnc = false WHERE campaign_id = 'DNC2';
 INSERT INTO vicidial.vicidial_dnc (phone_number) VALUES ('5550100005');

@@ -1,28 +1,28 @@
--- Do-not-call lists and the dial log: with calling hours (15_hours.sql),
--- what keeps a lead from being handed to an agent (CONTRACT §8, §9), and
--- the record of every dial.
+-- Do-not-call lists, the dial log and the 24-hour limit, and the one
+-- predicate that says whether a lead may be handed to an agent now (with
+-- the calling hours of 15_hours.sql).
 
--- The do-not-call status a lead's number earns in a campaign: DNCL when
--- the system list has it (and the campaign uses that list), else DNCC when
--- the campaign's own list has it; NULL when neither. Numbers compare on
--- their digits only. PL/pgSQL, like the other helpers asked per lead:
--- its queries are planned once per session, not at every call.
-CREATE OR REPLACE FUNCTION vicidial._dnc_status(phone_number text, campaign vicidial.vicidial_campaigns) RETURNS text
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    digits text := vicidial._digits(phone_number);
-BEGIN
-    IF campaign.use_internal_dnc
-       AND EXISTS (SELECT 1 FROM vicidial.vicidial_dnc d WHERE vicidial._digits(d.phone_number) = digits) THEN
-        RETURN 'DNCL';
-    END IF;
-    IF campaign.use_campaign_dnc
-       AND EXISTS (SELECT 1 FROM vicidial.vicidial_campaign_dnc d
-                    WHERE vicidial._digits(d.phone_number) = digits AND d.campaign_id = campaign.campaign_id) THEN
-        RETURN 'DNCC';
-    END IF;
-    RETURN NULL;
-END $$;
+-- The do-not-call status each lead's number earns in its campaign (its
+-- list's): DNCL when the system list has it (and the campaign uses that
+-- list), else DNCC when the campaign's own list has it, else NULL. Numbers
+-- compare on their digits only. A view, so that every reader (the hand-out
+-- predicate below, the fill, the marking of listed leads, the guard of a
+-- new callback) asks the one rule, and the planner runs it as part of the
+-- reader's own query, through the digits' indexes.
+CREATE OR REPLACE VIEW vicidial.lead_dnc AS
+SELECT l.lead_id,
+       CASE WHEN cp.use_internal_dnc
+                 AND EXISTS (SELECT 1 FROM vicidial.vicidial_dnc d
+                              WHERE vicidial._digits(d.phone_number) = vicidial._digits(l.phone_number))
+            THEN 'DNCL'
+            WHEN cp.use_campaign_dnc
+                 AND EXISTS (SELECT 1 FROM vicidial.vicidial_campaign_dnc d
+                              WHERE vicidial._digits(d.phone_number) = vicidial._digits(l.phone_number)
+                                AND d.campaign_id = cp.campaign_id)
+            THEN 'DNCC' END AS dnc_status
+  FROM vicidial.vicidial_list l
+  JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
+  JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id;
 
 -- A campaign's 24-hour limit: NULL while the lead has fewer than
 -- call_limit dials (in any campaign) in (at - 24 h, at], else the instant
@@ -41,56 +41,89 @@ BEGIN
             OFFSET call_limit - 1 LIMIT 1);
 END $$;
 
--- §9: why a lead cannot be handed to an agent at "at", one row per reason.
+-- May these leads be handed to an agent at "at"? The one answer every
+-- path gives: hopper_next, callback_dial, the sweep's release and
+-- lead_dial_blockers ask it; the fill reads leads through its index by the
+-- same rules (its own campaign's hours per zone, lead_dnc, the 24-hour
+-- limit), and a test holds every path to this answer. One row per reason
+-- a lead is held back, none when it may be dialed:
+--   CBHOLD, INCALL   its state (until: an ACTIVE callback's time);
+--   HOURS            outside its calling hours (until: when they open);
+--   DNC              its number on a list that applies (lead_dnc);
+--   LIMIT_24H        its campaign's 24-hour limit (until: under it again);
+--   LIST_INACTIVE, CAMPAIGN_INACTIVE   reported only: no hand-out stops on them.
+-- A lead is governed by its own campaign (its list's) wherever it is
+-- queued: its hours, its campaign's do-not-call list, its 24-hour limit.
+-- Hours are decided once per (zone, call times), not once per lead.
+CREATE OR REPLACE FUNCTION vicidial._dial_blockers(lead_ids bigint[], at timestamptz)
+RETURNS TABLE (lead_id bigint, blocker text, detail text, until timestamptz)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+-- planned for the array given: one lead (a hand-out) or many (a release)
+SET plan_cache_mode = force_custom_plan AS $$
+BEGIN
+    RETURN QUERY
+    WITH leads AS MATERIALIZED (
+        SELECT l.lead_id, l.status, l."user", l.phone_number, h.zone, h.call_times,
+               li.list_id, li.active AS list_active, cp.campaign_id, cp.active AS campaign_active,
+               cp.call_limit_24hour
+          FROM unnest(lead_ids) AS given(lead_id)
+          JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id
+          JOIN vicidial.lead_hours h ON h.lead_id = given.lead_id
+          JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
+          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id),
+    keys AS MATERIALIZED (
+        SELECT k.zone, k.call_times, vicidial._hours_open(k.zone, k.call_times, at) AS open
+          FROM (SELECT DISTINCT w.zone, w.call_times FROM leads w) k),
+    hours AS MATERIALIZED (
+        SELECT k.zone, k.call_times, k.open,
+               CASE WHEN NOT k.open THEN vicidial._next_open(k.zone, k.call_times, at) END AS opens
+          FROM keys k)
+    SELECT k.lead_id, 'CBHOLD'::text,
+           'held for callback ' || c.callback_id || ' (' || c.status || ', ' || c.recipient || ')',
+           CASE WHEN c.status = 'ACTIVE' THEN c.callback_time END
+      FROM leads k
+      LEFT JOIN vicidial.vicidial_callbacks c ON c.lead_id = k.lead_id AND c.status IN ('ACTIVE', 'LIVE')
+     WHERE k.status = 'CBHOLD'
+    UNION ALL
+    SELECT k.lead_id, 'INCALL', 'being called by agent ' || coalesce(k."user", '(none)'), NULL::timestamptz
+      FROM leads k WHERE k.status = 'INCALL'
+    UNION ALL
+    SELECT k.lead_id, 'HOURS', format('outside its calling hours: it is %s there (%s)',
+                                      to_char(at AT TIME ZONE k.zone, 'Dy YYYY-MM-DD HH24:MI'), k.zone),
+           o.opens
+      FROM leads k JOIN hours o ON o.zone = k.zone AND o.call_times = k.call_times
+     WHERE NOT o.open
+    UNION ALL
+    SELECT k.lead_id, 'DNC', format('%s is on the %s do-not-call list', k.phone_number,
+                                    CASE d.dnc_status WHEN 'DNCL' THEN 'system' ELSE 'campaign''s' END),
+           NULL
+      FROM leads k JOIN vicidial.lead_dnc d ON d.lead_id = k.lead_id
+     WHERE d.dnc_status IS NOT NULL
+    UNION ALL
+    SELECT k.lead_id, 'LIMIT_24H', format('dialed %s times in the 24 hours before, the limit of campaign %s',
+                                          k.call_limit_24hour, k.campaign_id),
+           u.until
+      FROM leads k
+     CROSS JOIN LATERAL (SELECT vicidial._limit_24h_until(k.lead_id, k.call_limit_24hour, at)) AS u(until)
+     WHERE k.call_limit_24hour > 0 AND u.until IS NOT NULL
+    UNION ALL
+    SELECT k.lead_id, 'LIST_INACTIVE', 'list ' || k.list_id || ' is inactive', NULL
+      FROM leads k WHERE NOT k.list_active
+    UNION ALL
+    SELECT k.lead_id, 'CAMPAIGN_INACTIVE', 'campaign ' || k.campaign_id || ' is inactive', NULL
+      FROM leads k WHERE NOT k.campaign_active;
+END $$;
+
+-- Why a lead cannot be handed to an agent at "at", one row per reason, by
+-- blocker; no row: dialable.
 CREATE OR REPLACE FUNCTION vicidial.lead_dial_blockers(lead_id bigint, at timestamptz DEFAULT now())
 RETURNS TABLE (blocker text, detail text, until timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    hours vicidial.lead_hours := vicidial._lead_hours(lead_id);
 BEGIN
+    PERFORM vicidial._lead_hours(lead_id);
     PERFORM vicidial._check_time(at, 'at');
     RETURN QUERY
-    SELECT b.blocker, b.detail, b.until FROM (
-        SELECT 'CBHOLD' AS blocker, 'held for callback ' || c.callback_id || ' (' || c.status || ', ' || c.recipient || ')' AS detail,
-               CASE WHEN c.status = 'ACTIVE' THEN c.callback_time END AS until
-          FROM vicidial.vicidial_list l
-          LEFT JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id AND c.status IN ('ACTIVE', 'LIVE')
-         WHERE l.lead_id = lead_dial_blockers.lead_id AND l.status = 'CBHOLD'
-        UNION ALL
-        SELECT 'INCALL', 'being called by agent ' || coalesce(l."user", '(none)'), NULL
-          FROM vicidial.vicidial_list l
-         WHERE l.lead_id = lead_dial_blockers.lead_id AND l.status = 'INCALL'
-        UNION ALL
-        SELECT 'HOURS', format('outside its calling hours: it is %s there (%s)',
-                               to_char(at AT TIME ZONE hours.zone, 'Dy YYYY-MM-DD HH24:MI'), hours.zone),
-               vicidial._next_open(hours.zone, hours.call_times, at)
-         WHERE NOT vicidial._hours_open(hours.zone, hours.call_times, at)
-        UNION ALL
-        SELECT 'DNC', format('%s is on the %s do-not-call list', l.phone_number,
-                             CASE d.status WHEN 'DNCL' THEN 'system' ELSE 'campaign''s' END), NULL
-          FROM vicidial.vicidial_list l
-          JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
-          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id
-         CROSS JOIN LATERAL (SELECT vicidial._dnc_status(l.phone_number, cp)) AS d(status)
-         WHERE l.lead_id = lead_dial_blockers.lead_id AND d.status IS NOT NULL
-        UNION ALL
-        SELECT 'LIMIT_24H', format('dialed %s times in the 24 hours before, the limit of campaign %s', cp.call_limit_24hour, cp.campaign_id),
-               u.until
-          FROM vicidial.vicidial_list l
-          JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
-          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id
-         CROSS JOIN LATERAL (SELECT vicidial._limit_24h_until(l.lead_id, cp.call_limit_24hour, at)) AS u(until)
-         WHERE l.lead_id = lead_dial_blockers.lead_id AND u.until IS NOT NULL
-        UNION ALL
-        SELECT 'LIST_INACTIVE', 'list ' || li.list_id || ' is inactive', NULL
-          FROM vicidial.vicidial_list l JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
-         WHERE l.lead_id = lead_dial_blockers.lead_id AND NOT li.active
-        UNION ALL
-        SELECT 'CAMPAIGN_INACTIVE', 'campaign ' || cp.campaign_id || ' is inactive', NULL
-          FROM vicidial.vicidial_list l JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
-          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id
-         WHERE l.lead_id = lead_dial_blockers.lead_id AND NOT cp.active) b
-     ORDER BY b.blocker;
+    SELECT b.blocker, b.detail, b.until FROM vicidial._dial_blockers(ARRAY[lead_id], at) b ORDER BY b.blocker;
 END $$;
 
 -- I9: leads a do-not-call list now covers (a number listed later, or a
@@ -107,12 +140,9 @@ BEGIN
           FROM unnest(vicidial._lock_leads(lead_ids)) AS given(lead_id)
           JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id),
     listed AS MATERIALIZED (
-        SELECT k.lead_id, d.status
-          FROM locked k
-          JOIN vicidial.vicidial_lists li ON li.list_id = k.list_id
-          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id
-         CROSS JOIN LATERAL (SELECT vicidial._dnc_status(k.phone_number, cp)) AS d(status)
-         WHERE d.status IS NOT NULL),
+        SELECT k.lead_id, d.dnc_status AS status
+          FROM locked k JOIN vicidial.lead_dnc d ON d.lead_id = k.lead_id
+         WHERE d.dnc_status IS NOT NULL),
     archived AS (
         UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE', archive_reason = 'DNC'
           FROM listed v WHERE c.lead_id = v.lead_id AND c.status IN ('ACTIVE', 'LIVE')),

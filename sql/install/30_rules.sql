@@ -66,8 +66,7 @@ BEGIN
     campaign := vicidial._campaign(NEW.campaign_id);
     -- I9: no open callback for a number on an applicable do-not-call list.
     IF TG_OP = 'INSERT'
-       AND vicidial._dnc_status((SELECT l.phone_number FROM vicidial.vicidial_list l WHERE l.lead_id = NEW.lead_id),
-                                campaign) IS NOT NULL THEN
+       AND (SELECT d.dnc_status FROM vicidial.lead_dnc d WHERE d.lead_id = NEW.lead_id) IS NOT NULL THEN
         RAISE EXCEPTION 'lead %''s number is on a do-not-call list: it cannot have a callback', NEW.lead_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;

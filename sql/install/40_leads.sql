@@ -7,14 +7,13 @@
 -- that made the I2 checks IMMEDIATE still gets through every function.
 
 -- Of these leads (locked by the caller), those waiting in CBHOLD beside a
--- LIVE ANYONE callback, inside their calling hours and under their
--- campaign's 24-hour limit at "at", are released: the lead takes the
--- callback's lead_status, is dialable again, and joins the hopper of the
--- callback's campaign at priority 50 when that campaign and the lead's
--- list are active. The others wait in callback_releases until their hours
--- open and they are under the limit; the given leads' other entries there
--- are done with. Hours are decided once per (zone, call
--- times), not once per lead. Returns how many hopper rows were added.
+-- LIVE ANYONE callback that nothing else holds back at "at" (the hand-out
+-- predicate, _dial_blockers) are released: the lead takes the callback's
+-- lead_status, is dialable again, and joins the hopper of the callback's
+-- campaign at priority 50 when that campaign and the lead's list are
+-- active. The others wait in callback_releases until their hours open and
+-- they are under the limit; the given leads' other entries there are done
+-- with. Returns how many hopper rows were added.
 CREATE OR REPLACE FUNCTION vicidial._release_anyone(lead_ids bigint[], at timestamptz) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- planned for the arrays given, which each statement reads as a relation
@@ -25,26 +24,22 @@ DECLARE
     released_leads bigint[];
     queued integer;
 BEGIN
-    WITH waiting AS (
-        SELECT c.lead_id, h.zone, h.call_times,
-               CASE WHEN cp.call_limit_24hour > 0 THEN vicidial._limit_24h_until(c.lead_id, cp.call_limit_24hour, at) END AS limit_until
+    -- The leads waiting in CBHOLD beside a LIVE ANYONE callback, and what
+    -- holds each back (besides that hold) by the hand-out predicate: a lead
+    -- outside its hours or over its 24-hour limit waits until the later of
+    -- the two (a day, when its hours never open within 366 days).
+    WITH waiting AS MATERIALIZED (
+        SELECT given.lead_id
           FROM unnest(lead_ids) AS given(lead_id)
           JOIN vicidial.vicidial_callbacks c ON c.lead_id = given.lead_id AND c.status = 'LIVE' AND c.recipient = 'ANYONE'
-          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = c.campaign_id
-          JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id AND l.status = 'CBHOLD'
-          JOIN vicidial.lead_hours h ON h.lead_id = given.lead_id),
-    -- materialized: the hours are asked once per key, never per lead
-    decided AS MATERIALIZED (
-        SELECT k.zone, k.call_times, k.open,
-               CASE WHEN NOT k.open THEN coalesce(vicidial._next_open(k.zone, k.call_times, at), at + interval '1 day') END AS until
-          FROM (SELECT w.zone, w.call_times, vicidial._hours_open(w.zone, w.call_times, at) AS open
-                  FROM (SELECT DISTINCT w.zone, w.call_times FROM waiting w) w) k),
-    -- a lead over its campaign's 24-hour limit waits until it is under
-    -- it, and then for its hours
-    waits AS (
-        SELECT w.lead_id, d.open AND w.limit_until IS NULL AS open,
-               greatest(d.until, w.limit_until) AS until
-          FROM waiting w JOIN decided d ON d.zone = w.zone AND d.call_times = w.call_times),
+          JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id AND l.status = 'CBHOLD'),
+    waits AS MATERIALIZED (
+        SELECT w.lead_id, b.until IS NULL AS open, b.until
+          FROM waiting w
+          LEFT JOIN (SELECT d.lead_id, max(coalesce(d.until, at + interval '1 day')) AS until
+                       FROM vicidial._dial_blockers(ARRAY(SELECT k.lead_id FROM waiting k), at) d
+                      WHERE d.blocker IN ('HOURS', 'LIMIT_24H', 'DNC')
+                      GROUP BY d.lead_id) b ON b.lead_id = w.lead_id),
     deferred AS (
         INSERT INTO vicidial.callback_releases AS r (lead_id, release_after)
         SELECT w.lead_id, w.until FROM waits w WHERE NOT w.open ORDER BY w.lead_id

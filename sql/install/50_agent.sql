@@ -173,7 +173,6 @@ RETURNS SETOF vicidial.vicidial_list
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET vicidial.change_reason = 'DIAL' AS $$
 DECLARE
     callback vicidial.vicidial_callbacks;
-    hours vicidial.lead_hours;
     refused record;
 BEGIN
     PERFORM vicidial._require_read_committed('callback_dial');
@@ -187,21 +186,21 @@ BEGIN
         RAISE EXCEPTION 'callback % belongs to agent "%", not "%"', callback.callback_id, callback."user", agent
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    -- The lead is locked: its status is current.
-    IF EXISTS (SELECT 1 FROM vicidial.vicidial_list l WHERE l.lead_id = callback.lead_id AND l.status = 'INCALL') THEN
+    -- The lead is locked: what the predicate says is current. With no
+    -- override, every blocker but the hold for this very callback refuses.
+    SELECT b.blocker, b.detail, b.until INTO refused
+      FROM vicidial._dial_blockers(ARRAY[callback.lead_id], now()) b
+     WHERE b.blocker IN ('INCALL', 'HOURS', 'DNC', 'LIMIT_24H')
+     ORDER BY array_position(ARRAY['INCALL', 'HOURS', 'DNC', 'LIMIT_24H'], b.blocker)
+     LIMIT 1;
+    IF refused.blocker = 'INCALL' THEN
         RAISE EXCEPTION 'lead % of callback % is already INCALL', callback.lead_id, callback.callback_id
             USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    -- §9, with no override: hours (I8), do-not-call (I9), the 24-hour limit.
-    hours := vicidial._lead_hours(callback.lead_id);
-    IF NOT vicidial._hours_open(hours.zone, hours.call_times, now()) THEN
+    ELSIF refused.blocker = 'HOURS' THEN
         RAISE EXCEPTION 'lead % of callback % is outside its calling hours: %', callback.lead_id, callback.callback_id,
-            vicidial._hours_detail(hours, now())
+            vicidial._hours_detail(vicidial._lead_hours(callback.lead_id), now())
             USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    SELECT b.blocker, b.detail, b.until INTO refused
-      FROM vicidial.lead_dial_blockers(callback.lead_id) b WHERE b.blocker IN ('DNC', 'LIMIT_24H') LIMIT 1;
-    IF FOUND THEN
+    ELSIF refused.blocker IS NOT NULL THEN
         RAISE EXCEPTION 'lead % of callback % cannot be dialed: %', callback.lead_id, callback.callback_id,
             refused.detail || coalesce('; dialable again at ' || refused.until, '')
             USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -215,7 +214,6 @@ CREATE OR REPLACE FUNCTION vicidial.hopper_next(campaign_id varchar, agent varch
 RETURNS SETOF vicidial.vicidial_list
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    campaign vicidial.vicidial_campaigns;
     -- A cursor, not a FOR over a query: a cursor is planned for its first
     -- rows (cursor_tuple_fraction), so it reads the hopper index in
     -- hand-out order and stops at the first lead taken; a FOR loop's query
@@ -225,14 +223,13 @@ DECLARE
         SELECT h.lead_id FROM vicidial.vicidial_hopper h
          WHERE h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
          ORDER BY h.priority DESC, h.hopper_id;
-    locked record;
-    hours vicidial.lead_hours;
-    wait_until timestamptz;
+    locked bigint;
+    held_back record;
     picked bigint;
 BEGIN
     PERFORM vicidial._require_read_committed('hopper_next');
     PERFORM vicidial._not_null(campaign_id, 'campaign_id');
-    campaign := vicidial._campaign(campaign_id);
+    PERFORM vicidial._campaign(campaign_id);
     PERFORM vicidial._claiming_agent(agent);
     -- The campaign's READY rows in hand-out order, tried one by one until a
     -- lead may be dialed: its hopper row and lead are locked, skipping any
@@ -245,28 +242,23 @@ BEGIN
     -- do-not-call list is passed over (§9). One row at a time, so that
     -- those tests cost what the rows tried cost, not the whole hopper.
     FOR candidate IN candidates LOOP
-        SELECT h.lead_id, l.phone_number INTO locked
+        SELECT h.lead_id INTO locked
           FROM vicidial.vicidial_hopper h
           JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id
          WHERE h.lead_id = candidate.lead_id AND h.campaign_id = hopper_next.campaign_id AND h.status = 'READY'
-           AND l.status NOT IN ('CBHOLD', 'INCALL')
            FOR UPDATE OF h, l SKIP LOCKED;
         CONTINUE WHEN NOT FOUND;
-        SELECT * INTO hours FROM vicidial.lead_hours lh WHERE lh.lead_id = locked.lead_id;
-        IF NOT vicidial._hours_open(hours.zone, hours.call_times, now()) THEN
-            wait_until := coalesce(vicidial._next_open(hours.zone, hours.call_times, now()), now() + interval '1 day');
-        ELSIF campaign.call_limit_24hour > 0 THEN
-            wait_until := vicidial._limit_24h_until(locked.lead_id, campaign.call_limit_24hour, now());
-        ELSE
-            wait_until := NULL;
-        END IF;
-        IF wait_until IS NOT NULL THEN
-            UPDATE vicidial.vicidial_hopper h SET status = 'WAIT', dialable_after = wait_until
-             WHERE h.lead_id = locked.lead_id;
+        SELECT bool_or(b.blocker IN ('CBHOLD', 'INCALL', 'DNC')) AS passed_over,
+               max(coalesce(b.until, now() + interval '1 day')) FILTER (WHERE b.blocker IN ('HOURS', 'LIMIT_24H')) AS waits_until
+          INTO held_back
+          FROM vicidial._dial_blockers(ARRAY[locked], now()) b;
+        CONTINUE WHEN held_back.passed_over;
+        IF held_back.waits_until IS NOT NULL THEN
+            UPDATE vicidial.vicidial_hopper h SET status = 'WAIT', dialable_after = held_back.waits_until
+             WHERE h.lead_id = locked;
             CONTINUE;
         END IF;
-        CONTINUE WHEN vicidial._dnc_status(locked.phone_number, campaign) IS NOT NULL;
-        picked := locked.lead_id;
+        picked := locked;
         EXIT;
     END LOOP;
     IF picked IS NOT NULL THEN

@@ -242,14 +242,9 @@ BEGIN
                             AND r.called_since_last_reset = 'N'
                             AND (r.state IS NULL OR r.state <> ALL (closed.states))
                             AND r.lead_id <> ALL (queued_leads)
-                            -- _dnc_status's test, as anti-joins the planner runs per candidate
-                            AND NOT (cp.use_internal_dnc
-                                     AND EXISTS (SELECT 1 FROM vicidial.vicidial_dnc d
-                                                  WHERE vicidial._digits(d.phone_number) = vicidial._digits(r.phone_number)))
-                            AND NOT (cp.use_campaign_dnc
-                                     AND EXISTS (SELECT 1 FROM vicidial.vicidial_campaign_dnc d
-                                                  WHERE vicidial._digits(d.phone_number) = vicidial._digits(r.phone_number)
-                                                    AND d.campaign_id = cp.campaign_id))
+                            -- the predicate's do-not-call rule (the lead's campaign is cp)
+                            AND NOT EXISTS (SELECT 1 FROM vicidial.lead_dnc d
+                                             WHERE d.lead_id = r.lead_id AND d.dnc_status IS NOT NULL)
                             AND (cp.call_limit_24hour = 0
                                  OR vicidial._limit_24h_until(r.lead_id, cp.call_limit_24hour, hopper_fill.now) IS NULL)
                           ORDER BY r.lead_id

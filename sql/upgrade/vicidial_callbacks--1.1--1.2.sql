@@ -32,3 +32,7 @@ DROP FUNCTION vicidial.hopper_run(timestamptz);
 -- The display limit is decided per campaign (the view
 -- agent_display_limits), no more per callback.
 DROP FUNCTION vicidial._shown_to_agent(timestamptz, vicidial.vicidial_campaigns);
+
+-- The do-not-call rule is the view lead_dnc, read by the one hand-out
+-- predicate (_dial_blockers) and every other reader.
+DROP FUNCTION vicidial._dnc_status(text, vicidial.vicidial_campaigns);
