@@ -1,0 +1,94 @@
+-- What may be dialed, from the side of each table that could let a lead
+-- slip to an agent: a campaign's dial statuses, a lead becoming CBHOLD or
+-- INCALL, a row put in the hopper (I3, I10); and the leads' modify_date.
+
+-- Campaigns: dial and retry statuses are status texts (CBHOLD, INCALL and
+-- CALLBK are refused where they do not belong by the table's checks).
+CREATE OR REPLACE FUNCTION vicidial._campaigns_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._check_status_text(s) FROM unnest(NEW.dial_statuses || NEW.callback_retry_statuses) s;
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER campaigns_guard BEFORE INSERT OR UPDATE OF dial_statuses, callback_retry_statuses ON vicidial.vicidial_campaigns
+    FOR EACH ROW EXECUTE FUNCTION vicidial._campaigns_guard();
+
+-- Leads: modify_date is now() after every update; set here unless the
+-- writer set it so (every function of the API does, in its statement).
+CREATE OR REPLACE FUNCTION vicidial._touch_modify_date() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    NEW.modify_date := now();
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER leads_modified BEFORE UPDATE ON vicidial.vicidial_list
+    FOR EACH ROW WHEN (NEW.modify_date IS DISTINCT FROM now())
+    EXECUTE FUNCTION vicidial._touch_modify_date();
+
+-- I3 and I10 from the lead's side, when a lead becomes CBHOLD or INCALL.
+-- The row is locked before this runs, so a hopper insert racing it has
+-- either committed (and is seen) or waits for this transaction. A lead
+-- held again beside a LIVE ANYONE callback waits for its release.
+CREATE OR REPLACE FUNCTION vicidial._leads_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = NEW.lead_id) THEN
+        RAISE EXCEPTION 'lead % is in the hopper and cannot be %', NEW.lead_id, NEW.status
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF NEW.status = 'CBHOLD' THEN
+        PERFORM vicidial._queue_releases(ARRAY(
+            SELECT c.lead_id FROM vicidial.vicidial_callbacks c
+             WHERE c.lead_id = NEW.lead_id AND c.status = 'LIVE' AND c.recipient = 'ANYONE'));
+    END IF;
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER leads_guard BEFORE UPDATE OF status ON vicidial.vicidial_list
+    FOR EACH ROW WHEN (NEW.status IN ('CBHOLD', 'INCALL') AND OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION vicidial._leads_guard();
+
+-- I3 and I10 from the hopper's side, once per statement over the rows it
+-- queued. Lock the leads, then test their status: a filter on the status
+-- in the locking statement would read a row before its lock and let a
+-- concurrent scheduling or dial through. Locked rows are read as they are
+-- now, so the test sees what a racing writer committed.
+CREATE OR REPLACE FUNCTION vicidial._hopper_guard() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    refused record;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        WITH locked AS (
+            SELECT l.lead_id, l.status FROM vicidial.vicidial_list l
+             WHERE l.lead_id IN (SELECT q.lead_id FROM queued q)
+             ORDER BY l.lead_id
+               FOR SHARE)
+        SELECT k.lead_id, k.status INTO refused FROM locked k WHERE k.status IN ('CBHOLD', 'INCALL') LIMIT 1;
+    ELSE
+        -- Only a lead that an update brings into the hopper: a row's own
+        -- lead cannot have become CBHOLD or INCALL while queued (the
+        -- leads' guard), and a run that makes a waiting row READY again
+        -- must not wait on the lead locks of agents' calls.
+        WITH locked AS (
+            SELECT l.lead_id, l.status FROM vicidial.vicidial_list l
+             WHERE l.lead_id IN (SELECT q.lead_id FROM queued q EXCEPT SELECT o.lead_id FROM unqueued o)
+             ORDER BY l.lead_id
+               FOR SHARE)
+        SELECT k.lead_id, k.status INTO refused FROM locked k WHERE k.status IN ('CBHOLD', 'INCALL') LIMIT 1;
+    END IF;
+    IF FOUND THEN
+        RAISE EXCEPTION 'lead % is % and cannot be put in the hopper', refused.lead_id, refused.status
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER hopper_guard AFTER INSERT ON vicidial.vicidial_hopper
+    REFERENCING NEW TABLE AS queued
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hopper_guard();
+CREATE OR REPLACE TRIGGER hopper_guard_update AFTER UPDATE ON vicidial.vicidial_hopper
+    REFERENCING OLD TABLE AS unqueued NEW TABLE AS queued
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hopper_guard();

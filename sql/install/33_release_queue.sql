@@ -1,0 +1,103 @@
+-- The release queue, vicidial.callback_releases: the leads waiting in
+-- CBHOLD beside a LIVE ANYONE callback, each to be released by the first
+-- run at or after its release_after ('-infinity': as soon as a run comes).
+-- What each writer may do to it, and nothing else writes it:
+--   - a callback becoming LIVE ANYONE by any writer, and a lead held again
+--     in CBHOLD beside one, queue it at -infinity (below, and the leads'
+--     guard in 31_dial_guards.sql);
+--   - the release (_release_anyone, 40_leads.sql) deletes the entries of
+--     the leads it releases and defers the others to when the hand-out
+--     predicate lets them go (their hours open, the 24-hour limit lapses);
+--   - a change of hours resets every deferred entry to -infinity, a change
+--     of a lead's zone, state or list resets that lead's (below);
+--   - a restore loads it as dumped.
+-- A run reads only its earliest entry when none is due, however many wait.
+
+-- These leads, each beside a LIVE ANYONE callback, wait for the next run,
+-- at once ('-infinity'), whatever they waited for before.
+CREATE OR REPLACE FUNCTION vicidial._queue_releases(lead_ids bigint[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO vicidial.callback_releases (lead_id, release_after)
+    SELECT given.lead_id, '-infinity' FROM unnest(lead_ids) AS given(lead_id) ORDER BY given.lead_id
+    ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after;
+END $$;
+
+-- A callback that became LIVE ANYONE, by any writer, has its lead waiting
+-- for release: the next run releases it (inside its hours) unless the
+-- writer already did, as every function of the API does in its own
+-- transaction.
+CREATE OR REPLACE FUNCTION vicidial._wait_for_release() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._queue_releases(ARRAY(
+        SELECT n.lead_id FROM new_rows n JOIN old_rows o ON o.callback_id = n.callback_id
+         WHERE n.status = 'LIVE' AND n.recipient = 'ANYONE' AND (o.status <> 'LIVE' OR o.recipient <> 'ANYONE')));
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER callbacks_wait_for_release AFTER UPDATE ON vicidial.vicidial_callbacks
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wait_for_release();
+
+-- A change of hours, when it commits, waits for a run in progress (and a
+-- run for it), so that no release is deferred on hours already changed:
+-- every waiting release is looked at again by the next run, and every
+-- queued lead hopper_next set aside for its hours is READY again. Deferred
+-- to commit and taken there, the run lock is held for the commit only,
+-- never while an admin's transaction stays open. A restore loads the
+-- releases as they were dumped.
+CREATE OR REPLACE FUNCTION vicidial._recheck_all_releases() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._serialize_hopper_runs();
+    -- Locked in lead order first, as every writer of the queue locks; then
+    -- updated by a plain scan. A join of the two (a CTE) is planned from
+    -- the queue's statistics, which a night's sweep makes stale at once.
+    PERFORM FROM vicidial.callback_releases w WHERE w.release_after > '-infinity'
+      ORDER BY w.lead_id
+        FOR UPDATE;
+    UPDATE vicidial.callback_releases r SET release_after = '-infinity' WHERE r.release_after > '-infinity';
+    UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL WHERE h.status = 'WAIT';
+    RETURN NULL;
+END $$;
+
+-- One event per changed row, each cheap after the first (nothing is left
+-- to reset). A change that changes nothing fires nothing.
+DROP TRIGGER IF EXISTS call_times_recheck ON vicidial.vicidial_call_times;
+CREATE CONSTRAINT TRIGGER call_times_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_call_times
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NOT vicidial._restoring_dump())
+    EXECUTE FUNCTION vicidial._recheck_all_releases();
+DROP TRIGGER IF EXISTS holidays_recheck ON vicidial.vicidial_call_time_holidays;
+CREATE CONSTRAINT TRIGGER holidays_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_call_time_holidays
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NOT vicidial._restoring_dump())
+    EXECUTE FUNCTION vicidial._recheck_all_releases();
+DROP TRIGGER IF EXISTS state_call_times_recheck ON vicidial.vicidial_state_call_times;
+CREATE CONSTRAINT TRIGGER state_call_times_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_state_call_times
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NOT vicidial._restoring_dump())
+    EXECUTE FUNCTION vicidial._recheck_all_releases();
+DROP TRIGGER IF EXISTS campaigns_hours_recheck ON vicidial.vicidial_campaigns;
+CREATE CONSTRAINT TRIGGER campaigns_hours_recheck AFTER UPDATE OF local_call_time, time_zone ON vicidial.vicidial_campaigns
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN ((NEW.local_call_time, NEW.time_zone) IS DISTINCT FROM (OLD.local_call_time, OLD.time_zone))
+    EXECUTE FUNCTION vicidial._recheck_all_releases();
+DROP TRIGGER IF EXISTS lists_hours_recheck ON vicidial.vicidial_lists;
+CREATE CONSTRAINT TRIGGER lists_hours_recheck AFTER UPDATE OF local_call_time, time_zone, campaign_id ON vicidial.vicidial_lists
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN ((NEW.local_call_time, NEW.time_zone, NEW.campaign_id) IS DISTINCT FROM (OLD.local_call_time, OLD.time_zone, OLD.campaign_id))
+    EXECUTE FUNCTION vicidial._recheck_all_releases();
+
+CREATE OR REPLACE FUNCTION vicidial._recheck_lead_release() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE vicidial.callback_releases r SET release_after = '-infinity'
+     WHERE r.lead_id = NEW.lead_id AND r.release_after > '-infinity';
+    UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL
+     WHERE h.lead_id = NEW.lead_id AND h.status = 'WAIT';
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER leads_hours_recheck AFTER UPDATE OF time_zone, state, list_id ON vicidial.vicidial_list
+    FOR EACH ROW
+    WHEN ((NEW.time_zone, NEW.state, NEW.list_id) IS DISTINCT FROM (OLD.time_zone, OLD.state, OLD.list_id))
+    EXECUTE FUNCTION vicidial._recheck_lead_release();
