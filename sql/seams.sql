@@ -222,3 +222,11 @@ UPDATE vicidial.vicidial_callbacks SET callback_time = now() + interval '5 hours
 RETURNING retry_base_time = callback_time AS base_follows_the_new_time;
 RESET vicidial.change_reason;
 SELECT reason FROM vicidial.callback_history(:based_cb) ORDER BY change_id DESC LIMIT 1;
+
+-- A callback on a call is its caller's until the hangup: the admin cannot
+-- make it another agent's alone (refused up front, not at commit).
+SELECT vicidial.callback_schedule(12022, 'zara', vicidial._half_hour_start(now())) AS on_call_anyone \gset
+SELECT lead_id FROM vicidial.callback_dial(:on_call_anyone, 'zara');
+SELECT regress.attempt(format('SELECT vicidial.callback_modify(%s, agent => %L, recipient => %L)', :on_call_anyone, 'zoe', 'USERONLY'))
+       ~ '^55000: lead 12022 of callback \d+ is on a call with agent "zara": the callback cannot be agent "zoe"''s only \(unchanged\)$' AS given_away_on_a_call;
+SELECT vicidial.lead_disposition(12022, 'zara', 'SALE') IS NULL AS zara_hangs_up;

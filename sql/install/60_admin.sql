@@ -12,6 +12,7 @@ RETURNS SETOF vicidial.vicidial_callbacks
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET vicidial.change_reason = 'MODIFIED' AS $$
 DECLARE
     callback vicidial.vicidial_callbacks;
+    on_call record;
     new_status varchar;
     lead_held boolean;
 BEGIN
@@ -30,6 +31,18 @@ BEGIN
         PERFORM FROM vicidial.vicidial_users u WHERE u."user" = agent FOR NO KEY UPDATE;
     END IF;
     callback := vicidial._lock_callback(callback_modify.callback_id);
+    -- A call in progress is its agent's (I11): its callback cannot become
+    -- another agent's alone until the hangup. Refused here, before
+    -- anything changes, not at commit. (The lead is locked.)
+    SELECT l.lead_id, l."user" INTO on_call FROM vicidial.vicidial_list l
+     WHERE l.lead_id = callback.lead_id AND l.status = 'INCALL';
+    IF FOUND AND NOT archive AND coalesce(callback_modify.recipient, callback.recipient) = 'USERONLY'
+       AND on_call."user" IS DISTINCT FROM coalesce(callback_modify.agent, callback."user") THEN
+        RAISE EXCEPTION 'lead % of callback % is on a call with agent "%": the callback cannot be agent "%"''s only',
+            callback.lead_id, callback.callback_id, on_call."user", coalesce(callback_modify.agent, callback."user")
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'change it after the call ends';
+    END IF;
     new_status := CASE
                       WHEN archive THEN 'ARCHIVE'
                       -- a LIVE callback moved to a later time waits again
