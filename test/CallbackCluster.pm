@@ -5,9 +5,12 @@ package CallbackCluster;
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils ();
 use Exporter 'import';
+use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(callback_node seed_call_center catalog_fingerprint readme_roles_sql);
+our @EXPORT = qw(callback_node seed_call_center catalog_fingerprint readme_roles_sql
+  start_pgbouncer stop_pgbouncer pgbouncer_logfile);
 
 # A started cluster preloading vicidial_callbacks (and whatever else is
 # asked), with the given postgresql.conf lines.
@@ -106,6 +109,99 @@ sub catalog_fingerprint
         ) facts
         ORDER BY line COLLATE "C"
     });
+}
+
+# A pgbouncer (Debian's, /usr/sbin/pgbouncer) in front of $node, run as
+# the test's own OS user: it listens on 127.0.0.1 only, on a free port, and
+# keeps its ini, auth file, log and pid file in a temporary directory of
+# the test. It serves every database of the node (a fallback "*" entry,
+# over the node's Unix socket) to the roles named in $opts{users} (default
+# dialer_pool), without a password (auth_type trust). Other options:
+# pool_mode (default transaction), default_pool_size (default 1: every
+# client of a user shares one server connection), max_client_conn
+# (default 100), ini (more lines for the [pgbouncer] section), dbname
+# (default postgres). Returns the port once the first of the users, which
+# must exist on the node, gets through to dbname. stop_pgbouncer($port)
+# stops it; any still running are stopped when the test exits.
+my %pgbouncers;
+
+sub start_pgbouncer
+{
+    my ($node, %opts) = @_;
+    my $binary = $opts{binary} || '/usr/sbin/pgbouncer';
+    die "$binary is not installed (Debian package pgbouncer)" unless -x $binary;
+    my @users = @{ $opts{users} || ['dialer_pool'] };
+    my $dir = PostgreSQL::Test::Utils::tempdir('pgbouncer');
+    my $port = PostgreSQL::Test::Cluster::get_free_port();
+    my %conf = (
+        listen_addr => '127.0.0.1',
+        listen_port => $port,
+        unix_socket_dir => '',
+        auth_type => 'trust',
+        auth_file => "$dir/userlist.txt",
+        pool_mode => $opts{pool_mode} || 'transaction',
+        default_pool_size => $opts{default_pool_size} || 1,
+        max_client_conn => $opts{max_client_conn} || 100,
+        logfile => "$dir/pgbouncer.log",
+        pidfile => "$dir/pgbouncer.pid");
+    my $host = $node->host;
+    my $node_port = $node->port;
+    PostgreSQL::Test::Utils::append_to_file("$dir/userlist.txt",
+        join('', map { my $u = $_; $u =~ s/"/""/g; qq{"$u" ""\n} } @users));
+    PostgreSQL::Test::Utils::append_to_file("$dir/pgbouncer.ini",
+        "[databases]\n* = host=$host port=$node_port\n\n[pgbouncer]\n"
+        . join('', map { "$_ = $conf{$_}\n" } sort keys %conf)
+        . ($opts{ini} || ''));
+    PostgreSQL::Test::Utils::system_or_bail($binary, '-d', '-q', "$dir/pgbouncer.ini");
+    $pgbouncers{$port} = { dir => $dir };
+
+    # Up when the pid file is there and a client gets through to the node.
+    my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
+    while (1)
+    {
+        my ($out) = PostgreSQL::Test::Utils::run_command(
+            [ 'psql', '-X', '-A', '-t', '-h', '127.0.0.1', '-p', $port, '-U', $users[0],
+              '-d', $opts{dbname} || 'postgres', '-c', 'SELECT 1' ]);
+        last if -s "$dir/pgbouncer.pid" && $out eq '1';
+        if (time > $deadline)
+        {
+            stop_pgbouncer($port);
+            die "pgbouncer on port $port did not come up; see $dir/pgbouncer.log";
+        }
+        usleep(100_000);
+    }
+    chomp($pgbouncers{$port}{pid} = PostgreSQL::Test::Utils::slurp_file("$dir/pgbouncer.pid"));
+    return $port;
+}
+
+sub pgbouncer_logfile
+{
+    my ($port) = @_;
+    return "$pgbouncers{$port}{dir}/pgbouncer.log";
+}
+
+# Immediate shutdown (SIGTERM), waited for.
+sub stop_pgbouncer
+{
+    my ($port) = @_;
+    my $bouncer = delete $pgbouncers{$port} or return;
+    my $pid = $bouncer->{pid};
+    if (!$pid && -s "$bouncer->{dir}/pgbouncer.pid")
+    {
+        chomp($pid = PostgreSQL::Test::Utils::slurp_file("$bouncer->{dir}/pgbouncer.pid"));
+    }
+    return unless $pid && $pid =~ /^\d+$/;
+    kill 'TERM', $pid;
+    my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
+    usleep(50_000) while kill(0, $pid) && time < $deadline;
+    return;
+}
+
+END
+{
+    my $exit = $?;
+    stop_pgbouncer($_) for keys %pgbouncers;
+    $? = $exit;
 }
 
 1;

@@ -6,7 +6,7 @@
 PG_BINDIR=/usr/lib/postgresql/15/bin
 PG_CONFIG=$PG_BINDIR/pg_config
 PROJECT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PACKAGES="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-plpgsql-check libpq-dev libipc-run-perl"
+PACKAGES="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-plpgsql-check libpq-dev libipc-run-perl pgbouncer"
 
 install_packages()
 {
