@@ -7,6 +7,60 @@
 
 \echo Use "ALTER EXTENSION vicidial_callbacks UPDATE TO '1.1'" to load this file. \quit
 
+-- Data that 1.0 accepted and 1.1's rules refuse, repaired first, each
+-- change reported by a WARNING (an extension script shows no NOTICE):
+--   INCALL in a campaign's dial_statuses: 1.1 never dials a lead that is
+--   being called (dial_statuses_without_incall, below), so INCALL is
+--   removed from the array.
+--   A lead that is INCALL in the hopper (queued by such a campaign, or
+--   made INCALL there by hand): a lead being called leaves the hopper, as
+--   a dial takes it out, so that it is not dialed again once its call ends.
+--   An open callback's lead_status that 1.1 refuses as a given lead status
+--   (1 to 6 capital letters or digits, neither INCALL nor CBHOLD): 1.1's
+--   guard checks it at every change of the callback, which could then
+--   never be dialed, moved or archived. It becomes CALLBK, the default.
+--   ARCHIVE rows are final and keep theirs.
+-- Campaigns, leads and callbacks all keep their rows. 1.0's triggers are
+-- kept out of it (modify_date stays as it was).
+SET LOCAL session_replication_role = replica;
+DO $$
+DECLARE
+    repaired record;
+BEGIN
+    FOR repaired IN
+        WITH changed AS (
+            UPDATE vicidial.vicidial_campaigns cp SET dial_statuses = array_remove(cp.dial_statuses, 'INCALL')
+             WHERE 'INCALL' = ANY (cp.dial_statuses)
+            RETURNING cp.campaign_id)
+        SELECT ch.campaign_id FROM changed ch ORDER BY ch.campaign_id
+    LOOP
+        RAISE WARNING 'campaign "%": INCALL removed from dial_statuses', repaired.campaign_id;
+    END LOOP;
+    FOR repaired IN
+        WITH removed AS (
+            DELETE FROM vicidial.vicidial_hopper h USING vicidial.vicidial_list l
+             WHERE l.lead_id = h.lead_id AND l.status = 'INCALL'
+            RETURNING h.lead_id, h.campaign_id)
+        SELECT r.lead_id, r.campaign_id FROM removed r ORDER BY r.lead_id
+    LOOP
+        RAISE WARNING 'lead %: INCALL, taken out of the hopper of campaign "%"', repaired.lead_id, repaired.campaign_id;
+    END LOOP;
+    FOR repaired IN
+        WITH refused AS (
+            SELECT c.callback_id, c.lead_status FROM vicidial.vicidial_callbacks c
+             WHERE c.status IN ('ACTIVE', 'LIVE')
+               AND (c.lead_status !~ '^[A-Z0-9]{1,6}$' OR c.lead_status IN ('INCALL', 'CBHOLD'))),
+        changed AS (
+            UPDATE vicidial.vicidial_callbacks c SET lead_status = 'CALLBK'
+              FROM refused r WHERE c.callback_id = r.callback_id
+            RETURNING c.callback_id, r.lead_status)
+        SELECT ch.callback_id, ch.lead_status FROM changed ch ORDER BY ch.callback_id
+    LOOP
+        RAISE WARNING 'callback %: lead_status "%" replaced by CALLBK', repaired.callback_id, repaired.lead_status;
+    END LOOP;
+END $$;
+RESET session_replication_role;
+
 -- Agents bound to database roles (CONTRACT §11).
 ALTER TABLE vicidial.vicidial_users ADD COLUMN db_role text;
 

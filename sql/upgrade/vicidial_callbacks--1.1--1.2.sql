@@ -6,6 +6,45 @@
 
 \echo Use "ALTER EXTENSION vicidial_callbacks UPDATE TO '1.2'" to load this file. \quit
 
+-- Data that 1.0 accepted, that a 1.1 database upgraded from 1.0 may still
+-- hold, and that the rules refuse: repaired first, as the 1.0 -> 1.1
+-- upgrade now does, each change reported by a WARNING (an extension
+-- script shows no NOTICE). A lead that is INCALL leaves the hopper, so
+-- that it is not dialed again once its call ends; an open callback whose
+-- lead_status is refused as a given lead status (1 to 6 capital letters
+-- or digits, neither INCALL nor CBHOLD), which could never be dialed,
+-- moved or archived, takes CALLBK; ARCHIVE rows are final and keep theirs.
+-- 1.1's triggers are kept out of it (modify_date stays as it was).
+SET LOCAL session_replication_role = replica;
+DO $$
+DECLARE
+    repaired record;
+BEGIN
+    FOR repaired IN
+        WITH removed AS (
+            DELETE FROM vicidial.vicidial_hopper h USING vicidial.vicidial_list l
+             WHERE l.lead_id = h.lead_id AND l.status = 'INCALL'
+            RETURNING h.lead_id, h.campaign_id)
+        SELECT r.lead_id, r.campaign_id FROM removed r ORDER BY r.lead_id
+    LOOP
+        RAISE WARNING 'lead %: INCALL, taken out of the hopper of campaign "%"', repaired.lead_id, repaired.campaign_id;
+    END LOOP;
+    FOR repaired IN
+        WITH refused AS (
+            SELECT c.callback_id, c.lead_status FROM vicidial.vicidial_callbacks c
+             WHERE c.status IN ('ACTIVE', 'LIVE')
+               AND (c.lead_status !~ '^[A-Z0-9]{1,6}$' OR c.lead_status IN ('INCALL', 'CBHOLD'))),
+        changed AS (
+            UPDATE vicidial.vicidial_callbacks c SET lead_status = 'CALLBK'
+              FROM refused r WHERE c.callback_id = r.callback_id
+            RETURNING c.callback_id, r.lead_status)
+        SELECT ch.callback_id, ch.lead_status FROM changed ch ORDER BY ch.callback_id
+    LOOP
+        RAISE WARNING 'callback %: lead_status "%" replaced by CALLBK', repaired.callback_id, repaired.lead_status;
+    END LOOP;
+END $$;
+RESET session_replication_role;
+
 -- Functions and views whose result columns change are dropped and
 -- created again by the replayable files; the grants made on them are kept
 -- here and made again by the privileges file, which then drops this table.
