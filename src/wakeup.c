@@ -20,6 +20,7 @@
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "storage/ipc.h"
+#include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/timestamp.h"
@@ -63,6 +64,8 @@ wakeup_init_shmem(void)
 {
 	bool		found;
 
+	/* where every process attaches (EXEC_BACKEND), none may see it half initialized */
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	wakeup = ShmemInitStruct("vicidial_callbacks wakeup", wakeup_size(requested_slots), &found);
 	if (!found)
 	{
@@ -70,6 +73,7 @@ wakeup_init_shmem(void)
 		SpinLockInit(&wakeup->mutex);
 		wakeup->nslots = requested_slots;
 	}
+	LWLockRelease(AddinShmemInitLock);
 }
 
 static void

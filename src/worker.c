@@ -8,7 +8,8 @@
  * Modelled on worker_spi: a latch loop, SIGHUP reloads the settings,
  * SIGTERM exits with a code that makes the postmaster restart the worker,
  * one transaction per run. A failed run is logged and recorded in
- * vicidial.hopper_runs, and the worker carries on.
+ * vicidial.hopper_runs, and the worker carries on; so does a cancelled
+ * run (pg_cancel_backend), and a cancel while idle is ignored.
  */
 #include "postgres.h"
 
@@ -191,6 +192,14 @@ vicidial_worker_main(Datum main_arg)
 		bool		passed = false;
 		int			events;
 
+		/*
+		 * A cancel (SIGINT) is meant for a run; one still pending here came
+		 * while idle, with nothing to cancel. Raised here, outside pass()'s
+		 * PG_TRY, its ERROR would end the worker. Cleared rather than by
+		 * setting DoingCommandRead, which would make die() process
+		 * interrupts inside the signal handler.
+		 */
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
