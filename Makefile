@@ -21,6 +21,7 @@ UPGRADE_SOURCES = $(wildcard sql/upgrade/$(EXTENSION)--*--$(EXTVERSION).sql)
 # Released versions' full scripts stay installable, byte for byte.
 DATA = $(wildcard sql/released/$(EXTENSION)--*.sql)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(notdir $(UPGRADE_SOURCES))
+DOCS = $(wildcard doc/*.md)
 
 # Every suite runs in a throwaway instance of its own; none needs a server.
 REGRESS = setup flow errors transitions window admin hopper roles trust hours dial_limits agents policies log_partitions seams paths lint

@@ -7,7 +7,8 @@
 -- result columns with RETURN QUERY EXECUTE (the sort column is chosen at
 -- run time), which a static checker cannot follow, so their "OUT variable
 -- is maybe unmodified" warnings are filtered out here; and both name a
--- result column "user", a reserved word, because CONTRACT §4 does.
+-- result column "user", a reserved word, as the public API does
+-- (doc/vicidial_callbacks_admin.md).
 -- log_partitions_add creates tables with EXECUTE, which the checker cannot
 -- see either, and _lock_leads locks rows in an ARRAY() subquery, which it
 -- does not count as a write, so their "should be STABLE" is filtered out.
@@ -33,3 +34,20 @@ SELECT c.function, r.lineno, r.level, r.message
             AND r.message = 'routine is marked as VOLATILE, should be STABLE')
  ORDER BY 1, 2;
 DROP EXTENSION plpgsql_check;
+-- Every public object says what it is in psql (\df+, \dt+, \dv+): each
+-- function not starting with "_", and each table and view of the
+-- extension, has a comment (sql/install/95_comments.sql). The logs' month
+-- partitions, which log_partitions_add creates later, are not the
+-- extension's. Expected: no rows.
+SELECT o.kind, o.name
+  FROM (SELECT 'function' AS kind, p.oid::regprocedure::text AS name, obj_description(p.oid, 'pg_proc') AS description
+          FROM pg_proc p
+         WHERE p.pronamespace = 'vicidial'::regnamespace AND p.proname NOT LIKE '\_%'
+        UNION ALL
+        SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'table' END, c.oid::regclass::text, obj_description(c.oid, 'pg_class')
+          FROM pg_class c
+          JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+                          AND d.refclassid = 'pg_extension'::regclass
+         WHERE c.relnamespace = 'vicidial'::regnamespace AND c.relkind IN ('r', 'p', 'v')) o
+ WHERE coalesce(o.description, '') = ''
+ ORDER BY 1, 2;
