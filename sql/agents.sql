@@ -1,4 +1,4 @@
--- Agents who leave (CONTRACT §8): an agent owning an open callback cannot
+-- Agents who leave: an agent owning an open callback cannot
 -- be deleted (55000); deactivating one hands their open USERONLY callbacks
 -- to anyone in the same transaction, user kept, the LIVE ones' leads
 -- released to the hopper as the sweep would.

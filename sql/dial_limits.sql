@@ -1,5 +1,5 @@
--- Do-not-call (I9), the 24-hour limit and the dial log (CONTRACT §8, §9,
--- §12): every hand-out path, every writer. Campaigns dial around the clock
+-- Do-not-call (I9), the 24-hour limit and the dial log: every hand-out
+-- path, every writer. Campaigns dial around the clock
 -- here, so that calling hours (sql/hours.sql) never stand in the way.
 SET TimeZone = 'UTC';
 

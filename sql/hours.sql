@@ -1,4 +1,4 @@
--- Calling hours (CONTRACT §7, §9, §12): zones, call times, holidays, state
+-- Calling hours: zones, call times, holidays, state
 -- and list rules, DST, and every path that hands a lead to an agent. Time
 -- is driven through the functions' time arguments; where a function reads
 -- the clock (scheduling, hopper_next, callback_dial), the call times are

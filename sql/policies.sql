@@ -1,4 +1,4 @@
--- Callback policies and the callback log (CONTRACT §8, §12): the active
+-- Callback policies and the callback log: the active
 -- limit at N and N+1 with the per-agent override above and below the
 -- campaign's, retries (attempts 1..max and max+1, the wall clock kept, a
 -- closed day skipped), the move of an owner's callback after strictly N

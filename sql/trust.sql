@@ -1,4 +1,4 @@
--- 1.1 trust (CONTRACT §11): agents bound to database roles, I10 (a call is
+-- 1.1 trust: agents bound to database roles, I10 (a call is
 -- its agent's), I11 (no lead stranded, none handed out under a USERONLY
 -- callback), status texts, finite times, the isolation level, renames, the
 -- private run lock and the restore mode. Each case would pass on 1.0.

@@ -18,7 +18,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN vicidial._time_zone_known(current_setting('TimeZone')) THEN current_setting('TimeZone') ELSE 'UTC' END
 $$;
 
--- Calling hours (CONTRACT §7). A window is the half-open local interval
+-- Calling hours. A window is the half-open local interval
 -- [start, stop); start = stop closes the day; stop may be 24:00. A
 -- weekday's pair, both NULL, falls back to the default pair.
 CREATE TABLE vicidial.vicidial_call_times (
@@ -128,7 +128,7 @@ SELECT c.lead_id, '-infinity'
   FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id
  WHERE c.status = 'LIVE' AND c.recipient = 'ANYONE' AND l.status = 'CBHOLD';
 
--- Do-not-call and the dial log (CONTRACT §8, §9).
+-- Do-not-call and the dial log.
 
 -- A phone number's digits, what the do-not-call lists compare; NULL when it
 -- has none, so that such a number matches nothing. It names the schema of
@@ -199,7 +199,7 @@ SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_log_log_id_seq', '
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_dnc', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.vicidial_campaign_dnc', '');
 
--- Callback policies (CONTRACT §8). Every one is enforced in the database.
+-- Callback policies. Every one is enforced in the database.
 ALTER TABLE vicidial.vicidial_campaigns
     ADD COLUMN callback_useronly_move_minutes integer NOT NULL DEFAULT 0
         CONSTRAINT callback_useronly_move_minutes_range CHECK (callback_useronly_move_minutes BETWEEN 0 AND 527040),

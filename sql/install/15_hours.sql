@@ -1,4 +1,4 @@
--- Calling hours (CONTRACT §7, §9, §12): zones, call times and the one
+-- Calling hours: zones, call times and the one
 -- predicate every path that hands a lead to an agent applies. A lead's
 -- hours are a key, (zone, call times): its zone and the call times that
 -- bind it (campaign, list, state), intersected. Set-based callers decide
@@ -22,7 +22,7 @@ END $$;
 -- widens; start = stop closes the day too. PL/pgSQL with a generic plan,
 -- so that its one query is planned once per session: the sweep, the fill
 -- and hopper_next ask it many times. (Left to choose, the plan cache
--- re-plans it at every call, 0.12 ms: a custom plan knows the array's
+-- re-plans it at every call: a custom plan knows the array's
 -- length and always looks cheaper than the generic one.)
 CREATE OR REPLACE FUNCTION vicidial._hours_window(call_times varchar[], day date, OUT start time, OUT stop time)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$

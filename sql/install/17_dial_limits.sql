@@ -221,7 +221,7 @@ CREATE OR REPLACE TRIGGER vicidial_log_keep_truncate BEFORE TRUNCATE ON vicidial
 -- dial. One index probe per lead (and log partition), written so that no
 -- plan can do otherwise (the LIMIT 1 subquery), and planned once per
 -- session: left to choose, the plan cache re-plans it at every
--- disposition (0.5 ms), and a plan chosen while the log was small would
+-- disposition, and a plan chosen while the log was small would
 -- scan the whole log.
 CREATE OR REPLACE FUNCTION vicidial._close_dials(lead_ids bigint[], status text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$

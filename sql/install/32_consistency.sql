@@ -17,7 +17,7 @@
 CREATE OR REPLACE FUNCTION vicidial._check_leads() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 -- the statements below probe per lead whatever the queue's length: one
--- generic plan, not a re-planning (0.6 ms) at every commit
+-- generic plan, not a re-planning at every commit
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     broken record;

@@ -1,4 +1,4 @@
--- The history of every callback (CONTRACT §8): vicidial_callback_log gets
+-- The history of every callback: vicidial_callback_log gets
 -- one row per change of a callback's status, time, owner or recipient (and
 -- one per new callback), by every writer, written once per statement from
 -- its transition tables, never a trigger call per row. The rows are kept

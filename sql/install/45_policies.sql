@@ -1,4 +1,4 @@
--- Callback policies (CONTRACT §8): the active limit, retries, the move of
+-- Callback policies: the active limit, retries, the move of
 -- an absent owner's callbacks to anyone, the display limit and the bulk
 -- reassign. Each rule's test and its effect are here; the triggers and
 -- functions that enforce them call in.

@@ -1,7 +1,8 @@
 -- A check a DBA runs after a restore, a bulk load or anything done with the
 -- triggers off: every row that breaks an invariant, with the rule it breaks.
--- Empty means the tables hold I1-I4, I10 and I11, and every lead waiting
--- for its hours will be released.
+-- Empty means the tables hold I1, I2, I3, I10 and I11, and every lead
+-- waiting in CBHOLD beside a LIVE ANYONE callback will be released (I8's
+-- release queue).
 
 CREATE OR REPLACE FUNCTION vicidial.invariant_violations()
 RETURNS TABLE (invariant text, lead_id bigint, detail text)

@@ -1,4 +1,4 @@
-# The pooled deployment of the README ("Behind a connection pooler"),
+# The pooled deployment of doc/vicidial_callbacks_deployment.md ("Behind a connection pooler"),
 # through a real pgbouncer in transaction mode whose every client shares
 # ONE server connection: the README's roles, agents bound to roles of their
 # own, a NOINHERIT pooler login that acts as nobody until it switches role,
