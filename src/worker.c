@@ -45,13 +45,74 @@ typedef enum PassResult
 static MemoryContext worker_context;
 
 /*
+ * The sweep of a database whose extension runs in two parts (1.2 and
+ * later), in a transaction of its own, committed before the fill starts:
+ * a callback that falls due is LIVE for the agents without waiting for
+ * the fill. Its counts are kept in worker_context for the fill to record.
+ * False when the installed version runs in one part (_worker_run), or
+ * when the worker's role may not run the two parts (granted the one-part
+ * call only, as 1.1 documented).
+ */
+typedef struct Swept
+{
+	Datum		values[5];		/* _worker_sweep()'s columns */
+	bool		nulls[5];
+} Swept;
+
+static bool
+sweep_in_transaction(Swept *swept)
+{
+	bool		split = false;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (OidIsValid(get_extension_oid("vicidial_callbacks", true)) &&
+		SPI_execute("SELECT coalesce(has_function_privilege(to_regprocedure('vicidial._worker_sweep()'), 'EXECUTE')"
+					" AND has_function_privilege(to_regprocedure('vicidial._worker_fill(timestamptz, integer, integer,"
+					" integer, text, integer)'), 'EXECUTE'), false)", true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		bool		isnull;
+
+		split = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	if (split)
+	{
+		MemoryContext spi_context;
+		int			i;
+
+		pgstat_report_activity(STATE_RUNNING, "SELECT vicidial._worker_sweep()");
+		if (SPI_execute("SELECT * FROM vicidial._worker_sweep()", false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "vicidial_callbacks: SPI_execute failed for _worker_sweep");
+		/* the cut_short text outlives SPI: copied into the worker's context */
+		spi_context = MemoryContextSwitchTo(worker_context);
+		for (i = 0; i < 5; i++)
+		{
+			swept->values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &swept->nulls[i]);
+			if (i == 4 && !swept->nulls[i])
+				swept->values[i] = PointerGetDatum(DatumGetTextPCopy(swept->values[i]));
+		}
+		MemoryContextSwitchTo(spi_context);
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return split;
+}
+
+/*
  * One transaction: if the extension is installed, optionally run the
- * hopper and record it, then read the earliest ACTIVE callback_time.
+ * hopper (the fill of a sweep already committed, or the whole run) and
+ * record it, then read when the worker must wake next.
  */
 static PassResult
 pass_in_transaction(bool run, TimestampTz *next_due)
 {
 	PassResult	result = PASS_NO_EXTENSION;
+	Swept		swept;
+	bool		split = run && sweep_in_transaction(&swept);
 
 	*next_due = DT_NOEND;
 	SetCurrentStatementStartTimestamp();
@@ -64,7 +125,25 @@ pass_in_transaction(bool run, TimestampTz *next_due)
 		bool		isnull;
 		Datum		earliest;
 
-		if (run)
+		if (split)
+		{
+			Oid			argtypes[6] = {TIMESTAMPTZOID, INT4OID, INT4OID, INT4OID, TEXTOID, INT4OID};
+			Datum		args[6];
+			char		nulls[7] = "      ";
+			int			i;
+
+			for (i = 0; i < 5; i++)
+			{
+				args[i] = swept.values[i];
+				nulls[i] = swept.nulls[i] ? 'n' : ' ';
+			}
+			args[5] = Int32GetDatum(vicidial_history_rows);
+			pgstat_report_activity(STATE_RUNNING, "SELECT vicidial._worker_fill()");
+			if (SPI_execute_with_args("SELECT vicidial._worker_fill($1, $2, $3, $4, $5, $6)", 6, argtypes, args,
+									  nulls, false, 0) != SPI_OK_SELECT)
+				elog(ERROR, "vicidial_callbacks: SPI_execute failed for _worker_fill");
+		}
+		else if (run)
 		{
 			Oid			argtypes[1] = {INT4OID};
 			Datum		args[1] = {Int32GetDatum(vicidial_history_rows)};

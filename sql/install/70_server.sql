@@ -283,18 +283,19 @@ BEGIN
     RETURN vicidial._end_calls(stuck, at);
 END $$;
 
--- One run: the INCALL timeout, then the sweep, then the fill, in one
--- transaction, serialized with every other run. No lock is waited for
--- longer than vicidial_callbacks.lock_timeout: a part that cannot get its
--- locks in time (a writer holds them open) is rolled back alone and left
--- to a later run, and cut_short says which and why.
-CREATE OR REPLACE FUNCTION vicidial.hopper_run(now timestamptz DEFAULT now())
-RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer, hopper_filled integer, cut_short text)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- The parts of a run, serialized with every other run: 'sweep' (the
+-- INCALL timeout, then the sweep) and 'fill'. No lock is waited for longer
+-- than vicidial_callbacks.lock_timeout: a part that cannot get its locks
+-- in time (a writer holds them open) is rolled back alone and left to a
+-- later run, and cut_short says which and why.
+CREATE OR REPLACE FUNCTION vicidial._run_parts(now timestamptz, parts text[],
+                                               OUT went_live integer, OUT useronly integer, OUT hopper_inserted integer,
+                                               OUT hopper_filled integer, OUT cut_short text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- restored at return, whatever the body sets
 SET lock_timeout = 0 AS $$
 BEGIN
-    PERFORM vicidial._check_time(hopper_run.now, 'now');
+    PERFORM vicidial._check_time(_run_parts.now, 'now');
     PERFORM vicidial._require_read_committed('hopper_run');
     PERFORM set_config('lock_timeout', vicidial._run_lock_timeout(), true);
     went_live := 0;
@@ -305,24 +306,36 @@ BEGIN
         PERFORM vicidial._serialize_hopper_runs();
     EXCEPTION WHEN lock_not_available THEN
         cut_short := 'all: another run or a change of calling hours held the run lock';
-        RETURN NEXT;
         RETURN;
     END;
-    BEGIN
-        PERFORM vicidial._end_timed_out_calls(hopper_run.now);
-    EXCEPTION WHEN lock_not_available THEN
-        cut_short := concat_ws('; ', cut_short, 'stuck calls: ' || SQLERRM);
-    END;
-    BEGIN
-        SELECT s.went_live, s.useronly, s.hopper_inserted INTO went_live, useronly, hopper_inserted
-          FROM vicidial.sweep(hopper_run.now) s;
-    EXCEPTION WHEN lock_not_available THEN
-        cut_short := concat_ws('; ', cut_short, 'sweep: ' || SQLERRM);
-    END;
-    BEGIN
-        hopper_filled := vicidial.hopper_fill(hopper_run.now);
-    EXCEPTION WHEN lock_not_available THEN
-        cut_short := concat_ws('; ', cut_short, 'fill: ' || SQLERRM);
-    END;
-    RETURN NEXT;
+    IF 'sweep' = ANY (parts) THEN
+        BEGIN
+            PERFORM vicidial._end_timed_out_calls(_run_parts.now);
+        EXCEPTION WHEN lock_not_available THEN
+            cut_short := concat_ws('; ', cut_short, 'stuck calls: ' || SQLERRM);
+        END;
+        BEGIN
+            SELECT s.went_live, s.useronly, s.hopper_inserted INTO went_live, useronly, hopper_inserted
+              FROM vicidial.sweep(_run_parts.now) s;
+        EXCEPTION WHEN lock_not_available THEN
+            cut_short := concat_ws('; ', cut_short, 'sweep: ' || SQLERRM);
+        END;
+    END IF;
+    IF 'fill' = ANY (parts) THEN
+        BEGIN
+            hopper_filled := vicidial.hopper_fill(_run_parts.now);
+        EXCEPTION WHEN lock_not_available THEN
+            cut_short := concat_ws('; ', cut_short, 'fill: ' || SQLERRM);
+        END;
+    END IF;
 END $$;
+
+-- One run: the INCALL timeout, then the sweep, then the fill, in one
+-- transaction (pg_cron's, or a person's). The worker runs the same parts
+-- in two transactions (75_worker.sql).
+CREATE OR REPLACE FUNCTION vicidial.hopper_run(now timestamptz DEFAULT now())
+RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer, hopper_filled integer, cut_short text)
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT r.went_live, r.useronly, r.hopper_inserted, r.hopper_filled, r.cut_short
+      FROM vicidial._run_parts(now, '{sweep,fill}') r
+$$;

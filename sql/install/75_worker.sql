@@ -9,10 +9,11 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
      WHERE r.run_id <= (SELECT max(k.run_id) FROM vicidial.hopper_runs k) - keep_runs
 $$;
 
--- The worker's three calls are SECURITY DEFINER, so the role it runs as
+-- The worker's calls are SECURITY DEFINER, so the role it runs as
 -- (vicidial_callbacks.role) needs EXECUTE on them and nothing else.
 
--- One run of the worker: hopper_run at the transaction's time, recorded.
+-- One run of the worker: hopper_run at the transaction's time, recorded
+-- (a database on 1.1, whose worker library is newer, is served by this).
 CREATE OR REPLACE FUNCTION vicidial._worker_run(keep_runs integer) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -21,6 +22,31 @@ BEGIN
     INSERT INTO vicidial.hopper_runs (started_at, finished_at, went_live, useronly, hopper_inserted, hopper_filled, cut_short)
     SELECT started, clock_timestamp(), r.went_live, r.useronly, r.hopper_inserted, r.hopper_filled, r.cut_short
       FROM vicidial.hopper_run(now()) r;
+    PERFORM vicidial._trim_hopper_runs(keep_runs);
+END $$;
+
+-- The worker's run in two transactions: the sweep commits first, so that
+-- a callback that falls due is LIVE for the agents without waiting for
+-- the fill, whose cost follows the hoppers; then the fill, which records
+-- the whole run.
+CREATE OR REPLACE FUNCTION vicidial._worker_sweep(OUT started timestamptz, OUT went_live integer, OUT useronly integer,
+                                                  OUT hopper_inserted integer, OUT cut_short text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    started := clock_timestamp();
+    SELECT r.went_live, r.useronly, r.hopper_inserted, r.cut_short INTO went_live, useronly, hopper_inserted, cut_short
+      FROM vicidial._run_parts(now(), '{sweep}') r;
+END $$;
+
+CREATE OR REPLACE FUNCTION vicidial._worker_fill(started timestamptz, went_live integer, useronly integer,
+                                                 hopper_inserted integer, swept_short text, keep_runs integer)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO vicidial.hopper_runs (started_at, finished_at, went_live, useronly, hopper_inserted, hopper_filled, cut_short)
+    SELECT _worker_fill.started, clock_timestamp(), _worker_fill.went_live, _worker_fill.useronly,
+           _worker_fill.hopper_inserted, r.hopper_filled, nullif(concat_ws('; ', swept_short, r.cut_short), '')
+      FROM vicidial._run_parts(now(), '{fill}') r;
     PERFORM vicidial._trim_hopper_runs(keep_runs);
 END $$;
 

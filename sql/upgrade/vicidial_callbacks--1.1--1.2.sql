@@ -75,3 +75,14 @@ DROP FUNCTION vicidial._shown_to_agent(timestamptz, vicidial.vicidial_campaigns)
 -- The do-not-call rule is the view lead_dnc, read by the one hand-out
 -- predicate (_dial_blockers) and every other reader.
 DROP FUNCTION vicidial._dnc_status(text, vicidial.vicidial_campaigns);
+
+-- The worker runs in two transactions (_worker_sweep, then _worker_fill);
+-- a role that may run the one-transaction _worker_run may run those too.
+INSERT INTO vicidial.upgrade_saved_grants (object, privilege, grantee, is_grantable)
+SELECT part.object, 'EXECUTE', pg_get_userbyid(a.grantee), a.is_grantable
+  FROM pg_catalog.pg_proc f
+ CROSS JOIN LATERAL aclexplode(f.proacl) a
+ CROSS JOIN (VALUES ('FUNCTION vicidial._worker_sweep()'),
+                    ('FUNCTION vicidial._worker_fill(timestamptz, integer, integer, integer, text, integer)')) AS part(object)
+ WHERE f.oid = 'vicidial._worker_run(integer)'::regprocedure
+   AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> f.proowner;

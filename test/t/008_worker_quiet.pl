@@ -18,10 +18,11 @@ seed_call_center($node, 'postgres');
 ok($node->poll_query_until('postgres', 'SELECT next_wake IS NOT NULL FROM vicidial.worker_status'),
     'the worker is up and idle');
 
-# Calls of the worker's two SQL entry points, as the statistics see them
-# (the worker reports its own after each commit, while it lives).
+# Runs of the worker (each begins with a sweep, or is one call where the
+# run is not split) and its looks at the next due time, as the statistics
+# see them (the worker reports its own after each commit, while it lives).
 my $calls = q{
-    SELECT coalesce(sum(calls) FILTER (WHERE funcname = '_worker_run'), 0) || ' '
+    SELECT coalesce(sum(calls) FILTER (WHERE funcname IN ('_worker_sweep', '_worker_run')), 0) || ' '
         || coalesce(sum(calls) FILTER (WHERE funcname = '_next_due'), 0)
       FROM pg_stat_user_functions WHERE schemaname = 'vicidial'};
 my ($runs, $looks) = split / /, $node->safe_psql('postgres', $calls);
