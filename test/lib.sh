@@ -6,7 +6,7 @@
 PG_BINDIR=/usr/lib/postgresql/15/bin
 PG_CONFIG=$PG_BINDIR/pg_config
 PROJECT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PACKAGES="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-plpgsql-check libpq-dev libipc-run-perl pgbouncer"
+PACKAGES="make gcc postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-plpgsql-check libpq-dev libipc-run-perl pgbouncer postgresql-15-auto-failover pg-auto-failover-cli"
 
 install_packages()
 {
