@@ -1,6 +1,5 @@
--- Every row of the contract's error table, for every function. Each case
--- shows the SQLSTATE and message, and "(unchanged)" when the failed call
--- left every table as it was.
+-- Every row of the error table (doc/vicidial_callbacks_model.md), for
+-- every function. Each case shows the SQLSTATE and message.
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, scheduled_callbacks, callback_days_limit) VALUES
