@@ -17,10 +17,17 @@ my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, 'base', has_streaming => 1);
 $standby->start;
 
-# Due in 3 s: they fall due while the primary is gone and before promotion.
+# The primary's worker is switched off (the standby's settings, copied
+# before, keep it on), so that nothing but the promoted standby can take
+# the callbacks, however slow the steps between are. Due in 2 s: they fall
+# due while the primary is gone and before promotion.
+$primary->append_conf('postgresql.conf', "vicidial_callbacks.enabled = off\n");
+$primary->reload;
+ok($primary->poll_query_until('postgres', 'SELECT next_wake IS NULL FROM vicidial.worker_status'),
+    'the primary\'s worker plans no run');
 $primary->safe_psql('postgres', q{
-    SELECT vicidial.callback_schedule(1, 'bob', clock_timestamp() + interval '3 seconds', 'ANYONE');
-    SELECT vicidial.callback_schedule(2, 'ann', clock_timestamp() + interval '3 seconds', 'USERONLY');
+    SELECT vicidial.callback_schedule(1, 'bob', clock_timestamp() + interval '2 seconds', 'ANYONE');
+    SELECT vicidial.callback_schedule(2, 'ann', clock_timestamp() + interval '2 seconds', 'USERONLY');
 });
 $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', 'SELECT pg_is_in_recovery()'), 't', 'the standby is in recovery');
@@ -32,6 +39,8 @@ $primary->stop;
 ok($standby->poll_query_until('postgres',
     q{SELECT clock_timestamp() > max(callback_time) FROM vicidial.vicidial_callbacks}),
     'the callbacks fall due while the standby is still in recovery');
+is($standby->safe_psql('postgres', q{SELECT string_agg(status, ',' ORDER BY lead_id) FROM vicidial.vicidial_callbacks}),
+    'ACTIVE,ACTIVE', 'and are still ACTIVE when it is promoted');
 
 $standby->promote;
 ok($standby->poll_query_until('postgres',

@@ -31,9 +31,10 @@ IPC::Run::run [ 'test/stress/stress', $node->connstr('postgres'), $seconds, $see
 note("stress, $seconds s, seed $seed: $stdout");
 note($stderr) if $stderr;
 my %tally = $stdout =~ /(\w+)=(-?\d+)/g;
-cmp_ok($tally{claims} // 0, '>', 100, 'the agents claimed leads');
-cmp_ok($tally{runs} // 0, '>', 10, 'the drivers ran');
-cmp_ok(($tally{admin_changes} // 0) + ($tally{dml_writes} // 0), '>', 10, 'the admin and the writer changed rows');
+# (how many is the box's business, not a rule's: any progress will do)
+cmp_ok($tally{claims} // 0, '>', 0, 'the agents claimed leads');
+cmp_ok($tally{runs} // 0, '>', 0, 'the drivers ran');
+cmp_ok(($tally{admin_changes} // 0) + ($tally{dml_writes} // 0), '>', 0, 'the admin and the writer changed rows');
 is($tally{unexpected}, '0', 'no unexpected error (only the rules\' refusals and detected deadlocks)');
 is($tally{failed_ends}, '0', 'every agent could end every call it claimed: no lead was handed to two agents');
 is($tally{missing_processes}, '0', 'every client reported');
