@@ -41,7 +41,7 @@ my $calls = q{
     SELECT coalesce(sum(calls) FILTER (WHERE funcname = '_worker_run'), 0) > 0,
            coalesce(sum(calls) FILTER (WHERE funcname = '_worker_sweep'), 0) > 0
       FROM pg_stat_user_functions};
-is($node->safe_psql('postgres', $calls), 't|f', 'with 1.1's grants, runs in one transaction');
+is($node->safe_psql('postgres', $calls), 't|f', "with 1.1's grants, runs in one transaction");
 $node->safe_psql('postgres', q{
     GRANT EXECUTE ON FUNCTION vicidial._worker_sweep(),
         vicidial._worker_fill(timestamptz, integer, integer, integer, text, integer) TO dialer_worker;
