@@ -110,11 +110,13 @@ SELECT c.status, c.archive_reason, l.status AS lead
 -- A retry of a callback due in the past keeps its wall-clock time: the
 -- first whole number of delays after now.
 SELECT vicidial.callback_schedule(97015, 'pat', vicidial._half_hour_start(now())) AS past \gset
+-- (its time read back once: a half hour may begin before the check below)
+SELECT callback_time AS past_time FROM vicidial.vicidial_callbacks WHERE callback_id = :past \gset
 SELECT went_live FROM vicidial.sweep(now());
 SELECT lead_id FROM vicidial.callback_dial(:past, 'pat');
 SELECT vicidial.lead_disposition(97015, 'pat', 'NA') = :past AS past_came_back;
 SELECT status, callback_time - retry_base_time AS moved_by, callback_time > now() AS in_future,
-       retry_base_time = vicidial._half_hour_start(now()) AS base_kept
+       retry_base_time = :'past_time' AS base_kept
   FROM vicidial.vicidial_callbacks WHERE callback_id = :past;
 -- An admin's new time is the new base.
 SELECT callback_time = :'later' AS admin_time FROM vicidial.callback_modify(:past, callback_time => :'later');
