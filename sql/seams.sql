@@ -230,3 +230,18 @@ SELECT lead_id FROM vicidial.callback_dial(:on_call_anyone, 'zara');
 SELECT regress.attempt(format('SELECT vicidial.callback_modify(%s, agent => %L, recipient => %L)', :on_call_anyone, 'zoe', 'USERONLY'))
        ~ '^55000: lead 12022 of callback \d+ is on a call with agent "zara": the callback cannot be agent "zoe"''s only$' AS given_away_on_a_call;
 SELECT vicidial.lead_disposition(12022, 'zara', 'SALE') IS NULL AS zara_hangs_up;
+
+-- A screen learns the customer's date (for callback_slots) from the lead's
+-- clock, and whether its call is a callback call, with the scheduler's
+-- comments, from agent_call_callbacks.
+UPDATE vicidial.vicidial_list SET time_zone = 'Pacific/Honolulu' WHERE lead_id = 12023;
+SELECT local_time = (now() AT TIME ZONE 'Pacific/Honolulu') AS on_the_leads_clock, time_zone
+  FROM vicidial.lead_clock(12023);
+SELECT regress.attempt($$SELECT * FROM vicidial.lead_clock(1234567)$$) AS clock_of_nobody;
+SELECT vicidial.callback_schedule(12023, 'zara', vicidial._half_hour_start(now()), 'ANYONE', 'ask for Pilar') AS pilar \gset
+SELECT hopper_inserted FROM vicidial.sweep(now());
+SELECT lead_id FROM vicidial.callback_dial(:pilar, 'zoe');
+SELECT lead_id, callback_id = :pilar AS its_callback, recipient, scheduled_by, comments, attempts
+  FROM vicidial.agent_call_callbacks('zoe');
+SELECT count(*) AS of_an_agent_with_no_call FROM vicidial.agent_call_callbacks('zara');
+SELECT vicidial.lead_disposition(12023, 'zoe', 'SALE') IS NULL AS zoe_hangs_up;

@@ -181,6 +181,19 @@ BEGIN
     RETURN vicidial._next_open(hours.zone, hours.call_times, after);
 END $$;
 
+-- The lead's wall clock at "at", with its zone: what a screen needs to ask
+-- callback_slots for "tomorrow" on the customer's calendar.
+CREATE OR REPLACE FUNCTION vicidial.lead_clock(lead_id bigint, at timestamptz DEFAULT now(),
+                                               OUT local_time timestamp, OUT time_zone text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    hours vicidial.lead_hours := vicidial._lead_hours(lead_id);
+BEGIN
+    PERFORM vicidial._check_time(at, 'at');
+    local_time := at AT TIME ZONE hours.zone;
+    time_zone := hours.zone;
+END $$;
+
 CREATE OR REPLACE FUNCTION vicidial.lead_local_time(lead_id bigint, local timestamp) RETURNS timestamptz
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE

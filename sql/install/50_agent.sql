@@ -341,3 +341,22 @@ BEGIN
      WHERE l."user" = agent AND l.status = 'INCALL'
      ORDER BY l.last_local_call_time, l.lead_id;
 END $$;
+
+-- The open callback of each call the agent holds: whether the call is a
+-- callback call (one taken from the hopper after an ANYONE callback fell
+-- due, or dialed from the list) and what its scheduler wrote. Bound like
+-- agent_calls.
+CREATE OR REPLACE FUNCTION vicidial.agent_call_callbacks(agent varchar)
+RETURNS TABLE (lead_id bigint, callback_id bigint, recipient varchar, scheduled_by varchar, comments varchar,
+               callback_time timestamptz, customer_time timestamp, attempts integer)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._bound_agent(agent, false);
+    RETURN QUERY
+    SELECT l.lead_id, c.callback_id, c.recipient, c."user", c.comments, c.callback_time,
+           c.callback_time AT TIME ZONE c.customer_timezone, c.attempts
+      FROM vicidial.vicidial_list l
+      JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id AND c.status IN ('ACTIVE', 'LIVE')
+     WHERE l."user" = agent AND l.status = 'INCALL'
+     ORDER BY l.last_local_call_time, l.lead_id;
+END $$;

@@ -19,6 +19,10 @@ COMMENT ON FUNCTION vicidial.agent_callback_count(varchar) IS
     'The agent''s CALLBACK button: how many of their shown USERONLY callbacks are LIVE, and how many are open; one index probe, to poll where LISTEN is not possible.';
 COMMENT ON FUNCTION vicidial.callback_dial(bigint, varchar) IS
     'Dials a callback from the agent''s list (an ACTIVE one becomes LIVE): returns its lead, one vicidial_list row, now INCALL with the agent.';
+COMMENT ON FUNCTION vicidial.agent_call_callbacks(varchar) IS
+    'The open callback of each call the agent holds (is it a callback call, and its comments).';
+COMMENT ON FUNCTION vicidial.lead_clock(bigint, timestamptz) IS
+    'The lead''s wall clock and zone at a time: the customer''s date for callback_slots.';
 COMMENT ON FUNCTION vicidial.agent_calls(varchar) IS
     'The calls the agent holds: their INCALL leads as vicidial_list rows, for a screen that reloads or lost the reply to a claim.';
 
