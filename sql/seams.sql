@@ -245,3 +245,15 @@ SELECT lead_id, callback_id = :pilar AS its_callback, recipient, scheduled_by, c
   FROM vicidial.agent_call_callbacks('zoe');
 SELECT count(*) AS of_an_agent_with_no_call FROM vicidial.agent_call_callbacks('zara');
 SELECT vicidial.lead_disposition(12023, 'zoe', 'SALE') IS NULL AS zoe_hangs_up;
+
+-- The restore exemption is also the session's role's: an API call by a
+-- role that set row_security off runs its statements as the extension's
+-- owner, and is still bound (here: a time beyond the window is refused).
+CREATE ROLE regress_rls_off;
+GRANT USAGE ON SCHEMA vicidial, regress TO regress_rls_off;
+GRANT EXECUTE ON FUNCTION vicidial.callback_schedule(bigint, varchar, timestamptz, text, text, varchar) TO regress_rls_off;
+SET ROLE regress_rls_off;
+SET row_security = off;
+SELECT regress.attempt($$SELECT vicidial.callback_schedule(12024, 'zara', now() + interval '400 days')$$) ~ '^22023: callback time .* is outside the allowed window' AS still_bound;
+RESET row_security;
+RESET ROLE;

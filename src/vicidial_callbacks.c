@@ -189,12 +189,18 @@ PG_FUNCTION_INFO_V1(vicidial_restoring_dump);
  * WHEN clause of the triggers that let a restore load rows as they were
  * dumped, where the current user is the role doing the write: code owned
  * by another role that runs during a restore (a materialized view being
- * refreshed, say) runs as that role, and is bound.
+ * refreshed, say) runs as that role, and is bound; and the session's own
+ * role must be a superuser's as well.
  */
 Datum
 vicidial_restoring_dump(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_BOOL(!row_security && superuser());
+	/*
+	 * The session's role too: a statement that a SECURITY DEFINER function
+	 * of the extension issues runs as its owner, a superuser, on behalf of
+	 * whoever called it.
+	 */
+	PG_RETURN_BOOL(!row_security && superuser() && superuser_arg(GetOuterUserId()));
 }
 
 PG_FUNCTION_INFO_V1(vicidial_in_transaction_block);

@@ -272,14 +272,18 @@ vicidial_worker_main(Datum main_arg)
 		int			events;
 
 		/*
-		 * A cancel (SIGINT) is meant for a run; one still pending here came
-		 * while idle, with nothing to cancel. Raised here, outside pass()'s
-		 * PG_TRY, its ERROR would end the worker. Cleared rather than by
-		 * setting DoingCommandRead, which would make die() process
-		 * interrupts inside the signal handler.
+		 * A cancel (SIGINT) is meant for a run; one pending here came while
+		 * idle, with nothing to cancel. Raised here, outside pass()'s
+		 * PG_TRY, its ERROR would end the worker: so cancels are held while
+		 * other interrupts (die, reload) are served, then dropped. One that
+		 * comes after that waits for the next run's first check, inside
+		 * pass(). (Not DoingCommandRead, which would make die() process
+		 * interrupts inside the signal handler.)
 		 */
-		QueryCancelPending = false;
+		HOLD_CANCEL_INTERRUPTS();
 		CHECK_FOR_INTERRUPTS();
+		QueryCancelPending = false;
+		RESUME_CANCEL_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;

@@ -58,8 +58,9 @@ END $$;
 CREATE OR REPLACE FUNCTION vicidial._dial_blockers(lead_ids bigint[], at timestamptz)
 RETURNS TABLE (lead_id bigint, blocker text, detail text, until timestamptz)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
--- planned for the array given: one lead (a hand-out) or many (a release)
-SET plan_cache_mode = force_custom_plan AS $$
+-- planned once per session: every step is an index probe per lead, right
+-- for one lead (a hand-out, asked at every claim) and for many (a release)
+SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     RETURN QUERY
     WITH leads AS MATERIALIZED (

@@ -25,11 +25,17 @@ BEGIN
         PERFORM vicidial._check_recipient(recipient);
     END IF;
     PERFORM vicidial._check_comments(comments);
-    -- a new owner's row before the lead (the lock order of every writer)
     IF agent IS NOT NULL THEN
         PERFORM vicidial._active_agent(agent);
-        PERFORM FROM vicidial.vicidial_users u WHERE u."user" = agent FOR NO KEY UPDATE;
     END IF;
+    -- The owner it will have (the one given, else the one it has) is
+    -- locked before its lead, the lock order of every writer (the guard
+    -- locks it again, to count its callbacks).
+    PERFORM FROM vicidial.vicidial_users u
+     WHERE u."user" = coalesce(callback_modify.agent,
+                               (SELECT c."user" FROM vicidial.vicidial_callbacks c
+                                 WHERE c.callback_id = callback_modify.callback_id))
+       FOR NO KEY UPDATE;
     callback := vicidial._lock_callback(callback_modify.callback_id);
     -- A call in progress is its agent's (I11): its callback cannot become
     -- another agent's alone until the hangup. Refused here, before
