@@ -227,7 +227,9 @@ SELECT vicidial.callback_schedule(86003, 'hope', vicidial.lead_local_time(86003,
 SELECT went_live, hopper_inserted FROM day_ahead, vicidial.sweep(vicidial.lead_local_time(86003, local_day + time '22:00'));
 SELECT release_after > now() AS waits FROM vicidial.callback_releases WHERE lead_id = 86003;
 UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours' WHERE campaign_id = 'HRS';
-SELECT release_after AS looked_at_again FROM vicidial.callback_releases WHERE lead_id = 86003;
+-- (the change leaves the entry as it was, decided on hours now old)
+SELECT release_after > now() AS still_dated, hours_version < vicidial._hours_version() AS decided_on_old_hours
+  FROM vicidial.callback_releases WHERE lead_id = 86003;
 SELECT went_live, hopper_inserted FROM day_ahead, vicidial.sweep(vicidial.lead_local_time(86003, local_day + time '22:01'));
 UPDATE vicidial.vicidial_campaigns SET local_call_time = '9am-9pm' WHERE campaign_id = 'HRS';
 

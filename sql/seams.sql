@@ -206,8 +206,11 @@ SELECT lead_id FROM vicidial.hopper_next('SEAM3', 'zoe');
 SELECT coalesce(pg_stat_get_xact_function_calls('vicidial._hours_open'::regproc), 0) - :before AS hours_asked_again;
 COMMIT;
 SELECT status, count(*) FROM vicidial.vicidial_hopper WHERE campaign_id = 'SEAM3' GROUP BY status;
--- Their hours open: the set-aside rows are READY again at once, in place.
+-- Their hours open: the next run makes the set-aside rows READY again, in
+-- place (they were set aside on hours that have changed since).
 UPDATE vicidial.vicidial_call_times SET ct_default_stop = '24:00' WHERE call_time_id = 'closed';
+SELECT status, count(*) FROM vicidial.vicidial_hopper WHERE campaign_id = 'SEAM3' GROUP BY status;
+SELECT vicidial.hopper_fill(now()) >= 0 AS a_run;
 SELECT status, count(*) FROM vicidial.vicidial_hopper WHERE campaign_id = 'SEAM3' GROUP BY status;
 SELECT vicidial.lead_disposition(12301, 'zoe', 'SALE') IS NULL AS zoe_hangs_up_again;
 

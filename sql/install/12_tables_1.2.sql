@@ -26,3 +26,20 @@ CREATE INDEX hopper_runs_cut_short ON vicidial.hopper_runs (run_id) WHERE cut_sh
 -- whether a change counts as a retry is data no session can forge, not a
 -- label it can set.
 CREATE TABLE vicidial.retrying_callbacks (callback_id bigint PRIMARY KEY);
+
+-- The version of the calling hours: every change of them (call times,
+-- holidays, state rules, a campaign's or a list's hours or zone) counts it
+-- up, in the changing transaction. What is decided on the hours (a
+-- release deferred until they open, a queued lead set aside) is stamped
+-- with the version it was decided on, and a run decides again whatever an
+-- older version decided. Nothing waits on it but another change: a change
+-- left open holds only this row. (No row yet: version 0.)
+CREATE TABLE vicidial.hours_version (
+    singleton boolean PRIMARY KEY DEFAULT true CONSTRAINT one_row CHECK (singleton),
+    version   bigint NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('vicidial.hours_version', '');
+ALTER TABLE vicidial.callback_releases ADD COLUMN hours_version bigint NOT NULL DEFAULT 0;
+CREATE INDEX callback_releases_hours_version ON vicidial.callback_releases (hours_version);
+ALTER TABLE vicidial.vicidial_hopper ADD COLUMN hours_version bigint;
+CREATE INDEX vicidial_hopper_waiting_hours_version ON vicidial.vicidial_hopper (hours_version) WHERE status = 'WAIT';

@@ -8,8 +8,9 @@
 --   - the release (_release_anyone, 40_leads.sql) deletes the entries of
 --     the leads it releases and defers the others to when the hand-out
 --     predicate lets them go (their hours open, the 24-hour limit lapses);
---   - a change of hours resets every deferred entry to -infinity, a change
---     of a lead's zone, state or list resets that lead's (below);
+--   - a change of hours counts the hours' version up, and a run decides
+--     again every entry deferred on an older version; a change of a
+--     lead's zone, state or list resets that lead's entry (below);
 --   - a restore loads it as dumped.
 -- A run reads only its earliest entry when none is due, however many wait.
 
@@ -40,52 +41,47 @@ CREATE OR REPLACE TRIGGER callbacks_wait_for_release AFTER UPDATE ON vicidial.vi
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wait_for_release();
 
--- A change of hours, when it commits, waits for a run in progress (and a
--- run for it), so that no release is deferred on hours already changed:
--- every waiting release is looked at again by the next run, and every
--- queued lead hopper_next set aside for its hours is READY again. Deferred
--- to commit and taken there, the run lock is held for the commit only,
--- never while an admin's transaction stays open. A restore loads the
--- releases as they were dumped.
-CREATE OR REPLACE FUNCTION vicidial._recheck_all_releases() RETURNS trigger
+-- The hours' version (see 12_tables_1.2.sql): read by whatever decides on
+-- the hours, before it decides, so that a change committed meanwhile makes
+-- the decision look old.
+CREATE OR REPLACE FUNCTION vicidial._hours_version() RETURNS bigint
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN coalesce((SELECT v.version FROM vicidial.hours_version v), 0);
+END $$;
+
+-- A change of hours counts the version up. It takes no lock a run or a
+-- hand-out needs: the run after its commit decides again every waiting
+-- release and every queued lead set aside on an older version, and one
+-- before it stamps what it decides with the version it read. A restore
+-- loads the version as dumped.
+CREATE OR REPLACE FUNCTION vicidial._hours_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM vicidial._serialize_hopper_runs();
-    -- Locked in lead order first, as every writer of the queue locks; then
-    -- updated by a plain scan. A join of the two (a CTE) is planned from
-    -- the queue's statistics, which a night's sweep makes stale at once.
-    PERFORM FROM vicidial.callback_releases w WHERE w.release_after > '-infinity'
-      ORDER BY w.lead_id
-        FOR UPDATE;
-    UPDATE vicidial.callback_releases r SET release_after = '-infinity' WHERE r.release_after > '-infinity';
-    UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL WHERE h.status = 'WAIT';
+    INSERT INTO vicidial.hours_version AS v (singleton, version) VALUES (true, 1)
+    ON CONFLICT (singleton) DO UPDATE SET version = v.version + 1;
     RETURN NULL;
 END $$;
 
--- One event per changed row, each cheap after the first (nothing is left
--- to reset). A change that changes nothing fires nothing.
+-- A change that changes nothing counts nothing.
 DROP TRIGGER IF EXISTS call_times_recheck ON vicidial.vicidial_call_times;
-CREATE CONSTRAINT TRIGGER call_times_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_call_times
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NOT vicidial._restoring_dump())
-    EXECUTE FUNCTION vicidial._recheck_all_releases();
+CREATE TRIGGER call_times_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_call_times
+    FOR EACH ROW WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed();
 DROP TRIGGER IF EXISTS holidays_recheck ON vicidial.vicidial_call_time_holidays;
-CREATE CONSTRAINT TRIGGER holidays_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_call_time_holidays
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NOT vicidial._restoring_dump())
-    EXECUTE FUNCTION vicidial._recheck_all_releases();
+CREATE TRIGGER holidays_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_call_time_holidays
+    FOR EACH ROW WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed();
 DROP TRIGGER IF EXISTS state_call_times_recheck ON vicidial.vicidial_state_call_times;
-CREATE CONSTRAINT TRIGGER state_call_times_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_state_call_times
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NOT vicidial._restoring_dump())
-    EXECUTE FUNCTION vicidial._recheck_all_releases();
+CREATE TRIGGER state_call_times_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_state_call_times
+    FOR EACH ROW WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed();
 DROP TRIGGER IF EXISTS campaigns_hours_recheck ON vicidial.vicidial_campaigns;
-CREATE CONSTRAINT TRIGGER campaigns_hours_recheck AFTER UPDATE OF local_call_time, time_zone ON vicidial.vicidial_campaigns
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
-    WHEN ((NEW.local_call_time, NEW.time_zone) IS DISTINCT FROM (OLD.local_call_time, OLD.time_zone))
-    EXECUTE FUNCTION vicidial._recheck_all_releases();
+CREATE TRIGGER campaigns_hours_recheck AFTER UPDATE OF local_call_time, time_zone ON vicidial.vicidial_campaigns
+    FOR EACH ROW WHEN ((NEW.local_call_time, NEW.time_zone) IS DISTINCT FROM (OLD.local_call_time, OLD.time_zone))
+    EXECUTE FUNCTION vicidial._hours_changed();
 DROP TRIGGER IF EXISTS lists_hours_recheck ON vicidial.vicidial_lists;
-CREATE CONSTRAINT TRIGGER lists_hours_recheck AFTER UPDATE OF local_call_time, time_zone, campaign_id ON vicidial.vicidial_lists
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+CREATE TRIGGER lists_hours_recheck AFTER UPDATE OF local_call_time, time_zone, campaign_id ON vicidial.vicidial_lists
+    FOR EACH ROW
     WHEN ((NEW.local_call_time, NEW.time_zone, NEW.campaign_id) IS DISTINCT FROM (OLD.local_call_time, OLD.time_zone, OLD.campaign_id))
-    EXECUTE FUNCTION vicidial._recheck_all_releases();
+    EXECUTE FUNCTION vicidial._hours_changed();
 
 CREATE OR REPLACE FUNCTION vicidial._recheck_lead_release() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

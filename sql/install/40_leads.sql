@@ -20,6 +20,8 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- (unnest): joined by "= ANY", a probe per row would search the array
 SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
+    -- read before anything is decided on the hours
+    decided_on bigint := vicidial._hours_version();
     open_leads bigint[];
     released_leads bigint[];
     queued integer;
@@ -41,9 +43,9 @@ BEGIN
                       WHERE d.blocker IN ('HOURS', 'LIMIT_24H', 'DNC')
                       GROUP BY d.lead_id) b ON b.lead_id = w.lead_id),
     deferred AS (
-        INSERT INTO vicidial.callback_releases AS r (lead_id, release_after)
-        SELECT w.lead_id, w.until FROM waits w WHERE NOT w.open ORDER BY w.lead_id
-        ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after),
+        INSERT INTO vicidial.callback_releases AS r (lead_id, release_after, hours_version)
+        SELECT w.lead_id, w.until, decided_on FROM waits w WHERE NOT w.open ORDER BY w.lead_id
+        ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after, hours_version = excluded.hours_version),
     done AS (
         DELETE FROM vicidial.callback_releases r
          USING unnest(lead_ids) AS given(lead_id)

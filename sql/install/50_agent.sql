@@ -226,6 +226,8 @@ DECLARE
     locked bigint;
     held_back record;
     picked bigint;
+    -- read before anything is decided on the hours
+    decided_on bigint := vicidial._hours_version();
 BEGIN
     PERFORM vicidial._require_read_committed('hopper_next');
     PERFORM vicidial._not_null(campaign_id, 'campaign_id');
@@ -254,7 +256,8 @@ BEGIN
           FROM vicidial._dial_blockers(ARRAY[locked], now()) b;
         CONTINUE WHEN held_back.passed_over;
         IF held_back.waits_until IS NOT NULL THEN
-            UPDATE vicidial.vicidial_hopper h SET status = 'WAIT', dialable_after = held_back.waits_until
+            UPDATE vicidial.vicidial_hopper h
+               SET status = 'WAIT', dialable_after = held_back.waits_until, hours_version = decided_on
              WHERE h.lead_id = locked;
             CONTINUE;
         END IF;

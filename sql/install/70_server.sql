@@ -40,6 +40,8 @@ DECLARE
     earliest timestamptz;
     next_release timestamptz;
     next_move timestamptz;
+    hours_now bigint;
+    hours_changed boolean;
     locked_leads bigint[];
     due_ids bigint[];
 BEGIN
@@ -52,12 +54,15 @@ BEGIN
     -- expect half of them, and walk them all), and an idle run reads one
     -- index entry.
     SELECT b.earliest, b.next_release, b.next_move INTO earliest, next_release, next_move FROM vicidial._run_bounds() b;
+    -- releases deferred on hours changed since are decided again
+    hours_now := vicidial._hours_version();
+    hours_changed := EXISTS (SELECT 1 FROM vicidial.callback_releases r WHERE r.hours_version < hours_now);
     -- Nothing due, no release due (however many leads wait for their
     -- hours) and no owner's callback to move: the idle run stops here,
     -- before planning the statements below, having read one entry of each
     -- index.
     IF (earliest IS NULL OR earliest > sweep.now) AND (next_release IS NULL OR next_release > sweep.now)
-       AND (next_move IS NULL OR next_move >= sweep.now) THEN
+       AND (next_move IS NULL OR next_move >= sweep.now) AND NOT hours_changed THEN
         went_live := 0;
         useronly := 0;
         hopper_inserted := 0;
@@ -74,6 +79,8 @@ BEGIN
          WHERE c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND sweep.now
         UNION
         SELECT r.lead_id FROM vicidial.callback_releases r WHERE r.release_after <= sweep.now
+        UNION
+        SELECT r.lead_id FROM vicidial.callback_releases r WHERE hours_changed AND r.hours_version < hours_now
         UNION
         SELECT c.lead_id FROM vicidial.vicidial_campaigns cp
           JOIN vicidial.vicidial_callbacks c ON c.campaign_id = cp.campaign_id
@@ -166,6 +173,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 -- it underestimates a zone's range) would test every lead of the range.
 SET plan_cache_mode = force_custom_plan SET jit = off SET enable_bitmapscan = off AS $$
 DECLARE
+    hours_now bigint;
     room_campaigns varchar[];
     room_sizes bigint[];
     queued_leads bigint[];
@@ -175,14 +183,16 @@ BEGIN
     PERFORM vicidial._require_read_committed('hopper_fill');
     PERFORM vicidial._serialize_hopper_runs();
     -- Rows hopper_next set aside until their hours open (or the 24-hour
-    -- limit lapses) are READY again at that time, in their place; a row
-    -- another session holds is left to the next run.
-    -- (Asked first: an update fires the hopper's statement triggers even
-    -- when it changes no row.)
-    IF EXISTS (SELECT 1 FROM vicidial.vicidial_hopper w WHERE w.status = 'WAIT' AND w.dialable_after <= hopper_fill.now) THEN
-        UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL
+    -- limit lapses) are READY again at that time, in their place, and so
+    -- are those set aside on hours that have changed since; a row another
+    -- session holds is left to the next run. (Asked first: an update fires
+    -- the hopper's statement triggers even when it changes no row.)
+    hours_now := vicidial._hours_version();
+    IF EXISTS (SELECT 1 FROM vicidial.vicidial_hopper w WHERE w.status = 'WAIT' AND w.dialable_after <= hopper_fill.now)
+       OR EXISTS (SELECT 1 FROM vicidial.vicidial_hopper w WHERE w.status = 'WAIT' AND w.hours_version < hours_now) THEN
+        UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL, hours_version = NULL
           FROM (SELECT w.hopper_id FROM vicidial.vicidial_hopper w
-                 WHERE w.status = 'WAIT' AND w.dialable_after <= hopper_fill.now
+                 WHERE w.status = 'WAIT' AND (w.dialable_after <= hopper_fill.now OR w.hours_version < hours_now)
                  ORDER BY w.hopper_id
                    FOR UPDATE SKIP LOCKED) due
          WHERE h.hopper_id = due.hopper_id;

@@ -97,6 +97,8 @@ COMMENT ON TABLE vicidial.vicidial_callback_log_default IS
     'The callback log''s default partition: its rows outside every month partition.';
 COMMENT ON TABLE vicidial.hopper_runs IS
     'The background worker''s runs: times, counts, error, the part cut short; trimmed to vicidial_callbacks.history_rows.';
+COMMENT ON TABLE vicidial.hours_version IS
+    'Internal: the version of the calling hours, counted up by every change of them; what was decided on an older one is decided again by the next run.';
 COMMENT ON TABLE vicidial.callback_releases IS
     'Internal: leads waiting in CBHOLD beside a LIVE ANYONE callback, each released by the first run at or after release_after.';
 COMMENT ON TABLE vicidial.lead_checks IS

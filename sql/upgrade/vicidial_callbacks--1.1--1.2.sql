@@ -86,3 +86,12 @@ SELECT part.object, 'EXECUTE', pg_get_userbyid(a.grantee), a.is_grantable
                     ('FUNCTION vicidial._worker_fill(timestamptz, integer, integer, integer, text, integer)')) AS part(object)
  WHERE f.oid = 'vicidial._worker_run(integer)'::regprocedure
    AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> f.proowner;
+
+-- A change of hours counts the hours' version up instead of resetting the
+-- waiting releases under the runs' lock (which a role could hold open).
+DROP TRIGGER call_times_recheck ON vicidial.vicidial_call_times;
+DROP TRIGGER holidays_recheck ON vicidial.vicidial_call_time_holidays;
+DROP TRIGGER state_call_times_recheck ON vicidial.vicidial_state_call_times;
+DROP TRIGGER campaigns_hours_recheck ON vicidial.vicidial_campaigns;
+DROP TRIGGER lists_hours_recheck ON vicidial.vicidial_lists;
+DROP FUNCTION vicidial._recheck_all_releases();
