@@ -82,8 +82,8 @@ SELECT regexp_replace(tableoid::regclass::text, '_\d{4}_\d{2}$', '_<month>') AS 
 
 -- The 24-hour count reads across the months: at 1 am on the 2nd day of
 -- the month after next, both dials are in the last 24 hours (limit 2).
-SELECT age(vicidial._limit_24h_until(99001, 2, :'this_month'::timestamptz + interval '2 months 1 day 2 hours'),
-           :'this_month') AS limited_until;
+SELECT age(until, :'this_month') AS limited_until
+  FROM vicidial._limit_24h(99001, 2, :'this_month'::timestamptz + interval '2 months 1 day 2 hours');
 -- A disposition closes the latest open dial, wherever it is kept; once.
 SELECT vicidial._close_dials(ARRAY[99001::bigint], 'NI');
 SELECT age(call_date, :'this_month') AS at, status FROM vicidial.vicidial_log WHERE lead_id = 99001 ORDER BY call_date;

@@ -24,22 +24,25 @@ SELECT l.lead_id,
   JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
   JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id;
 
--- A campaign's 24-hour limit: NULL while the lead has fewer than
--- call_limit dials (in any campaign) in (at - 24 h, at], else the instant
--- it is under the limit again, when the dial that keeps it at the limit
--- turns 24 hours old.
-CREATE OR REPLACE FUNCTION vicidial._limit_24h_until(lead_id bigint, call_limit integer, at timestamptz) RETURNS timestamptz
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF call_limit <= 0 THEN
-        RETURN NULL;
-    END IF;
-    RETURN (SELECT d.call_date + interval '24 hours'
-              FROM vicidial.vicidial_log d
-             WHERE d.lead_id = _limit_24h_until.lead_id AND d.call_date > at - interval '24 hours' AND d.call_date <= at
-             ORDER BY d.call_date DESC
-            OFFSET call_limit - 1 LIMIT 1);
-END $$;
+-- A campaign's 24-hour limit for a lead: no row while the lead has fewer
+-- than call_limit dials (in any campaign) in (at - 24 h, at] (or there is
+-- no limit, 0), else one row, the instant it is under the limit again,
+-- when the dial that keeps it at the limit turns 24 hours old. SQL that
+-- names the schema of every operator, with no SET clause, so that the
+-- planner inlines it into the reader's query (one index range per lead,
+-- no function call): the release and the fill read it for many leads.
+CREATE OR REPLACE FUNCTION vicidial._limit_24h(lead_id bigint, call_limit integer, at timestamptz)
+RETURNS TABLE (until timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT d.call_date OPERATOR(pg_catalog.+) interval '24 hours'
+      FROM vicidial.vicidial_log d
+     WHERE call_limit OPERATOR(pg_catalog.>) 0
+       AND d.lead_id OPERATOR(pg_catalog.=) _limit_24h.lead_id
+       AND d.call_date OPERATOR(pg_catalog.>) (at OPERATOR(pg_catalog.-) interval '24 hours')
+       AND d.call_date OPERATOR(pg_catalog.<=) at
+     ORDER BY d.call_date DESC
+    OFFSET pg_catalog.int4larger(call_limit OPERATOR(pg_catalog.-) 1, 0) LIMIT 1
+$$;
 
 -- May these leads be handed to an agent at "at"? The one answer every
 -- path gives: hopper_next, callback_dial, the sweep's release and
@@ -105,8 +108,8 @@ BEGIN
                                           k.call_limit_24hour, k.campaign_id),
            u.until
       FROM leads k
-     CROSS JOIN LATERAL (SELECT vicidial._limit_24h_until(k.lead_id, k.call_limit_24hour, at)) AS u(until)
-     WHERE k.call_limit_24hour > 0 AND u.until IS NOT NULL
+     CROSS JOIN LATERAL vicidial._limit_24h(k.lead_id, k.call_limit_24hour, at) AS u
+     WHERE k.call_limit_24hour > 0
     UNION ALL
     SELECT k.lead_id, 'LIST_INACTIVE', 'list ' || k.list_id || ' is inactive', NULL
       FROM leads k WHERE NOT k.list_active

@@ -149,7 +149,7 @@ BEGIN
           JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id AND l.status NOT IN ('CBHOLD', 'INCALL')
           JOIN vicidial.lead_hours lh ON lh.lead_id = h.lead_id
          WHERE cp.active AND cp.hopper_level > 0
-           AND (cp.call_limit_24hour = 0 OR vicidial._limit_24h_until(l.lead_id, cp.call_limit_24hour, at) IS NULL)),
+           AND NOT EXISTS (SELECT 1 FROM vicidial._limit_24h(l.lead_id, cp.call_limit_24hour, at))),
     -- materialized, so that the hours are asked once per key, not per row
     hours AS MATERIALIZED (
         SELECT DISTINCT q.zone, q.call_times FROM queued q),
@@ -255,8 +255,7 @@ BEGIN
                             -- the predicate's do-not-call rule (the lead's campaign is cp)
                             AND NOT EXISTS (SELECT 1 FROM vicidial.lead_dnc d
                                              WHERE d.lead_id = r.lead_id AND d.dnc_status IS NOT NULL)
-                            AND (cp.call_limit_24hour = 0
-                                 OR vicidial._limit_24h_until(r.lead_id, cp.call_limit_24hour, hopper_fill.now) IS NULL)
+                            AND NOT EXISTS (SELECT 1 FROM vicidial._limit_24h(r.lead_id, cp.call_limit_24hour, hopper_fill.now))
                           ORDER BY r.lead_id
                           LIMIT free.room) AS candidate
                    WHERE li.campaign_id = cp.campaign_id AND li.active

@@ -95,3 +95,6 @@ DROP TRIGGER state_call_times_recheck ON vicidial.vicidial_state_call_times;
 DROP TRIGGER campaigns_hours_recheck ON vicidial.vicidial_campaigns;
 DROP TRIGGER lists_hours_recheck ON vicidial.vicidial_lists;
 DROP FUNCTION vicidial._recheck_all_releases();
+
+-- The 24-hour limit is read inline (_limit_24h), no more by a call per lead.
+DROP FUNCTION vicidial._limit_24h_until(bigint, integer, timestamptz);
