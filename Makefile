@@ -38,7 +38,7 @@ include $(PGXS)
 
 # libpq clients: the stress of test/t/009_stress.pl and the per-row
 # baseline of the speed benchmark.
-CLIENTS = test/stress/stress test/bench/rowloop
+CLIENTS = test/stress/stress test/bench/rowloop test/bench/agents
 EXTRA_CLEAN = $(CLIENTS)
 all: $(CLIENTS)
 $(CLIENTS): %: %.c

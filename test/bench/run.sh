@@ -2,12 +2,14 @@
 # Every benchmark, one after the other, each on a throwaway cluster of its
 # own: speed against the floor and VICIdial's per-row loop (speed.sh), the
 # run's cost as the table grows to 5,000,000 rows (growth.sh, with a PNG),
-# and the worker under 8 agents' load (load.sh). Numbers, not a pass/fail;
-# CSVs and the PNG go to test/bench/results/. Run as root on Debian 12;
-# about half an hour. REPS=n sets speed.sh's repetitions.
+# the worker under 8 agents' load (load.sh), how many agents the box
+# serves through pgbouncer (capacity.sh, with a PNG) and what a pooled
+# screen's poll costs (poll.sh). Numbers, not a pass/fail; CSVs and PNGs go
+# to test/bench/results/. Run as root on Debian 12; about three quarters of
+# an hour. REPS=n sets speed.sh's repetitions.
 set -euo pipefail
 here=$(dirname "$0")
-for bench in speed growth load; do
+for bench in speed growth load capacity poll; do
     echo "== $bench"
     bash "$here/$bench.sh"
     echo
