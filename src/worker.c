@@ -48,53 +48,37 @@ static MemoryContext worker_context;
  * The sweep of a database whose extension runs in two parts (1.2 and
  * later), in a transaction of its own, committed before the fill starts:
  * a callback that falls due is LIVE for the agents without waiting for
- * the fill. Its counts are kept in worker_context for the fill to record.
- * False when the installed version runs in one part (_worker_run), or
- * when the worker's role may not run the two parts (granted the one-part
- * call only, as 1.1 documented).
+ * the fill. It records the run; *run_id is that record, for the fill to
+ * complete. False when the installed version runs in one part
+ * (_worker_run), or when the worker's role may not run the two parts
+ * (granted the one-part call only, as 1.1 documented).
  */
-typedef struct Swept
-{
-	Datum		values[5];		/* _worker_sweep()'s columns */
-	bool		nulls[5];
-} Swept;
-
 static bool
-sweep_in_transaction(Swept *swept)
+sweep_in_transaction(int64 *run_id)
 {
 	bool		split = false;
+	bool		isnull;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (OidIsValid(get_extension_oid("vicidial_callbacks", true)) &&
-		SPI_execute("SELECT coalesce(has_function_privilege(to_regprocedure('vicidial._worker_sweep()'), 'EXECUTE')"
-					" AND has_function_privilege(to_regprocedure('vicidial._worker_fill(timestamptz, integer, integer,"
-					" integer, text, integer)'), 'EXECUTE'), false)", true, 1) == SPI_OK_SELECT &&
+		SPI_execute("SELECT coalesce(has_function_privilege(to_regprocedure('vicidial._worker_sweep(integer)'), 'EXECUTE')"
+					" AND has_function_privilege(to_regprocedure('vicidial._worker_fill(bigint)'), 'EXECUTE'), false)",
+					true, 1) == SPI_OK_SELECT &&
 		SPI_processed == 1)
-	{
-		bool		isnull;
-
 		split = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	}
 	if (split)
 	{
-		MemoryContext spi_context;
-		int			i;
+		Oid			argtypes[1] = {INT4OID};
+		Datum		args[1] = {Int32GetDatum(vicidial_history_rows)};
 
 		pgstat_report_activity(STATE_RUNNING, "SELECT vicidial._worker_sweep()");
-		if (SPI_execute("SELECT * FROM vicidial._worker_sweep()", false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		if (SPI_execute_with_args("SELECT vicidial._worker_sweep($1)", 1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
 			elog(ERROR, "vicidial_callbacks: SPI_execute failed for _worker_sweep");
-		/* the cut_short text outlives SPI: copied into the worker's context */
-		spi_context = MemoryContextSwitchTo(worker_context);
-		for (i = 0; i < 5; i++)
-		{
-			swept->values[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &swept->nulls[i]);
-			if (i == 4 && !swept->nulls[i])
-				swept->values[i] = PointerGetDatum(DatumGetTextPCopy(swept->values[i]));
-		}
-		MemoryContextSwitchTo(spi_context);
+		*run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 	SPI_finish();
 	PopActiveSnapshot();
@@ -111,8 +95,8 @@ static PassResult
 pass_in_transaction(bool run, TimestampTz *next_due)
 {
 	PassResult	result = PASS_NO_EXTENSION;
-	Swept		swept;
-	bool		split = run && sweep_in_transaction(&swept);
+	int64		run_id = 0;
+	bool		split = run && sweep_in_transaction(&run_id);
 
 	*next_due = DT_NOEND;
 	SetCurrentStatementStartTimestamp();
@@ -127,20 +111,12 @@ pass_in_transaction(bool run, TimestampTz *next_due)
 
 		if (split)
 		{
-			Oid			argtypes[6] = {TIMESTAMPTZOID, INT4OID, INT4OID, INT4OID, TEXTOID, INT4OID};
-			Datum		args[6];
-			char		nulls[7] = "      ";
-			int			i;
+			Oid			argtypes[1] = {INT8OID};
+			Datum		args[1] = {Int64GetDatum(run_id)};
 
-			for (i = 0; i < 5; i++)
-			{
-				args[i] = swept.values[i];
-				nulls[i] = swept.nulls[i] ? 'n' : ' ';
-			}
-			args[5] = Int32GetDatum(vicidial_history_rows);
 			pgstat_report_activity(STATE_RUNNING, "SELECT vicidial._worker_fill()");
-			if (SPI_execute_with_args("SELECT vicidial._worker_fill($1, $2, $3, $4, $5, $6)", 6, argtypes, args,
-									  nulls, false, 0) != SPI_OK_SELECT)
+			if (SPI_execute_with_args("SELECT vicidial._worker_fill($1)", 1, argtypes, args,
+									  NULL, false, 0) != SPI_OK_SELECT)
 				elog(ERROR, "vicidial_callbacks: SPI_execute failed for _worker_fill");
 		}
 		else if (run)

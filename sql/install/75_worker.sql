@@ -27,27 +27,31 @@ END $$;
 
 -- The worker's run in two transactions: the sweep commits first, so that
 -- a callback that falls due is LIVE for the agents without waiting for
--- the fill, whose cost follows the hoppers; then the fill, which records
--- the whole run.
-CREATE OR REPLACE FUNCTION vicidial._worker_sweep(OUT started timestamptz, OUT went_live integer, OUT useronly integer,
-                                                  OUT hopper_inserted integer, OUT cut_short text)
+-- the fill, whose cost follows the hoppers. The sweep records the run (so
+-- that its flips are in the history even when the fill never comes); the
+-- fill completes that record.
+CREATE OR REPLACE FUNCTION vicidial._worker_sweep(keep_runs integer) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    started timestamptz := clock_timestamp();
+    recorded bigint;
 BEGIN
-    started := clock_timestamp();
-    SELECT r.went_live, r.useronly, r.hopper_inserted, r.cut_short INTO went_live, useronly, hopper_inserted, cut_short
-      FROM vicidial._run_parts(now(), '{sweep}') r;
+    INSERT INTO vicidial.hopper_runs (started_at, finished_at, went_live, useronly, hopper_inserted, cut_short)
+    SELECT started, clock_timestamp(), r.went_live, r.useronly, r.hopper_inserted, r.cut_short
+      FROM vicidial._run_parts(now(), '{sweep}') r
+    RETURNING run_id INTO recorded;
+    PERFORM vicidial._trim_hopper_runs(keep_runs);
+    RETURN recorded;
 END $$;
 
-CREATE OR REPLACE FUNCTION vicidial._worker_fill(started timestamptz, went_live integer, useronly integer,
-                                                 hopper_inserted integer, swept_short text, keep_runs integer)
-RETURNS void
+CREATE OR REPLACE FUNCTION vicidial._worker_fill(run_id bigint) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    INSERT INTO vicidial.hopper_runs (started_at, finished_at, went_live, useronly, hopper_inserted, hopper_filled, cut_short)
-    SELECT _worker_fill.started, clock_timestamp(), _worker_fill.went_live, _worker_fill.useronly,
-           _worker_fill.hopper_inserted, r.hopper_filled, nullif(concat_ws('; ', swept_short, r.cut_short), '')
-      FROM vicidial._run_parts(now(), '{fill}') r;
-    PERFORM vicidial._trim_hopper_runs(keep_runs);
+    UPDATE vicidial.hopper_runs h
+       SET finished_at = clock_timestamp(), hopper_filled = r.hopper_filled,
+           cut_short = nullif(concat_ws('; ', h.cut_short, r.cut_short), '')
+      FROM vicidial._run_parts(now(), '{fill}') r
+     WHERE h.run_id = _worker_fill.run_id;
 END $$;
 
 CREATE OR REPLACE FUNCTION vicidial._record_failed_run(started timestamptz, error text, keep_runs integer) RETURNS void

@@ -82,8 +82,8 @@ INSERT INTO vicidial.upgrade_saved_grants (object, privilege, grantee, is_granta
 SELECT part.object, 'EXECUTE', pg_get_userbyid(a.grantee), a.is_grantable
   FROM pg_catalog.pg_proc f
  CROSS JOIN LATERAL aclexplode(f.proacl) a
- CROSS JOIN (VALUES ('FUNCTION vicidial._worker_sweep()'),
-                    ('FUNCTION vicidial._worker_fill(timestamptz, integer, integer, integer, text, integer)')) AS part(object)
+ CROSS JOIN (VALUES ('FUNCTION vicidial._worker_sweep(integer)'),
+                    ('FUNCTION vicidial._worker_fill(bigint)')) AS part(object)
  WHERE f.oid = 'vicidial._worker_run(integer)'::regprocedure
    AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> f.proowner;
 

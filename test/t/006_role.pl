@@ -43,8 +43,7 @@ my $calls = q{
       FROM pg_stat_user_functions};
 is($node->safe_psql('postgres', $calls), 't|f', "with 1.1's grants, runs in one transaction");
 $node->safe_psql('postgres', q{
-    GRANT EXECUTE ON FUNCTION vicidial._worker_sweep(),
-        vicidial._worker_fill(timestamptz, integer, integer, integer, text, integer) TO dialer_worker;
+    GRANT EXECUTE ON FUNCTION vicidial._worker_sweep(integer), vicidial._worker_fill(bigint) TO dialer_worker;
     SELECT vicidial.callback_schedule(2, 'bob', vicidial._half_hour_start(now()));
 });
 ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 2}),
