@@ -47,14 +47,29 @@ BEGIN
             USING ERRCODE = 'active_sql_transaction',
                   HINT = 'call it on its own (SELECT vicidial.log_partitions_add()), as pg_cron does';
     END IF;
+    -- The lock attaching a partition takes on each default anyway, taken
+    -- first, so that no row reaches a default between reading its last time
+    -- and attaching the month after it. Both at once, or neither: a run
+    -- writes the callback log and then reads the dial log, a disposition
+    -- the other way round, so holding one default while waiting for the
+    -- other would deadlock with one of them. Tried again until free.
+    LOOP
+        BEGIN
+            LOCK TABLE vicidial.vicidial_log_default, vicidial.vicidial_callback_log_default
+                IN ACCESS EXCLUSIVE MODE NOWAIT;
+            EXIT;
+        EXCEPTION WHEN lock_not_available THEN
+            IF clock_timestamp() > statement_timestamp() + interval '1 minute' THEN
+                RAISE EXCEPTION 'the logs were busy for a minute: no month was added'
+                    USING ERRCODE = 'lock_not_available', HINT = 'run it again at a quieter time';
+            END IF;
+            PERFORM pg_sleep(0.01);
+        END;
+    END LOOP;
     FOR log IN
         SELECT * FROM (VALUES ('vicidial_log', 'call_date', '_dial_log_keep'),
                               ('vicidial_callback_log', 'changed_at', '_callback_log_keep')) AS l(name, time_column, keep)
     LOOP
-        -- The lock attaching a partition takes on the default anyway, taken
-        -- first: no row reaches the default between reading its last time
-        -- and attaching the month after it, and no lock is upgraded.
-        EXECUTE format('LOCK TABLE vicidial.%I IN ACCESS EXCLUSIVE MODE', log.name || '_default');
         EXECUTE format('SELECT greatest(date_trunc(''month'', now()), date_trunc(''month'', max(%I)) + interval ''1 month'')
                           FROM vicidial.%I', log.time_column, log.name || '_default')
            INTO month;
