@@ -1,5 +1,6 @@
 -- The admin side: the viewer's filters, sorts, paging and summary, and the
 -- modify-lead screen (move, reassign, change recipient, cancel).
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name) VALUES ('ADM', 'Admin');

@@ -2,6 +2,7 @@
 -- be deleted (55000); deactivating one hands their open USERONLY callbacks
 -- to anyone in the same transaction, user kept, the LIVE ones' leads
 -- released to the hopper as the sweep would.
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks) VALUES ('ada', true), ('cid', false);

@@ -1,6 +1,7 @@
 -- Do-not-call (I9), the 24-hour limit and the dial log: every hand-out
 -- path, every writer. Campaigns dial around the clock
 -- here, so that calling hours (sql/hours.sql) never stand in the way.
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks) VALUES ('dina', true), ('dave', false);

@@ -1,5 +1,6 @@
 -- Every row of the error table (doc/vicidial_callbacks_model.md), for
 -- every function. Each case shows the SQLSTATE and message.
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, scheduled_callbacks, callback_days_limit) VALUES

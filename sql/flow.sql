@@ -2,6 +2,7 @@
 -- one ANYONE; the sweep at due time; the agent's list and button; dialing
 -- from the list and from the hopper; the hangup archives; the viewer still
 -- shows what agents no longer see.
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name) VALUES ('FLOW', 'Seed story');

@@ -1,6 +1,7 @@
 -- The server side: the sweep flips each callback at its own time, the fill
 -- honours hopper_level and skips inactive lists and campaigns, hopper_next
 -- serves priority 50 first, and a second hopper_run changes nothing.
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, hopper_level, active) VALUES

@@ -3,6 +3,7 @@
 -- is driven through the functions' time arguments; where a function reads
 -- the clock (scheduling, hopper_next, callback_dial), the call times are
 -- chosen so that the answer is the same at any hour.
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks) VALUES ('hank', true), ('hope', false);

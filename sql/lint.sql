@@ -12,6 +12,7 @@
 -- log_partitions_add creates tables with EXECUTE, which the checker cannot
 -- see either, and _lock_leads locks rows in an ARRAY() subquery, which it
 -- does not count as a write, so their "should be STABLE" is filtered out.
+\i test/regress_fixture.sql
 CREATE EXTENSION plpgsql_check;
 WITH checked AS (
     SELECT p.oid::regprocedure AS function, coalesce(t.tgrelid, 0) AS relid, t.tgoldtable, t.tgnewtable

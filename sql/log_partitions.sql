@@ -4,6 +4,7 @@
 -- was; rows routed by their time; the logs' rules (closed once, never
 -- changed, deleted or truncated) holding in every partition; the 24-hour
 -- count and the close of a dial reading across partitions.
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 SELECT date_trunc('month', now()) AS this_month \gset
 

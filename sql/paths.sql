@@ -4,6 +4,7 @@
 -- rule, at one instant. A path that assembled the rules itself and drifted
 -- (another campaign's do-not-call list, a limit read elsewhere) shows here
 -- as a row whose answers differ.
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 INSERT INTO vicidial.vicidial_users ("user") VALUES ('pat');
 INSERT INTO vicidial.vicidial_call_times (call_time_id, ct_default_start, ct_default_stop) VALUES ('never', '00:00', '00:00');

@@ -4,6 +4,7 @@
 -- closed day skipped), the move of an owner's callback after strictly N
 -- minutes, the display limit, the bulk reassign, and the log every writer
 -- leaves. Campaigns dial around the clock unless a test says otherwise.
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks) VALUES

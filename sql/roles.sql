@@ -1,5 +1,6 @@
 -- The grants the README gives an agent role and an admin role: each can do
 -- its job through the functions and nothing else.
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 INSERT INTO vicidial.vicidial_campaigns (campaign_id) VALUES ('ROLE');
 -- This file is about the day's flow, not calling hours (sql/hours.sql): dial around the clock.

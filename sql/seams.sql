@@ -6,6 +6,7 @@
 -- scheduling window across DST, a full NOTIFY queue, the restore
 -- exemption decided by the role that writes, and what the report and
 -- hopper_next read.
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 -- the cost checks count function calls
 SET track_functions = 'all';

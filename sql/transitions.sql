@@ -1,6 +1,7 @@
 -- Every allowed and every refused transition, through the functions and
 -- through direct INSERT/UPDATE/DELETE, and the invariants the tables keep
 -- on their own (I1-I4, I6, modify_date).
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name) VALUES ('TRN', 'Transitions');
@@ -53,7 +54,6 @@ SELECT n, regress.attempt(call) FROM (VALUES
     ('ARCHIVE comment',         $$UPDATE vicidial.vicidial_callbacks SET comments = 'rewrite history' WHERE callback_id = 8102$$),
     ('ARCHIVE no-op update',    $$UPDATE vicidial.vicidial_callbacks SET status = status WHERE callback_id = 8102$$),
     ('ACTIVE -> DONE',          $$UPDATE vicidial.vicidial_callbacks SET status = 'DONE' WHERE callback_id = 8103$$),
-    ('ACTIVE -> ARCHIVE strands the CBHOLD lead (I2)', $$UPDATE vicidial.vicidial_callbacks SET status = 'ARCHIVE' WHERE callback_id = 8103$$),
     ('LIVE -> ACTIVE, time not later', $$UPDATE vicidial.vicidial_callbacks SET status = 'LIVE', callback_time = vicidial._half_hour_start(now()) WHERE callback_id = 8103;
                                          UPDATE vicidial.vicidial_callbacks SET status = 'ACTIVE' WHERE callback_id = 8103$$),
     ('move to the past',        $$UPDATE vicidial.vicidial_callbacks SET callback_time = now() - interval '1 day' WHERE callback_id = 8103$$),
@@ -71,6 +71,24 @@ SELECT n, regress.attempt(call) FROM (VALUES
     ('days limit 0',            $$UPDATE vicidial.vicidial_campaigns SET callback_days_limit = 0 WHERE campaign_id = 'TRN'$$),
     ('days limit 366',          $$UPDATE vicidial.vicidial_campaigns SET callback_days_limit = 366 WHERE campaign_id = 'TRN'$$)
 ) AS cases(n, call);
+
+-- Direct DML that changes the callback alone: the lead follows as it does
+-- for the functions, since one place decides what a transition does to
+-- the lead and the hopper. A LIVE ANYONE callback moved back to ACTIVE
+-- holds its lead in CBHOLD again, out of the hopper; an archive alone
+-- gives a CBHOLD lead its lead_status, dialable again (never stranded).
+SELECT regress.attempt($$WITH c AS (INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time, "user", lead_status)
+         VALUES (8111, 8011, now() + interval '1 day', 'agent2', 'RECALL') RETURNING lead_id)
+       UPDATE vicidial.vicidial_list SET status = 'CBHOLD', called_since_last_reset = 'Y' WHERE lead_id IN (SELECT lead_id FROM c)$$) AS scheduled_by_hand;
+SELECT vicidial.callback_schedule(8010, 'agent2', vicidial._half_hour_start(now())) AS due_now \gset
+SELECT went_live, hopper_inserted FROM vicidial.sweep();
+SELECT regress.attempt($$UPDATE vicidial.vicidial_callbacks SET status = 'ACTIVE', callback_time = now() + interval '5 days' WHERE callback_id = $$ || :due_now) AS live_back_to_active;
+SELECT regress.attempt('UPDATE vicidial.vicidial_callbacks SET status = ''ARCHIVE'' WHERE callback_id = 8111') AS archived_alone;
+SELECT l.lead_id, l.status, l.called_since_last_reset, h.lead_id IS NOT NULL AS queued, c.status AS callback_status
+  FROM vicidial.vicidial_list l
+  LEFT JOIN vicidial.vicidial_hopper h ON h.lead_id = l.lead_id
+  LEFT JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id
+ WHERE l.lead_id IN (8010, 8011) ORDER BY l.lead_id;
 
 -- I3 from the lead's side: a lead in the hopper cannot turn CBHOLD, and I4:
 -- a lead is in the hopper once.

@@ -2,6 +2,7 @@
 -- its agent's), I11 (no lead stranded, none handed out under a USERONLY
 -- callback), status texts, finite times, the isolation level, renames, the
 -- private run lock and the restore mode. Each case would pass on 1.0.
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, dial_statuses) VALUES ('TRUST', '{NEW,CALLBK}');
 -- This file is about the day's flow, not calling hours (sql/hours.sql): dial around the clock.
@@ -13,8 +14,20 @@ SELECT date_trunc('day', now()) + interval '2 days 10:00' AS due \gset
 
 -- Identity: ann_b and bob_b are bound to their own database roles; pool_c
 -- is not bound (a pooled front end that authenticates agents itself).
-CREATE ROLE regress_ann IN ROLE regress_agent;
-CREATE ROLE regress_bob IN ROLE regress_agent;
+-- Their group role holds the README's agent grants (as in sql/roles.sql).
+CREATE ROLE regress_trust_agents;
+GRANT USAGE ON SCHEMA vicidial, regress TO regress_trust_agents;
+GRANT EXECUTE ON FUNCTION
+    vicidial.callback_schedule(bigint, varchar, timestamptz, text, text, varchar),
+    vicidial.callback_slots(date, varchar, bigint),
+    vicidial.agent_callbacks(varchar), vicidial.agent_callback_count(varchar),
+    vicidial.callback_dial(bigint, varchar), vicidial.hopper_next(varchar, varchar),
+    vicidial.lead_disposition(bigint, varchar, varchar, timestamptz, text, text),
+    vicidial.lead_dialable(bigint, timestamptz), vicidial.lead_next_dialable(bigint, timestamptz),
+    vicidial.lead_local_time(bigint, timestamp), vicidial.lead_dial_blockers(bigint, timestamptz)
+  TO regress_trust_agents;
+CREATE ROLE regress_ann IN ROLE regress_trust_agents;
+CREATE ROLE regress_bob IN ROLE regress_trust_agents;
 CREATE ROLE regress_ann_desk IN ROLE regress_ann;   -- a member of ann's role acts as ann
 INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks, db_role) VALUES
     ('ann_b', true, 'regress_ann'), ('bob_b', true, 'regress_bob'), ('pool_c', true, NULL),
@@ -110,7 +123,7 @@ SELECT * FROM vicidial.hopper_next('TRUST', 'agent1');
 ROLLBACK;
 -- Readers work there.
 BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT count(*) AS rr_reads FROM vicidial.agent_callbacks('agent1');
+SELECT count(*) AS rr_reads FROM vicidial.agent_callbacks('ann_b');
 ROLLBACK;
 
 -- Renaming a key that callbacks name would rewrite ARCHIVE rows: refused.

@@ -1,6 +1,7 @@
 -- The time window of callback_schedule and the slots of callback_slots:
 -- from the start of the current half hour (the popup's default, due at
 -- once) to now + the campaign's callback_days_limit days.
+\i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, callback_days_limit) VALUES ('WIN', 'Ten days', 10);

@@ -3,8 +3,8 @@
 -- run at or after its release_after ('-infinity': as soon as a run comes).
 -- What each writer may do to it, and nothing else writes it:
 --   - a callback becoming LIVE ANYONE by any writer, and a lead held again
---     in CBHOLD beside one, queue it at -infinity (below, and the leads'
---     guard in 31_dial_guards.sql);
+--     in CBHOLD beside one, queue it at -infinity (the transitions'
+--     effects in 40_leads.sql, and the leads' guard in 31_dial_guards.sql);
 --   - the release (_release_anyone, 40_leads.sql) deletes the entries of
 --     the leads it releases and defers the others to when the hand-out
 --     predicate lets them go (their hours open, the 24-hour limit lapses);
@@ -23,23 +23,6 @@ BEGIN
     SELECT given.lead_id, '-infinity' FROM unnest(lead_ids) AS given(lead_id) ORDER BY given.lead_id
     ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after;
 END $$;
-
--- A callback that became LIVE ANYONE, by any writer, has its lead waiting
--- for release: the next run releases it (inside its hours) unless the
--- writer already did, as every function of the API does in its own
--- transaction.
-CREATE OR REPLACE FUNCTION vicidial._wait_for_release() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM vicidial._queue_releases(ARRAY(
-        SELECT n.lead_id FROM new_rows n JOIN old_rows o ON o.callback_id = n.callback_id
-         WHERE n.status = 'LIVE' AND n.recipient = 'ANYONE' AND (o.status <> 'LIVE' OR o.recipient <> 'ANYONE')));
-    RETURN NULL;
-END $$;
-
-CREATE OR REPLACE TRIGGER callbacks_wait_for_release AFTER UPDATE ON vicidial.vicidial_callbacks
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wait_for_release();
 
 -- The hours' version (see 12_tables_1.2.sql): read by whatever decides on
 -- the hours, before it decides, so that a change committed meanwhile makes

@@ -1,10 +1,67 @@
--- What happens to a lead when its callback goes LIVE or is dialed, shared
--- by the agent, admin and server functions so that each move is written
--- once.
+-- What happens to a lead when its callback changes, goes LIVE or is
+-- dialed, shared by the agent, admin and server functions and direct DML
+-- so that each move is written once.
 --
 -- A rule for every writer here: a lead and its callbacks change in one
 -- statement whenever a half-done change would break I2, so that a session
 -- that made the I2 checks IMMEDIATE still gets through every function.
+
+-- What a callback's transition does to its lead and the hopper, for every
+-- writer (the functions and direct DML alike): writers change the callback
+-- only, saying which transition (status, recipient) and why
+-- (archive_reason); the lead follows here, at the end of their statement.
+--   - Archived: a lead left in CBHOLD without an open callback takes the
+--     callback's lead_status, dialable again (called_since_last_reset 'N').
+--   - ACTIVE, or LIVE for its owner only: the lead is held in CBHOLD and
+--     leaves the hopper.
+--   - LIVE for anyone: the lead waits in the release queue for the next
+--     run (33_release_queue.sql), unless the writer releases it itself
+--     (_release_anyone, below), as every function of the API does.
+-- A lead on a call (INCALL) is left to its hangup, and a lead the same
+-- statement already moved on (a new callback, a do-not-call status) is
+-- not held back: only a lead still in the state the change left behind
+-- moves.
+CREATE OR REPLACE FUNCTION vicidial._callback_effects() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    archived bigint[];
+    held bigint[];
+    live_for_anyone bigint[];
+BEGIN
+    SELECT array_agg(n.callback_id ORDER BY n.callback_id) FILTER (WHERE n.status = 'ARCHIVE'),
+           array_agg(n.lead_id ORDER BY n.lead_id)
+               FILTER (WHERE n.status = 'ACTIVE' OR (n.status = 'LIVE' AND n.recipient = 'USERONLY')),
+           array_agg(n.lead_id ORDER BY n.lead_id) FILTER (WHERE n.status = 'LIVE' AND n.recipient = 'ANYONE')
+      INTO archived, held, live_for_anyone
+      FROM new_rows n JOIN old_rows o ON o.callback_id = n.callback_id
+     WHERE (n.status, n.recipient) IS DISTINCT FROM (o.status, o.recipient);
+    IF archived IS NOT NULL THEN
+        UPDATE vicidial.vicidial_list l
+           SET status = c.lead_status, called_since_last_reset = 'N', modify_date = now()
+          FROM vicidial.vicidial_callbacks c
+         WHERE c.callback_id = ANY (archived) AND l.lead_id = c.lead_id AND l.status = 'CBHOLD'
+           AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_callbacks o
+                            WHERE o.lead_id = l.lead_id AND o.status IN ('ACTIVE', 'LIVE'));
+    END IF;
+    IF held IS NOT NULL THEN
+        -- out of the hopper first: the leads' guard refuses a queued lead in CBHOLD
+        DELETE FROM vicidial.vicidial_hopper h USING vicidial.vicidial_list l
+         WHERE h.lead_id = ANY (held) AND l.lead_id = h.lead_id AND l.status NOT IN ('CBHOLD', 'INCALL');
+        UPDATE vicidial.vicidial_list l SET status = 'CBHOLD', modify_date = now()
+         WHERE l.lead_id = ANY (held) AND l.status NOT IN ('CBHOLD', 'INCALL');
+    END IF;
+    IF live_for_anyone IS NOT NULL THEN
+        PERFORM vicidial._queue_releases(live_for_anyone);
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- Named to fire before the statement's consistency check is queued
+-- (callbacks_checked_update): triggers of one event fire in name order,
+-- and a session that made the checks IMMEDIATE must see the lead moved.
+CREATE OR REPLACE TRIGGER callbacks_apply_effects AFTER UPDATE ON vicidial.vicidial_callbacks
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._callback_effects();
 
 -- Of these leads (locked by the caller), those waiting in CBHOLD beside a
 -- LIVE ANYONE callback that nothing else holds back at "at" (the hand-out

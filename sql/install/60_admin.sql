@@ -14,7 +14,6 @@ DECLARE
     callback vicidial.vicidial_callbacks;
     on_call record;
     new_status varchar;
-    lead_held boolean;
 BEGIN
     PERFORM vicidial._require_read_committed('callback_modify');
     PERFORM vicidial._not_null(archive, 'archive');
@@ -55,35 +54,17 @@ BEGIN
                       WHEN callback.status = 'LIVE' AND callback_modify.callback_time > now() THEN 'ACTIVE'
                       ELSE callback.status
                   END;
-    -- The lead waits in CBHOLD for an ACTIVE callback and for its owner's
-    -- LIVE USERONLY one; a cancelled one gives it back to the dialer.
-    lead_held := new_status = 'ACTIVE'
-                 OR (new_status = 'LIVE' AND coalesce(recipient, callback.recipient) = 'USERONLY');
-    IF lead_held THEN
-        DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = callback.lead_id;
-    END IF;
-    -- Callback and lead in one statement; the guard trigger refuses ARCHIVE
-    -- rows and checks the new values. A lead someone is calling is left to
-    -- the hangup.
-    WITH changed AS (
-        UPDATE vicidial.vicidial_callbacks c
-           SET callback_time = coalesce(callback_modify.callback_time, c.callback_time),
-               "user"        = coalesce(callback_modify.agent, c."user"),
-               recipient     = coalesce(callback_modify.recipient, c.recipient),
-               comments      = coalesce(callback_modify.comments, c.comments),
-               status        = new_status
-         WHERE c.callback_id = callback.callback_id
-        RETURNING c.*),
-    settled AS (
-        UPDATE vicidial.vicidial_list l
-           SET status = CASE WHEN lead_held THEN 'CBHOLD' ELSE ch.lead_status END,
-               called_since_last_reset = CASE WHEN lead_held THEN l.called_since_last_reset ELSE 'N' END,
-               modify_date = now()
-          FROM changed ch
-         WHERE l.lead_id = ch.lead_id
-           AND CASE WHEN lead_held THEN l.status NOT IN ('CBHOLD', 'INCALL')
-                    ELSE ch.status = 'ARCHIVE' AND l.status = 'CBHOLD' END)
-    SELECT * INTO callback FROM changed;
+    -- The guard trigger refuses ARCHIVE rows and checks the new values;
+    -- what the change does to the lead and the hopper follows from the
+    -- transition (_callback_effects).
+    UPDATE vicidial.vicidial_callbacks c
+       SET callback_time = coalesce(callback_modify.callback_time, c.callback_time),
+           "user"        = coalesce(callback_modify.agent, c."user"),
+           recipient     = coalesce(callback_modify.recipient, c.recipient),
+           comments      = coalesce(callback_modify.comments, c.comments),
+           status        = new_status
+     WHERE c.callback_id = callback.callback_id
+    RETURNING c.* INTO callback;
     IF callback.status = 'LIVE' AND callback.recipient = 'ANYONE' THEN
         PERFORM vicidial._release_anyone(ARRAY[callback.lead_id], now());
     END IF;

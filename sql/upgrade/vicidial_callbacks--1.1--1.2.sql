@@ -98,3 +98,8 @@ DROP FUNCTION vicidial._recheck_all_releases();
 
 -- The 24-hour limit is read inline (_limit_24h), no more by a call per lead.
 DROP FUNCTION vicidial._limit_24h_until(bigint, integer, timestamptz);
+
+-- What a callback's change does to its lead is decided in one place for
+-- every writer (_callback_effects), which also queues the releases.
+DROP TRIGGER callbacks_wait_for_release ON vicidial.vicidial_callbacks;
+DROP FUNCTION vicidial._wait_for_release();

@@ -1,0 +1,17 @@
+-- What CREATE EXTENSION installs (test/regress_fixture.sql creates it, as
+-- every file's first line does).
+\i test/regress_fixture.sql
+\dx vicidial_callbacks
+-- pg_dump keeps every table's rows and every sequence's position.
+SELECT unnest(extconfig)::regclass AS dumped_with_data FROM pg_extension
+ WHERE extname = 'vicidial_callbacks';
+-- Nothing is open to PUBLIC.
+SELECT p.proname FROM pg_proc p
+ WHERE p.pronamespace = 'vicidial'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE');
+-- Every function pins its search_path, but _digits and _limit_24h, which
+-- name the schema of everything they use so that the planner can inline
+-- them.
+SELECT p.proname FROM pg_proc p
+ WHERE p.pronamespace = 'vicidial'::regnamespace
+   AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=pg_catalog, pg_temp']
+   AND p.oid NOT IN ('vicidial._digits(text)'::regprocedure, 'vicidial._limit_24h(bigint, integer, timestamptz)'::regprocedure);
