@@ -40,25 +40,52 @@ ok($node->poll_query_until('postgres', q{
     'the logs\' monthly job from the README adds their months under pg_cron');
 $node->safe_psql('postgres', q{SELECT cron.unschedule('log-months')});
 
-# Both drivers: 50 callbacks due at the start of the next minute, when the
-# cron job fires and the worker wakes for them.
-$node->append_conf('postgresql.conf', "vicidial_callbacks.enabled = on\n");
+# Both drivers at once, forced: the runs' lock is held across the minute
+# 50 callbacks fall due, so that the cron job's run and the worker's run
+# (woken for them: its interval is an hour here, and the lock timeout
+# long) both start and wait for it together. Released, they run one after
+# the other: the result is what one driver gives.
+$node->append_conf('postgresql.conf', qq{
+vicidial_callbacks.enabled = on
+vicidial_callbacks.interval = 3600
+vicidial_callbacks.lock_timeout = 600s
+});
 $node->reload;
 ok($node->poll_query_until('postgres', 'SELECT next_wake IS NOT NULL FROM vicidial.worker_status'),
     'the worker is enabled again');
 my $due = $node->safe_psql('postgres', q{SELECT date_trunc('minute', clock_timestamp()) + interval '1 minute'});
 $node->safe_psql('postgres', qq{SELECT vicidial.callback_schedule(g, 'bob', '$due') FROM generate_series(2, 51) g});
+# this minute's cron run is over before the lock is taken
+ok($node->poll_query_until('postgres', q{
+    SELECT count(*) = 0 FROM cron.job_run_details WHERE status IN ('starting', 'running')}),
+    'no cron run is under way before the due minute');
+my $holder = $node->background_psql('postgres', on_error_stop => 1);
+$holder->query_safe('BEGIN; LOCK TABLE vicidial.hopper_run_lock IN EXCLUSIVE MODE');
 ok($node->poll_query_until('postgres', qq{
-    SELECT count(*) > 0 FROM cron.job_run_details d JOIN cron.job j USING (jobid)
-     WHERE j.jobname = 'vicidial-hopper' AND d.status = 'succeeded' AND d.start_time >= '$due'}),
-    'the cron job ran at the due minute');
+    SELECT count(*) FILTER (WHERE a.query = 'SELECT vicidial.hopper_run()') = 1
+           AND count(*) FILTER (WHERE a.query LIKE 'SELECT vicidial._worker_%') = 1
+      FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+     WHERE l.relation = 'vicidial.hopper_run_lock'::regclass AND NOT l.granted AND a.xact_start >= '$due'}),
+    'at the due minute, the cron job\'s run and the worker\'s both wait for the runs\' lock');
+$holder->query_safe('COMMIT');
+$holder->quit;
+ok($node->poll_query_until('postgres', qq{
+    SELECT count(*) FILTER (WHERE d.status = 'succeeded') = 1 AND count(*) FILTER (WHERE d.status <> 'succeeded') = 0
+      FROM cron.job_run_details d JOIN cron.job j USING (jobid)
+     WHERE j.jobname = 'vicidial-hopper' AND d.start_time >= '$due' AND d.start_time < '$due'::timestamptz + interval '1 minute'}),
+    'the cron job\'s run of the due minute succeeded');
+ok($node->poll_query_until('postgres', qq{
+    SELECT count(*) >= 1 FROM vicidial.hopper_runs WHERE started_at >= '$due' AND error IS NULL}),
+    'and so did the worker\'s');
 is($node->safe_psql('postgres', q{
     SELECT count(*) FILTER (WHERE c.status = 'LIVE') || ' ' || count(DISTINCT h.lead_id) || ' ' || count(h.lead_id)
       FROM vicidial.vicidial_callbacks c LEFT JOIN vicidial.vicidial_hopper h USING (lead_id)
      WHERE c.lead_id BETWEEN 2 AND 51}),
     '50 50 50', 'with both drivers, every callback is LIVE and its lead in the hopper once');
-# Two drivers never collide: neither sees an error (a second flip of a
-# LIVE callback, a duplicate hopper row) while the other runs.
+is($node->safe_psql('postgres', q{
+    SELECT count(*) FROM vicidial.vicidial_callback_log g JOIN vicidial.vicidial_callbacks c USING (callback_id)
+     WHERE c.lead_id BETWEEN 2 AND 51 AND g.new_status = 'LIVE'}),
+    '50', 'each went LIVE once');
 is($node->safe_psql('postgres', qq{
     SELECT count(*) FROM vicidial.hopper_runs WHERE error IS NOT NULL}), '0', 'no worker run failed');
 # (a run of this minute may still be starting or running: only a failed
