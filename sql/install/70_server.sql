@@ -133,10 +133,11 @@ END $$;
 
 -- Each active campaign's room at "at": hopper_level less the READY rows
 -- that hopper_next would hand out then (only campaigns with room). Planned
--- once per session, like _run_bounds: an idle fill stops after it, and
--- planning it cost more than running it.
+-- once per session: an idle fill stops after it, and planning it costs
+-- more than running it. Forced, since under "auto" the plan cache judged
+-- the generic plan dearer than a custom one and planned it at every run.
 CREATE OR REPLACE FUNCTION vicidial._fill_room(at timestamptz, OUT campaigns varchar[], OUT sizes bigint[])
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = auto AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     -- A row held (CBHOLD, INCALL), waiting for its lead's hours or over the
     -- 24-hour limit keeps its place but does not count. Hours are decided
