@@ -98,6 +98,30 @@ SELECT * FROM vicidial.hopper_run(:'t'::timestamptz + interval '2 hours');
 SELECT lead_id, priority, source FROM vicidial.vicidial_hopper;
 SELECT * FROM vicidial.invariant_violations();
 
--- The call taken above ends here, so that the shared agents are free for
--- the files after this one (an agent holds one call).
-SELECT vicidial.lead_disposition(5005, 'agent1', 'SALE') IS NULL AS agent1_hangs_up;
+-- The worker sweeps a burst in chunks (vicidial_callbacks.sweep_chunk),
+-- each in a transaction of its own, so that agents get the first while
+-- the rest are swept: the earliest first, and more_due until the last
+-- chunk, which tells the worker to go on at once and to fill only after.
+-- sweep and hopper_run take every due callback at once.
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) SELECT g, 500, 'NEW' FROM generate_series(5101, 5108) g;
+SELECT count(vicidial.callback_schedule(g, 'agent2', vicidial._half_hour_start(now())))
+  FROM generate_series(5101, 5105) g;
+SET vicidial_callbacks.sweep_chunk = 2;
+CREATE TEMP TABLE chunks (n serial, run_id bigint, more_due boolean, live_leads bigint[]);
+INSERT INTO chunks (run_id, more_due) SELECT * FROM vicidial._worker_sweep(100);
+UPDATE chunks SET live_leads = ARRAY(SELECT c.lead_id FROM vicidial.vicidial_callbacks c
+                                      WHERE c.status = 'LIVE' AND c.lead_id > 5100 ORDER BY c.lead_id)
+ WHERE live_leads IS NULL;
+INSERT INTO chunks (run_id, more_due) SELECT * FROM vicidial._worker_sweep(100);
+UPDATE chunks SET live_leads = ARRAY(SELECT c.lead_id FROM vicidial.vicidial_callbacks c
+                                      WHERE c.status = 'LIVE' AND c.lead_id > 5100 ORDER BY c.lead_id)
+ WHERE live_leads IS NULL;
+INSERT INTO chunks (run_id, more_due) SELECT * FROM vicidial._worker_sweep(100);
+UPDATE chunks SET live_leads = ARRAY(SELECT c.lead_id FROM vicidial.vicidial_callbacks c
+                                      WHERE c.status = 'LIVE' AND c.lead_id > 5100 ORDER BY c.lead_id)
+ WHERE live_leads IS NULL;
+SELECT k.n, k.more_due, r.went_live, r.hopper_filled, k.live_leads
+  FROM chunks k JOIN vicidial.hopper_runs r USING (run_id) ORDER BY k.n;
+SELECT count(vicidial.callback_schedule(g, 'agent2', vicidial._half_hour_start(now()))) FROM generate_series(5106, 5108) g;
+SELECT went_live FROM vicidial.hopper_run();
+RESET vicidial_callbacks.sweep_chunk;

@@ -9,6 +9,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "access/xact.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -32,6 +34,7 @@ bool		vicidial_worker_enabled = true;
 int			vicidial_history_rows = 10000;
 int			vicidial_lock_timeout = 1000;
 double		vicidial_notify_queue_limit = 0.5;
+int			vicidial_sweep_chunk = 5000;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -81,6 +84,12 @@ define_reloadable_settings(void)
 							 "Notifications are hints; a full queue would make every sweep fail at commit.",
 							 &vicidial_notify_queue_limit, 0.5, 0.0, 1.0,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vicidial_callbacks.sweep_chunk",
+							"Most due callbacks the background worker turns LIVE in one transaction.",
+							"A burst is swept in chunks, each committed at once, so that agents get "
+							"the first while the rest are swept; hopper_run and sweep take them all.",
+							&vicidial_sweep_chunk, 5000, 1, INT_MAX,
+							PGC_SUSET, 0, NULL, NULL, NULL);
 }
 
 /* Settings fixed at server start: PostgreSQL allows them only while preloading. */
@@ -179,6 +188,14 @@ Datum
 vicidial_notify_queue_limit_setting(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_FLOAT8(vicidial_notify_queue_limit);
+}
+
+PG_FUNCTION_INFO_V1(vicidial_sweep_chunk_setting);
+
+Datum
+vicidial_sweep_chunk_setting(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(vicidial_sweep_chunk);
 }
 
 PG_FUNCTION_INFO_V1(vicidial_restoring_dump);

@@ -15,6 +15,7 @@ extern bool vicidial_worker_enabled;
 extern int	vicidial_history_rows;
 extern int	vicidial_lock_timeout;
 extern double vicidial_notify_queue_limit;
+extern int	vicidial_sweep_chunk;
 
 /* wake-up slots, one per served database (wakeup.c) */
 extern void wakeup_request_shmem(int nslots);

@@ -49,12 +49,14 @@ static MemoryContext worker_context;
  * later), in a transaction of its own, committed before the fill starts:
  * a callback that falls due is LIVE for the agents without waiting for
  * the fill. It records the run; *run_id is that record, for the fill to
- * complete. False when the installed version runs in one part
- * (_worker_run), or when the worker's role may not run the two parts
- * (granted the one-part call only, as 1.1 documented).
+ * complete; *more_due, that it swept a full chunk
+ * (vicidial_callbacks.sweep_chunk) and more callbacks are due, for the
+ * next chunk to follow at once. False when the installed version runs in
+ * one part (_worker_run), or when the worker's role may not run the two
+ * parts (granted the one-part call only, as 1.1 documented).
  */
 static bool
-sweep_in_transaction(int64 *run_id)
+sweep_in_transaction(int64 *run_id, bool *more_due)
 {
 	bool		split = false;
 	bool		isnull;
@@ -75,10 +77,12 @@ sweep_in_transaction(int64 *run_id)
 		Datum		args[1] = {Int32GetDatum(vicidial_history_rows)};
 
 		pgstat_report_activity(STATE_RUNNING, "SELECT vicidial._worker_sweep()");
-		if (SPI_execute_with_args("SELECT vicidial._worker_sweep($1)", 1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT ||
+		if (SPI_execute_with_args("SELECT run_id, more_due FROM vicidial._worker_sweep($1)", 1, argtypes, args,
+								  NULL, false, 1) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			elog(ERROR, "vicidial_callbacks: SPI_execute failed for _worker_sweep");
 		*run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		*more_due = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) && !isnull;
 	}
 	SPI_finish();
 	PopActiveSnapshot();
@@ -92,11 +96,11 @@ sweep_in_transaction(int64 *run_id)
  * record it, then read when the worker must wake next.
  */
 static PassResult
-pass_in_transaction(bool run, TimestampTz *next_due)
+pass_in_transaction(bool run, TimestampTz *next_due, bool *more_due)
 {
 	PassResult	result = PASS_NO_EXTENSION;
 	int64		run_id = 0;
-	bool		split = run && sweep_in_transaction(&run_id);
+	bool		split = run && sweep_in_transaction(&run_id, more_due);
 
 	*next_due = DT_NOEND;
 	SetCurrentStatementStartTimestamp();
@@ -114,10 +118,14 @@ pass_in_transaction(bool run, TimestampTz *next_due)
 			Oid			argtypes[1] = {INT8OID};
 			Datum		args[1] = {Int64GetDatum(run_id)};
 
-			pgstat_report_activity(STATE_RUNNING, "SELECT vicidial._worker_fill()");
-			if (SPI_execute_with_args("SELECT vicidial._worker_fill($1)", 1, argtypes, args,
-									  NULL, false, 0) != SPI_OK_SELECT)
-				elog(ERROR, "vicidial_callbacks: SPI_execute failed for _worker_fill");
+			/* a burst's fill waits for its last chunk */
+			if (!*more_due)
+			{
+				pgstat_report_activity(STATE_RUNNING, "SELECT vicidial._worker_fill()");
+				if (SPI_execute_with_args("SELECT vicidial._worker_fill($1)", 1, argtypes, args,
+										  NULL, false, 0) != SPI_OK_SELECT)
+					elog(ERROR, "vicidial_callbacks: SPI_execute failed for _worker_fill");
+			}
 		}
 		else if (run)
 		{
@@ -171,14 +179,15 @@ record_failure(TimestampTz started, const char *message)
 }
 
 static PassResult
-pass(bool run, TimestampTz *next_due)
+pass(bool run, TimestampTz *next_due, bool *more_due)
 {
 	volatile PassResult result = PASS_FAILED;
 	TimestampTz started = GetCurrentTimestamp();
 
+	*more_due = false;
 	PG_TRY();
 	{
-		result = pass_in_transaction(run, next_due);
+		result = pass_in_transaction(run, next_due, more_due);
 	}
 	PG_CATCH();
 	{
@@ -212,6 +221,7 @@ pass(bool run, TimestampTz *next_due)
 		PG_END_TRY();
 		/* do not retry before the next interval */
 		*next_due = DT_NOEND;
+		*more_due = false;
 	}
 	PG_END_TRY();
 	MemoryContextReset(worker_context);
@@ -227,6 +237,7 @@ vicidial_worker_main(Datum main_arg)
 	TimestampTz next_due = DT_NOEND;
 	bool		missing_logged = false;
 	bool		woken = true;
+	bool		more_due = false;
 
 	strlcpy(database, MyBgworkerEntry->bgw_extra, BGW_EXTRALEN);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -271,23 +282,26 @@ vicidial_worker_main(Datum main_arg)
 		now = GetCurrentTimestamp();
 		if (vicidial_worker_enabled && (now >= next_run || now >= next_due))
 		{
-			result = pass(true, &next_due);
+			result = pass(true, &next_due, &more_due);
 			passed = true;
 			next_run = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), vicidial_worker_interval * 1000L);
 			/*
-			 * A callback that was due before the run began and is still
+			 * A full chunk swept: the next chunk at once. Otherwise a
+			 * callback that was due before the run began and is still
 			 * ACTIVE after it has a lead that another transaction held: the
 			 * run skipped it. Try again in a second rather than at once, in
 			 * a loop, while that lock lasts. One that fell due during the
 			 * run is taken at once.
 			 */
-			if (next_due <= now)
+			if (more_due)
+				next_due = GetCurrentTimestamp();
+			else if (next_due <= now)
 				next_due = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
 		}
 		else if (vicidial_worker_enabled && woken)
 		{
 			/* a change may have made something due sooner */
-			result = pass(false, &next_due);
+			result = pass(false, &next_due, &more_due);
 			passed = true;
 		}
 

@@ -31,9 +31,12 @@ BEGIN
     next_move := vicidial._next_move();
 END $$;
 
-CREATE OR REPLACE FUNCTION vicidial.sweep(now timestamptz DEFAULT now())
-RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- The sweep of the callbacks due at "now", the earliest "chunk" of them
+-- (NULL: all). chunk_full says that the chunk was full: more may be due.
+CREATE OR REPLACE FUNCTION vicidial._sweep(now timestamptz, chunk integer,
+                                           OUT went_live integer, OUT useronly integer, OUT hopper_inserted integer,
+                                           OUT chunk_full boolean)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- planned for the actual now, not a generic plan; no JIT for a short statement
 SET plan_cache_mode = force_custom_plan SET jit = off SET vicidial.change_reason = 'SWEEP' AS $$
 DECLARE
@@ -42,10 +45,11 @@ DECLARE
     next_move timestamptz;
     hours_now bigint;
     hours_changed boolean;
+    due_leads bigint[];
     locked_leads bigint[];
     due_ids bigint[];
 BEGIN
-    PERFORM vicidial._check_time(sweep.now, 'now');
+    PERFORM vicidial._check_time(_sweep.now, 'now');
     PERFORM vicidial._require_read_committed('sweep');
     PERFORM vicidial._serialize_hopper_runs();
     -- The due range is [earliest ACTIVE time, now], both constants of each
@@ -61,12 +65,12 @@ BEGIN
     -- hours) and no owner's callback to move: the idle run stops here,
     -- before planning the statements below, having read one entry of each
     -- index.
-    IF (earliest IS NULL OR earliest > sweep.now) AND (next_release IS NULL OR next_release > sweep.now)
-       AND (next_move IS NULL OR next_move >= sweep.now) AND NOT hours_changed THEN
+    IF (earliest IS NULL OR earliest > _sweep.now) AND (next_release IS NULL OR next_release > _sweep.now)
+       AND (next_move IS NULL OR next_move >= _sweep.now) AND NOT hours_changed THEN
         went_live := 0;
         useronly := 0;
         hopper_inserted := 0;
-        RETURN NEXT;
+        chunk_full := false;
         RETURN;
     END IF;
     -- Leads before callbacks, the lock order of every writer: the leads of
@@ -74,19 +78,26 @@ BEGIN
     -- move.
     -- A lead another transaction holds is skipped, not waited for: its
     -- callback goes at the next run, every other one on time.
-    locked_leads := vicidial._lock_leads(ARRAY(
+    -- The due ones in the due index's order, the earliest first: a chunk
+    -- never flips a later callback before an earlier one.
+    due_leads := ARRAY(
         SELECT c.lead_id FROM vicidial.vicidial_callbacks c
-         WHERE c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND sweep.now
+         WHERE c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND _sweep.now
+         ORDER BY c.callback_time, c.callback_id
+         LIMIT chunk);
+    chunk_full := coalesce(cardinality(due_leads) = chunk, false);
+    locked_leads := vicidial._lock_leads(ARRAY(
+        SELECT unnest(due_leads)
         UNION
-        SELECT r.lead_id FROM vicidial.callback_releases r WHERE r.release_after <= sweep.now
+        SELECT r.lead_id FROM vicidial.callback_releases r WHERE r.release_after <= _sweep.now
         UNION
         SELECT r.lead_id FROM vicidial.callback_releases r WHERE hours_changed AND r.hours_version < hours_now
         UNION
         SELECT c.lead_id FROM vicidial.vicidial_campaigns cp
           JOIN vicidial.vicidial_callbacks c ON c.campaign_id = cp.campaign_id
-         WHERE next_move < sweep.now AND cp.callback_useronly_move_minutes > 0
+         WHERE next_move < _sweep.now AND cp.callback_useronly_move_minutes > 0
            AND c.status = 'LIVE' AND c.recipient = 'USERONLY'
-           AND c.callback_time < sweep.now - make_interval(mins => cp.callback_useronly_move_minutes)), true);
+           AND c.callback_time < _sweep.now - make_interval(mins => cp.callback_useronly_move_minutes)), true);
 
     -- Then test under the lock: only those leads' due callbacks flip, so a
     -- callback committed meanwhile is neither flipped nor locked before its
@@ -95,7 +106,7 @@ BEGIN
         SELECT c.callback_id
           FROM unnest(locked_leads) AS locked(lead_id)
           JOIN vicidial.vicidial_callbacks c ON c.lead_id = locked.lead_id
-         WHERE c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND sweep.now
+         WHERE c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND _sweep.now
            FOR UPDATE OF c SKIP LOCKED),
     flipped AS (
         UPDATE vicidial.vicidial_callbacks c SET status = 'LIVE', modify_date = now()
@@ -124,12 +135,17 @@ BEGIN
         END IF;
     END IF;
 
-    IF next_move < sweep.now THEN
-        PERFORM vicidial._move_overdue(locked_leads, sweep.now);
+    IF next_move < _sweep.now THEN
+        PERFORM vicidial._move_overdue(locked_leads, _sweep.now);
     END IF;
-    hopper_inserted := vicidial._release_anyone(locked_leads, sweep.now);
-    RETURN NEXT;
+    hopper_inserted := vicidial._release_anyone(locked_leads, _sweep.now);
 END $$;
+
+CREATE OR REPLACE FUNCTION vicidial.sweep(now timestamptz DEFAULT now())
+RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer)
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.went_live, s.useronly, s.hopper_inserted FROM vicidial._sweep(now, NULL) s
+$$;
 
 -- Each active campaign's room at "at": hopper_level less the READY rows
 -- that hopper_next would hand out then (only campaigns with room). Planned
@@ -298,9 +314,9 @@ END $$;
 -- than vicidial_callbacks.lock_timeout: a part that cannot get its locks
 -- in time (a writer holds them open) is rolled back alone and left to a
 -- later run, and cut_short says which and why.
-CREATE OR REPLACE FUNCTION vicidial._run_parts(now timestamptz, parts text[],
+CREATE OR REPLACE FUNCTION vicidial._run_parts(now timestamptz, parts text[], sweep_chunk integer,
                                                OUT went_live integer, OUT useronly integer, OUT hopper_inserted integer,
-                                               OUT hopper_filled integer, OUT cut_short text)
+                                               OUT hopper_filled integer, OUT cut_short text, OUT more_due boolean)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- restored at return, whatever the body sets
 SET lock_timeout = 0 AS $$
@@ -312,6 +328,7 @@ BEGIN
     useronly := 0;
     hopper_inserted := 0;
     hopper_filled := 0;
+    more_due := false;
     BEGIN
         PERFORM vicidial._serialize_hopper_runs();
     EXCEPTION WHEN lock_not_available THEN
@@ -325,8 +342,8 @@ BEGIN
             cut_short := concat_ws('; ', cut_short, 'stuck calls: ' || SQLERRM);
         END;
         BEGIN
-            SELECT s.went_live, s.useronly, s.hopper_inserted INTO went_live, useronly, hopper_inserted
-              FROM vicidial.sweep(_run_parts.now) s;
+            SELECT s.went_live, s.useronly, s.hopper_inserted, s.chunk_full INTO went_live, useronly, hopper_inserted, more_due
+              FROM vicidial._sweep(_run_parts.now, sweep_chunk) s;
         EXCEPTION WHEN lock_not_available THEN
             cut_short := concat_ws('; ', cut_short, 'sweep: ' || SQLERRM);
         END;
@@ -347,5 +364,5 @@ CREATE OR REPLACE FUNCTION vicidial.hopper_run(now timestamptz DEFAULT now())
 RETURNS TABLE (went_live integer, useronly integer, hopper_inserted integer, hopper_filled integer, cut_short text)
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT r.went_live, r.useronly, r.hopper_inserted, r.hopper_filled, r.cut_short
-      FROM vicidial._run_parts(now, '{sweep,fill}') r
+      FROM vicidial._run_parts(now, '{sweep,fill}', NULL) r
 $$;

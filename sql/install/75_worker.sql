@@ -29,19 +29,22 @@ END $$;
 -- a callback that falls due is LIVE for the agents without waiting for
 -- the fill, whose cost follows the hoppers. The sweep records the run (so
 -- that its flips are in the history even when the fill never comes); the
--- fill completes that record.
-CREATE OR REPLACE FUNCTION vicidial._worker_sweep(keep_runs integer) RETURNS bigint
+-- fill completes that record. A burst is swept in chunks of
+-- vicidial_callbacks.sweep_chunk, each committed as soon as it is swept:
+-- more_due asks the worker for the next chunk at once, and for no fill
+-- before the last.
+CREATE OR REPLACE FUNCTION vicidial._worker_sweep(keep_runs integer, OUT run_id bigint, OUT more_due boolean)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     started timestamptz := clock_timestamp();
-    recorded bigint;
+    swept record;
 BEGIN
+    SELECT * INTO swept FROM vicidial._run_parts(now(), '{sweep}', vicidial._sweep_chunk()) r;
     INSERT INTO vicidial.hopper_runs (started_at, finished_at, went_live, useronly, hopper_inserted, cut_short)
-    SELECT started, clock_timestamp(), r.went_live, r.useronly, r.hopper_inserted, r.cut_short
-      FROM vicidial._run_parts(now(), '{sweep}') r
-    RETURNING run_id INTO recorded;
+    VALUES (started, clock_timestamp(), swept.went_live, swept.useronly, swept.hopper_inserted, swept.cut_short)
+    RETURNING hopper_runs.run_id INTO run_id;
+    more_due := swept.more_due;
     PERFORM vicidial._trim_hopper_runs(keep_runs);
-    RETURN recorded;
 END $$;
 
 CREATE OR REPLACE FUNCTION vicidial._worker_fill(run_id bigint) RETURNS void
@@ -50,7 +53,7 @@ BEGIN
     UPDATE vicidial.hopper_runs h
        SET finished_at = clock_timestamp(), hopper_filled = r.hopper_filled,
            cut_short = nullif(concat_ws('; ', h.cut_short, r.cut_short), '')
-      FROM vicidial._run_parts(now(), '{fill}') r
+      FROM vicidial._run_parts(now(), '{fill}', NULL) r
      WHERE h.run_id = _worker_fill.run_id;
 END $$;
 
@@ -112,3 +115,5 @@ CREATE OR REPLACE FUNCTION vicidial._run_lock_timeout() RETURNS text
 LANGUAGE c STABLE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_run_lock_timeout';
 CREATE OR REPLACE FUNCTION vicidial._notify_queue_limit() RETURNS double precision
 LANGUAGE c STABLE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_notify_queue_limit_setting';
+CREATE OR REPLACE FUNCTION vicidial._sweep_chunk() RETURNS integer
+LANGUAGE c STABLE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_sweep_chunk_setting';

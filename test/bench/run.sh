@@ -3,13 +3,14 @@
 # own: speed against the floor and VICIdial's per-row loop (speed.sh), the
 # run's cost as the table grows to 5,000,000 rows (growth.sh, with a PNG),
 # the worker under 8 agents' load (load.sh), how many agents the box
-# serves through pgbouncer (capacity.sh, with a PNG) and what a pooled
-# screen's poll costs (poll.sh). Numbers, not a pass/fail; CSVs and PNGs go
+# serves through pgbouncer (capacity.sh, with a PNG), what a pooled
+# screen's poll costs (poll.sh) and how soon a burst of 100,000 due
+# callbacks is claimable (burst.sh). Numbers, not a pass/fail; CSVs and PNGs go
 # to test/bench/results/. Run as root on Debian 12; about three quarters of
 # an hour. REPS=n sets speed.sh's repetitions.
 set -euo pipefail
 here=$(dirname "$0")
-for bench in speed growth load capacity poll; do
+for bench in speed growth load capacity poll burst; do
     echo "== $bench"
     bash "$here/$bench.sh"
     echo

@@ -133,5 +133,29 @@ $node->safe_psql('postgres', q{SELECT vicidial.callback_schedule(5, 'bob', vicid
 ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 5}),
     'the worker survives DROP and CREATE EXTENSION');
 
+# A burst, swept in chunks: 450 callbacks due at the same instant with a
+# chunk of 100 go LIVE in runs of 100, 100, 100, 100 and 50, each
+# committed on its own, and only the last is followed by the fill.
+$node->append_conf('postgresql.conf', "vicidial_callbacks.sweep_chunk = 100\n");
+$node->reload;
+ok($node->poll_query_until('postgres', 'SELECT setting = \'100\' FROM pg_settings WHERE name = \'vicidial_callbacks.sweep_chunk\''),
+    'the chunk setting is reloaded');
+my $runs_before = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
+$node->safe_psql('postgres', q{
+    INSERT INTO vicidial.vicidial_list (lead_id, list_id) SELECT g, 1 FROM generate_series(1001, 1450) g;
+    SELECT count(vicidial.callback_schedule(g, 'bob', date_trunc('second', clock_timestamp()) + interval '3 seconds'))
+      FROM generate_series(1001, 1450) g});
+ok($node->poll_query_until('postgres', q{
+    SELECT count(*) = 450 FROM vicidial.vicidial_callbacks WHERE lead_id > 1000 AND status = 'LIVE'}),
+    'a burst of 450 due callbacks goes LIVE');
+is($node->safe_psql('postgres', qq{
+    SELECT string_agg(went_live || CASE WHEN hopper_filled IS NULL THEN '' ELSE ' then fill' END, ', ' ORDER BY run_id)
+      FROM vicidial.hopper_runs WHERE run_id > $runs_before AND went_live > 0}),
+    '100, 100, 100, 100, 50 then fill', 'in chunks of 100, each committed, the fill after the last');
+diag($node->safe_psql('postgres', qq{
+    SELECT 'from the first chunk committed to the last: '
+           || round(extract(epoch FROM max(finished_at) - min(finished_at))::numeric, 3) || ' s'
+      FROM vicidial.hopper_runs WHERE run_id > $runs_before AND went_live > 0}));
+
 $node->stop;
 done_testing();
