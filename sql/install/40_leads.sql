@@ -22,15 +22,21 @@
 -- not held back: only a lead still in the state the change left behind
 -- moves.
 CREATE OR REPLACE FUNCTION vicidial._callback_effects() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- planned for the arrays given, which each statement reads as a relation
+-- (unnest): a sweep's statement hands over tens of thousands of leads
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     archived bigint[];
     held bigint[];
     live_for_anyone bigint[];
 BEGIN
+    -- Only a LIVE ANYONE callback leaves its lead out of CBHOLD: a lead is
+    -- held again only when its callback leaves that state (an ACTIVE
+    -- callback's lead is CBHOLD already, or on a call).
     SELECT array_agg(n.callback_id ORDER BY n.callback_id) FILTER (WHERE n.status = 'ARCHIVE'),
            array_agg(n.lead_id ORDER BY n.lead_id)
-               FILTER (WHERE n.status = 'ACTIVE' OR (n.status = 'LIVE' AND n.recipient = 'USERONLY')),
+               FILTER (WHERE o.status = 'LIVE' AND o.recipient = 'ANYONE' AND n.status <> 'ARCHIVE'),
            array_agg(n.lead_id ORDER BY n.lead_id) FILTER (WHERE n.status = 'LIVE' AND n.recipient = 'ANYONE')
       INTO archived, held, live_for_anyone
       FROM new_rows n JOIN old_rows o ON o.callback_id = n.callback_id
@@ -38,17 +44,20 @@ BEGIN
     IF archived IS NOT NULL THEN
         UPDATE vicidial.vicidial_list l
            SET status = c.lead_status, called_since_last_reset = 'N', modify_date = now()
-          FROM vicidial.vicidial_callbacks c
-         WHERE c.callback_id = ANY (archived) AND l.lead_id = c.lead_id AND l.status = 'CBHOLD'
+          FROM unnest(archived) AS closed(callback_id)
+          JOIN vicidial.vicidial_callbacks c ON c.callback_id = closed.callback_id
+         WHERE l.lead_id = c.lead_id AND l.status = 'CBHOLD'
            AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_callbacks o
                             WHERE o.lead_id = l.lead_id AND o.status IN ('ACTIVE', 'LIVE'));
     END IF;
     IF held IS NOT NULL THEN
         -- out of the hopper first: the leads' guard refuses a queued lead in CBHOLD
-        DELETE FROM vicidial.vicidial_hopper h USING vicidial.vicidial_list l
-         WHERE h.lead_id = ANY (held) AND l.lead_id = h.lead_id AND l.status NOT IN ('CBHOLD', 'INCALL');
+        DELETE FROM vicidial.vicidial_hopper h
+         USING unnest(held) AS k(lead_id), vicidial.vicidial_list l
+         WHERE h.lead_id = k.lead_id AND l.lead_id = k.lead_id AND l.status NOT IN ('CBHOLD', 'INCALL');
         UPDATE vicidial.vicidial_list l SET status = 'CBHOLD', modify_date = now()
-         WHERE l.lead_id = ANY (held) AND l.status NOT IN ('CBHOLD', 'INCALL');
+          FROM unnest(held) AS k(lead_id)
+         WHERE l.lead_id = k.lead_id AND l.status NOT IN ('CBHOLD', 'INCALL');
     END IF;
     IF live_for_anyone IS NOT NULL THEN
         PERFORM vicidial._queue_releases(live_for_anyone);
