@@ -100,28 +100,32 @@ SELECT * FROM vicidial.invariant_violations();
 
 -- The worker sweeps a burst in chunks (vicidial_callbacks.sweep_chunk),
 -- each in a transaction of its own, so that agents get the first while
--- the rest are swept: the earliest first, and more_due until the last
--- chunk, which tells the worker to go on at once and to fill only after.
--- sweep and hopper_run take every due callback at once.
-INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) SELECT g, 500, 'NEW' FROM generate_series(5101, 5108) g;
-SELECT count(vicidial.callback_schedule(g, 'agent2', vicidial._half_hour_start(now())))
+-- the rest are swept. A chunk is the earliest due callbacks: 5003's (due
+-- at t + 3 hours, above), then these, due in the reverse order of their
+-- leads.
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) SELECT g, 500, 'NEW' FROM generate_series(5101, 5114) g;
+SELECT count(vicidial.callback_schedule(g, 'agent2', :'t'::timestamptz + interval '6 hours' - make_interval(mins => g - 5100)))
   FROM generate_series(5101, 5105) g;
-SET vicidial_callbacks.sweep_chunk = 2;
-CREATE TEMP TABLE chunks (n serial, run_id bigint, more_due boolean, live_leads bigint[]);
-INSERT INTO chunks (run_id, more_due) SELECT * FROM vicidial._worker_sweep(100);
-UPDATE chunks SET live_leads = ARRAY(SELECT c.lead_id FROM vicidial.vicidial_callbacks c
-                                      WHERE c.status = 'LIVE' AND c.lead_id > 5100 ORDER BY c.lead_id)
- WHERE live_leads IS NULL;
-INSERT INTO chunks (run_id, more_due) SELECT * FROM vicidial._worker_sweep(100);
-UPDATE chunks SET live_leads = ARRAY(SELECT c.lead_id FROM vicidial.vicidial_callbacks c
-                                      WHERE c.status = 'LIVE' AND c.lead_id > 5100 ORDER BY c.lead_id)
- WHERE live_leads IS NULL;
-INSERT INTO chunks (run_id, more_due) SELECT * FROM vicidial._worker_sweep(100);
-UPDATE chunks SET live_leads = ARRAY(SELECT c.lead_id FROM vicidial.vicidial_callbacks c
-                                      WHERE c.status = 'LIVE' AND c.lead_id > 5100 ORDER BY c.lead_id)
- WHERE live_leads IS NULL;
-SELECT k.n, k.more_due, r.went_live, r.hopper_filled, k.live_leads
-  FROM chunks k JOIN vicidial.hopper_runs r USING (run_id) ORDER BY k.n;
+CREATE TEMP VIEW live_burst AS
+SELECT array_agg(c.lead_id ORDER BY c.lead_id) AS live FROM vicidial.vicidial_callbacks c
+ WHERE c.status = 'LIVE' AND (c.lead_id = 5003 OR c.lead_id > 5100);
+SELECT went_live, chunk_full FROM vicidial._sweep(:'t'::timestamptz + interval '6 hours', 2);
+SELECT * FROM live_burst;
+SELECT went_live, chunk_full FROM vicidial._sweep(:'t'::timestamptz + interval '6 hours', 2);
+SELECT * FROM live_burst;
+SELECT went_live, chunk_full FROM vicidial._sweep(:'t'::timestamptz + interval '6 hours', 2);
+SELECT * FROM live_burst;
+SELECT went_live, chunk_full FROM vicidial._sweep(:'t'::timestamptz + interval '6 hours', 2);
+-- The worker's sweep reads the setting and says whether to go on at once.
 SELECT count(vicidial.callback_schedule(g, 'agent2', vicidial._half_hour_start(now()))) FROM generate_series(5106, 5108) g;
-SELECT went_live FROM vicidial.hopper_run();
+SET vicidial_callbacks.sweep_chunk = 2;
+SELECT w.more_due FROM vicidial._worker_sweep(100) w;
+SELECT * FROM live_burst;
+SELECT w.more_due FROM vicidial._worker_sweep(100) w;
+SELECT * FROM live_burst;
+-- sweep and hopper_run take every due callback, whatever the setting.
+SELECT count(vicidial.callback_schedule(g, 'agent2', :'t'::timestamptz + interval '7 hours')) FROM generate_series(5109, 5111) g;
+SELECT went_live FROM vicidial.sweep(:'t'::timestamptz + interval '7 hours');
+SELECT count(vicidial.callback_schedule(g, 'agent2', :'t'::timestamptz + interval '8 hours')) FROM generate_series(5112, 5114) g;
+SELECT went_live FROM vicidial.hopper_run(:'t'::timestamptz + interval '8 hours');
 RESET vicidial_callbacks.sweep_chunk;

@@ -47,7 +47,6 @@ SELECT n, regress.attempt(call) FROM (VALUES
     ('insert USERONLY, no rights', $$INSERT INTO vicidial.vicidial_callbacks (lead_id, callback_time, "user", recipient) VALUES (8004, now() + interval '1 day', 'agent2', 'USERONLY')$$),
     ('insert USERONLY, no owner',  $$INSERT INTO vicidial.vicidial_callbacks (lead_id, callback_time, recipient) VALUES (8004, now() + interval '1 day', 'USERONLY')$$),
     ('insert, campaign without callbacks', $$INSERT INTO vicidial.vicidial_callbacks (lead_id, callback_time) VALUES (8099, now() + interval '1 day')$$),
-    ('insert, lead left NEW (I2)', $$INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time) VALUES (8104, 8004, now() + interval '1 day')$$),
     ('second open callback (I1)', $$INSERT INTO vicidial.vicidial_callbacks (lead_id, callback_time) VALUES (8003, now() + interval '1 day')$$),
     ('ARCHIVE -> ACTIVE',       $$UPDATE vicidial.vicidial_callbacks SET status = 'ACTIVE' WHERE callback_id = 8101$$),
     ('ARCHIVE -> LIVE',         $$UPDATE vicidial.vicidial_callbacks SET status = 'LIVE' WHERE callback_id = 8101$$),
@@ -84,11 +83,18 @@ SELECT vicidial.callback_schedule(8010, 'agent2', vicidial._half_hour_start(now(
 SELECT went_live, hopper_inserted FROM vicidial.sweep();
 SELECT regress.attempt($$UPDATE vicidial.vicidial_callbacks SET status = 'ACTIVE', callback_time = now() + interval '5 days' WHERE callback_id = $$ || :due_now) AS live_back_to_active;
 SELECT regress.attempt('UPDATE vicidial.vicidial_callbacks SET status = ''ARCHIVE'' WHERE callback_id = 8111') AS archived_alone;
-SELECT l.lead_id, l.status, l.called_since_last_reset, h.lead_id IS NOT NULL AS queued, c.status AS callback_status
+-- A callback inserted alone holds its lead (8012, in the hopper); a
+-- front end's own rescheduling, the old callback archived and a new one
+-- inserted, holds it again.
+INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (8012, 'TRN', 800);
+SELECT regress.attempt($$INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time, "user") VALUES (8112, 8012, now() + interval '1 day', 'agent2')$$) AS inserted_alone;
+SELECT regress.attempt($$UPDATE vicidial.vicidial_callbacks SET status = 'ARCHIVE' WHERE callback_id = 8112;
+                         INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time, "user") VALUES (8113, 8012, now() + interval '2 days', 'agent2')$$) AS rescheduled_by_hand;
+SELECT l.lead_id, l.status, l.called_since_last_reset, h.lead_id IS NOT NULL AS queued, c.callback_id, c.status AS callback_status
   FROM vicidial.vicidial_list l
   LEFT JOIN vicidial.vicidial_hopper h ON h.lead_id = l.lead_id
   LEFT JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id
- WHERE l.lead_id IN (8010, 8011) ORDER BY l.lead_id;
+ WHERE l.lead_id IN (8010, 8011, 8012) ORDER BY l.lead_id, c.callback_id;
 
 -- I3 from the lead's side: a lead in the hopper cannot turn CBHOLD, and I4:
 -- a lead is in the hopper once.
@@ -114,7 +120,7 @@ SELECT regress.attempt($$SELECT vicidial.callback_schedule(8008, 'agent3', now()
 SELECT vicidial.callback_schedule(8008, 'agent1', now() + interval '2 days', 'ANYONE', 'rescheduled') AS second \gset
 SELECT status FROM vicidial.callback_modify(:second, agent => 'agent3', recipient => 'USERONLY');
 SELECT callback_id = :first AS is_first, status, "user", comments FROM vicidial.vicidial_callbacks WHERE lead_id = 8008 ORDER BY callback_id;
--- (the sweep also takes 8103, due a day ahead)
+-- (the sweep also takes 8103 and 8113, due a day and two days ahead)
 SELECT * FROM vicidial.sweep(now() + interval '2 days');
 SELECT status FROM vicidial.vicidial_callbacks WHERE callback_id = :second;
 SELECT status FROM vicidial.callback_modify(:second, callback_time => now() + interval '3 days');

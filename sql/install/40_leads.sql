@@ -12,8 +12,8 @@
 -- (archive_reason); the lead follows here, at the end of their statement.
 --   - Archived: a lead left in CBHOLD without an open callback takes the
 --     callback's lead_status, dialable again (called_since_last_reset 'N').
---   - ACTIVE, or LIVE for its owner only: the lead is held in CBHOLD and
---     leaves the hopper.
+--   - New (ACTIVE), or back to ACTIVE or LIVE for its owner only from LIVE
+--     for anyone: the lead is held in CBHOLD and leaves the hopper.
 --   - LIVE for anyone: the lead waits in the release queue for the next
 --     run (33_release_queue.sql), unless the writer releases it itself
 --     (_release_anyone, below), as every function of the API does.
@@ -31,16 +31,21 @@ DECLARE
     held bigint[];
     live_for_anyone bigint[];
 BEGIN
-    -- Only a LIVE ANYONE callback leaves its lead out of CBHOLD: a lead is
-    -- held again only when its callback leaves that state (an ACTIVE
-    -- callback's lead is CBHOLD already, or on a call).
-    SELECT array_agg(n.callback_id ORDER BY n.callback_id) FILTER (WHERE n.status = 'ARCHIVE'),
-           array_agg(n.lead_id ORDER BY n.lead_id)
-               FILTER (WHERE o.status = 'LIVE' AND o.recipient = 'ANYONE' AND n.status <> 'ARCHIVE'),
-           array_agg(n.lead_id ORDER BY n.lead_id) FILTER (WHERE n.status = 'LIVE' AND n.recipient = 'ANYONE')
-      INTO archived, held, live_for_anyone
-      FROM new_rows n JOIN old_rows o ON o.callback_id = n.callback_id
-     WHERE (n.status, n.recipient) IS DISTINCT FROM (o.status, o.recipient);
+    IF TG_OP = 'INSERT' THEN
+        -- a new callback (ACTIVE) holds its lead
+        held := ARRAY(SELECT n.lead_id FROM new_rows n ORDER BY n.lead_id);
+    ELSE
+        -- Only a LIVE ANYONE callback leaves its lead out of CBHOLD: a lead
+        -- is held again only when its callback leaves that state (an
+        -- ACTIVE callback's lead is CBHOLD already, or on a call).
+        SELECT array_agg(n.callback_id ORDER BY n.callback_id) FILTER (WHERE n.status = 'ARCHIVE'),
+               array_agg(n.lead_id ORDER BY n.lead_id)
+                   FILTER (WHERE o.status = 'LIVE' AND o.recipient = 'ANYONE' AND n.status <> 'ARCHIVE'),
+               array_agg(n.lead_id ORDER BY n.lead_id) FILTER (WHERE n.status = 'LIVE' AND n.recipient = 'ANYONE')
+          INTO archived, held, live_for_anyone
+          FROM new_rows n JOIN old_rows o ON o.callback_id = n.callback_id
+         WHERE (n.status, n.recipient) IS DISTINCT FROM (o.status, o.recipient);
+    END IF;
     IF archived IS NOT NULL THEN
         UPDATE vicidial.vicidial_list l
            SET status = c.lead_status, called_since_last_reset = 'N', modify_date = now()
@@ -71,6 +76,10 @@ END $$;
 CREATE OR REPLACE TRIGGER callbacks_apply_effects AFTER UPDATE ON vicidial.vicidial_callbacks
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._callback_effects();
+-- A restore loads leads and callbacks as they were dumped.
+CREATE OR REPLACE TRIGGER callbacks_apply_effects_insert AFTER INSERT ON vicidial.vicidial_callbacks
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._callback_effects();
 
 -- Of these leads (locked by the caller), those waiting in CBHOLD beside a
 -- LIVE ANYONE callback that nothing else holds back at "at" (the hand-out

@@ -73,22 +73,26 @@ BEGIN
         chunk_full := false;
         RETURN;
     END IF;
-    -- Leads before callbacks, the lock order of every writer: the leads of
-    -- due callbacks, of the releases due and of the owners' callbacks due to
-    -- move.
-    -- A lead another transaction holds is skipped, not waited for: its
-    -- callback goes at the next run, every other one on time.
-    -- The due ones in the due index's order, the earliest first: a chunk
-    -- never flips a later callback before an earlier one.
+    -- Leads before callbacks, the lock order of every writer. A lead another
+    -- transaction holds is skipped, not waited for: its callback goes at a
+    -- later run, every other one on time.
+    -- First the leads of the due callbacks, the earliest callback first,
+    -- each locked as it is chosen (in that order, not lead_id's: a sweep
+    -- never waits, so its locks cannot close a cycle). A chunk is the
+    -- first "chunk" of them that could be locked: no later callback goes
+    -- before an earlier one that could, and leads held elsewhere never
+    -- fill a chunk.
     due_leads := ARRAY(
-        SELECT c.lead_id FROM vicidial.vicidial_callbacks c
+        SELECT l.lead_id FROM vicidial.vicidial_callbacks c
+          JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id
          WHERE c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND _sweep.now
          ORDER BY c.callback_time, c.callback_id
-         LIMIT chunk);
+         LIMIT chunk
+           FOR UPDATE OF l SKIP LOCKED);
     chunk_full := coalesce(cardinality(due_leads) = chunk, false);
-    locked_leads := vicidial._lock_leads(ARRAY(
-        SELECT unnest(due_leads)
-        UNION
+    -- Then the leads of the releases due and of the owners' callbacks due
+    -- to move.
+    locked_leads := ARRAY(SELECT DISTINCT k.lead_id FROM unnest(due_leads || vicidial._lock_leads(ARRAY(
         SELECT r.lead_id FROM vicidial.callback_releases r WHERE r.release_after <= _sweep.now
         UNION
         SELECT r.lead_id FROM vicidial.callback_releases r WHERE hours_changed AND r.hours_version < hours_now
@@ -97,14 +101,15 @@ BEGIN
           JOIN vicidial.vicidial_callbacks c ON c.campaign_id = cp.campaign_id
          WHERE next_move < _sweep.now AND cp.callback_useronly_move_minutes > 0
            AND c.status = 'LIVE' AND c.recipient = 'USERONLY'
-           AND c.callback_time < _sweep.now - make_interval(mins => cp.callback_useronly_move_minutes)), true);
+           AND c.callback_time < _sweep.now - make_interval(mins => cp.callback_useronly_move_minutes)), true))
+                                 AS k(lead_id));
 
-    -- Then test under the lock: only those leads' due callbacks flip, so a
-    -- callback committed meanwhile is neither flipped nor locked before its
-    -- lead.
+    -- Then test under the lock: only the chosen leads' due callbacks flip,
+    -- so a callback committed meanwhile is neither flipped nor locked
+    -- before its lead.
     WITH due AS (
         SELECT c.callback_id
-          FROM unnest(locked_leads) AS locked(lead_id)
+          FROM unnest(due_leads) AS locked(lead_id)
           JOIN vicidial.vicidial_callbacks c ON c.lead_id = locked.lead_id
          WHERE c.status = 'ACTIVE' AND c.callback_time BETWEEN earliest AND _sweep.now
            FOR UPDATE OF c SKIP LOCKED),

@@ -53,6 +53,10 @@ vicidial_callbacks.lock_timeout = 600s
 $node->reload;
 ok($node->poll_query_until('postgres', 'SELECT next_wake IS NOT NULL FROM vicidial.worker_status'),
     'the worker is enabled again');
+# Early enough in a minute that this minute's cron run is over and the
+# next minute is well ahead.
+ok($node->poll_query_until('postgres', q{SELECT extract(second FROM clock_timestamp()) BETWEEN 5 AND 35}),
+    'early in a minute');
 my $due = $node->safe_psql('postgres', q{SELECT date_trunc('minute', clock_timestamp()) + interval '1 minute'});
 $node->safe_psql('postgres', qq{SELECT vicidial.callback_schedule(g, 'bob', '$due') FROM generate_series(2, 51) g});
 # this minute's cron run is over before the lock is taken
