@@ -32,7 +32,7 @@ CREATE TABLE bursts (chunk text, due timestamptz, first_s numeric, last_s numeri
 # next run and wakes for them.
 run_burst() {
     local chunk=$1 offset=$2
-    sql -c "ALTER SYSTEM SET vicidial_callbacks.sweep_chunk = $chunk; SELECT pg_reload_conf()" >/dev/null
+    sql -c "ALTER SYSTEM SET vicidial_callbacks.sweep_chunk = $chunk" -c "SELECT pg_reload_conf()" >/dev/null
     local due
     due=$(sql -c "SELECT date_trunc('second', clock_timestamp()) + interval '20 seconds'")
     sql -c "
