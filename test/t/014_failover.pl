@@ -186,11 +186,15 @@ sub wait_for
     return undef;
 }
 
+# One answer, or '' while the node does not answer. The query goes on the
+# command line: poll_query_until writes it to psql's standard input, and a
+# psql that fails to connect exits before reading it, which can end the
+# test with a broken pipe while a server is still starting.
 sub query
 {
-    my ($node, $sql) = @_;
+    my ($node, $sql, $dbname) = @_;
     my ($out, $err) = ('', '');
-    IPC::Run::run([ 'psql', '-XAtq', '-d', $node->connstr('vici'), '-c', $sql ], '>', \$out, '2>', \$err);
+    IPC::Run::run([ 'psql', '-XAtq', '-d', $node->connstr($dbname // 'vici'), '-c', $sql ], '>', \$out, '2>', \$err);
     chomp $out;
     return $out;
 }
@@ -211,7 +215,8 @@ pgautofailover.node_considered_unhealthy_timeout = 3000
 pgautofailover.primary_demote_timeout = 3000
 });
 start_service($monitor, 'run', '--pgdata', $monitor->data_dir);
-ok($monitor->poll_query_until('pg_auto_failover', 'SELECT true'), 'the monitor runs') or die 'no monitor';
+ok(defined wait_for('the monitor to answer', sub { query($monitor, 'SELECT true', 'pg_auto_failover') eq 't' }),
+    'the monitor runs') or die 'no monitor';
 
 # The first node: created (and stopped again) by pg_autoctl, which
 # includes its own settings file at the top of postgresql.conf; lines
