@@ -1,5 +1,5 @@
--- The grants the README gives an agent role and an admin role: each can do
--- its job through the functions and nothing else.
+-- An agent role (the fixture's regress.grant_agent) and an admin role:
+-- each can do its job through the functions and nothing else.
 \i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 INSERT INTO vicidial.vicidial_campaigns (campaign_id) VALUES ('ROLE');
@@ -9,16 +9,7 @@ INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (400, 'ROLE');
 INSERT INTO vicidial.vicidial_list (lead_id, list_id) VALUES (4001, 400), (4002, 400);
 
 CREATE ROLE regress_agent;
-GRANT USAGE ON SCHEMA vicidial TO regress_agent;
-GRANT EXECUTE ON FUNCTION
-    vicidial.callback_schedule(bigint, varchar, timestamptz, text, text, varchar),
-    vicidial.callback_slots(date, varchar, bigint),
-    vicidial.agent_callbacks(varchar), vicidial.agent_callback_count(varchar),
-    vicidial.callback_dial(bigint, varchar), vicidial.hopper_next(varchar, varchar),
-    vicidial.lead_disposition(bigint, varchar, varchar, timestamptz, text, text),
-    vicidial.lead_dialable(bigint, timestamptz), vicidial.lead_next_dialable(bigint, timestamptz),
-    vicidial.lead_local_time(bigint, timestamp), vicidial.lead_dial_blockers(bigint, timestamptz)
-  TO regress_agent;
+SELECT regress.grant_agent('regress_agent');
 CREATE ROLE regress_admin;
 GRANT USAGE ON SCHEMA vicidial TO regress_admin;
 GRANT EXECUTE ON FUNCTION
@@ -32,7 +23,7 @@ GRANT EXECUTE ON FUNCTION vicidial.worker_state() TO regress_admin;
 
 -- The test helper runs each statement as the role; only its digest of the
 -- tables reads them as the superuser.
-GRANT USAGE ON SCHEMA regress TO regress_agent, regress_admin;
+GRANT USAGE ON SCHEMA regress TO regress_admin;
 ALTER FUNCTION regress.state() SECURITY DEFINER;
 
 SET ROLE regress_agent;

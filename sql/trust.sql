@@ -14,18 +14,9 @@ SELECT date_trunc('day', now()) + interval '2 days 10:00' AS due \gset
 
 -- Identity: ann_b and bob_b are bound to their own database roles; pool_c
 -- is not bound (a pooled front end that authenticates agents itself).
--- Their group role holds the README's agent grants (as in sql/roles.sql).
+-- Their group role holds the agent grants.
 CREATE ROLE regress_trust_agents;
-GRANT USAGE ON SCHEMA vicidial, regress TO regress_trust_agents;
-GRANT EXECUTE ON FUNCTION
-    vicidial.callback_schedule(bigint, varchar, timestamptz, text, text, varchar),
-    vicidial.callback_slots(date, varchar, bigint),
-    vicidial.agent_callbacks(varchar), vicidial.agent_callback_count(varchar),
-    vicidial.callback_dial(bigint, varchar), vicidial.hopper_next(varchar, varchar),
-    vicidial.lead_disposition(bigint, varchar, varchar, timestamptz, text, text),
-    vicidial.lead_dialable(bigint, timestamptz), vicidial.lead_next_dialable(bigint, timestamptz),
-    vicidial.lead_local_time(bigint, timestamp), vicidial.lead_dial_blockers(bigint, timestamptz)
-  TO regress_trust_agents;
+SELECT regress.grant_agent('regress_trust_agents');
 CREATE ROLE regress_ann IN ROLE regress_trust_agents;
 CREATE ROLE regress_bob IN ROLE regress_trust_agents;
 CREATE ROLE regress_ann_desk IN ROLE regress_ann;   -- a member of ann's role acts as ann

@@ -63,3 +63,15 @@ cluster_psql()
 {
     as_postgres psql -X -h "$cluster_tree" -p "$cluster_port" -d postgres -v ON_ERROR_STOP=1 "$@"
 }
+
+# The extension and the smallest call center a benchmark of the worker
+# needs: agent bob, campaign C dialing around the clock with no standard
+# fill (hopper level 0), and its list 1.
+seed_one_campaign()
+{
+    cluster_psql -q -c "
+        CREATE EXTENSION vicidial_callbacks;
+        INSERT INTO vicidial.vicidial_users (\"user\") VALUES ('bob');
+        INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, local_call_time) VALUES ('C', 0, '24hours');
+        INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');" >/dev/null
+}

@@ -52,6 +52,22 @@ BEGIN
     RETURN 'ok';
 END $$;
 
+-- An agents' role for the files that act as one: the schemas and the
+-- agent functions (sql/roles.sql shows that they suffice, and no more).
+CREATE FUNCTION regress.grant_agent(role_name name) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('GRANT USAGE ON SCHEMA vicidial, regress TO %I', role_name);
+    EXECUTE format('GRANT EXECUTE ON FUNCTION
+        vicidial.callback_schedule(bigint, varchar, timestamptz, text, text, varchar),
+        vicidial.callback_slots(date, varchar, bigint),
+        vicidial.agent_callbacks(varchar), vicidial.agent_callback_count(varchar),
+        vicidial.callback_dial(bigint, varchar), vicidial.hopper_next(varchar, varchar),
+        vicidial.lead_disposition(bigint, varchar, varchar, timestamptz, text, text),
+        vicidial.lead_dialable(bigint, timestamptz), vicidial.lead_next_dialable(bigint, timestamptz),
+        vicidial.lead_local_time(bigint, timestamp), vicidial.lead_dial_blockers(bigint, timestamptz)
+      TO %I', role_name);
+END $$;
+
 -- A small call center: each file adds its own campaigns and leads beside it.
 INSERT INTO vicidial.vicidial_users ("user", full_name, agentonly_callbacks, active) VALUES
     ('agent1', 'Ann Agent', true, true),

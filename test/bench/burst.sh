@@ -20,12 +20,8 @@ max_wal_size = 4GB
 CONF
 sql() { cluster_psql -q -A -t "$@"; }
 
-sql -c "
-CREATE EXTENSION vicidial_callbacks;
-INSERT INTO vicidial.vicidial_users (\"user\") VALUES ('bob');
-INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, local_call_time) VALUES ('C', 0, '24hours');
-INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');
-CREATE TABLE bursts (chunk text, due timestamptz, first_s numeric, last_s numeric, runs integer);" >/dev/null
+seed_one_campaign
+sql -c "CREATE TABLE bursts (chunk text, due timestamptz, first_s numeric, last_s numeric, runs integer)" >/dev/null
 
 # One burst: its leads waiting in CBHOLD and their callbacks loaded as a
 # restore would (no trigger), due 20 s later; the worker finds them at its

@@ -17,11 +17,8 @@ vicidial_callbacks.interval = 60s
 CONF
 sql() { cluster_psql -q -A -t "$@"; }
 
+seed_one_campaign
 sql -c "
-CREATE EXTENSION vicidial_callbacks;
-INSERT INTO vicidial.vicidial_users (\"user\") VALUES ('bob');
-INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, local_call_time) VALUES ('C', 0, '24hours');
-INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');
 INSERT INTO vicidial.vicidial_list (list_id) SELECT 1 FROM generate_series(1, $callbacks);
 SELECT setseed(0.42);
 SELECT count(vicidial.callback_schedule(g, 'bob', clock_timestamp() + interval '5 seconds' + random() * interval '60 seconds'))
