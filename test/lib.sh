@@ -70,6 +70,7 @@ cluster_psql()
 seed_one_campaign()
 {
     cluster_psql -q -c "
+        SET client_min_messages = warning;
         CREATE EXTENSION vicidial_callbacks;
         INSERT INTO vicidial.vicidial_users (\"user\") VALUES ('bob');
         INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, local_call_time) VALUES ('C', 0, '24hours');

@@ -21,14 +21,10 @@ max_wal_size = 4GB
 CONF
 sql() { cluster_psql -q -A -t "$@"; }
 
+seed_one_campaign
 cluster_psql -q <<'SQL'
-SET client_min_messages = warning;
-CREATE EXTENSION vicidial_callbacks;
 CREATE SCHEMA bench;
 CREATE TABLE bench.results (callbacks bigint, sweep_ms numeric, idle_ms numeric);
-INSERT INTO vicidial.vicidial_users ("user") VALUES ('bob');
-INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, local_call_time) VALUES ('C', 0, '24hours');
-INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');
 INSERT INTO vicidial.vicidial_list (list_id) SELECT 1 FROM generate_series(1, 1000);
 SELECT date_trunc('day', now()) + interval '1 day' AS due \gset
 SELECT count(vicidial.callback_schedule(g, 'bob', :'due')) FROM generate_series(1, 1000) g \g /dev/null

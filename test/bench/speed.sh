@@ -6,7 +6,8 @@
 # and the fill with calling hours on (9am-9pm in four US zones) beside the
 # same with hours off (24hours); an idle run while 50,000 leads wait for
 # their hours; the sweep and the agent cycle with the callback log on (as
-# shipped) beside the same with its triggers off. Drivers
+# shipped) beside the same with its triggers off. EXT_VERSION picks the
+# extension version measured (default: the current one). Drivers
 # alternate within each repetition; each figure is the median of the
 # repetitions, with their spread. Numbers, not a pass/fail; a CSV of every
 # repetition goes to test/bench/results/. Run as root on Debian 12; about
@@ -15,6 +16,9 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
 reps=${REPS:-3}
+# EXT_VERSION=1.1 measures a released version's SQL (with this build's
+# library, which serves it) beside the same floors, on the same box.
+ext_version=${EXT_VERSION:-$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$(dirname "$0")/../../vicidial_callbacks.control")}
 install_packages
 build_and_install
 tree=$(scratch_tree)
@@ -28,7 +32,7 @@ sql() { cluster_psql -q -A -t "$@"; }
 conninfo="host=$cluster_tree port=$cluster_port dbname=postgres"
 
 echo "loading 1,000,000 leads and 1,000,000 callbacks"
-cluster_psql -q -f "$tree/test/bench/speed.sql"
+cluster_psql -q -v version="$ext_version" -f "$tree/test/bench/speed.sql"
 due=$(sql -c "SELECT date_trunc('day', now()) + interval '1 day 12:00'")
 due_1k=$(sql -c "SELECT '$due'::timestamptz - interval '99000 seconds'")
 idle=$(sql -c "SELECT '$due'::timestamptz - interval '200000 seconds'")

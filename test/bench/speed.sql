@@ -5,7 +5,9 @@
 -- (24hours) unless a figure says "hours on". Loaded with the triggers off,
 -- as a restore would; then every figure is taken on the live rules.
 SET client_min_messages = warning;
-CREATE EXTENSION vicidial_callbacks;
+-- the version speed.sh names (EXT_VERSION): a released one, to compare
+-- builds on the same box the same day
+CREATE EXTENSION vicidial_callbacks VERSION :'version';
 CREATE SCHEMA bench;
 SELECT date_trunc('day', now()) + interval '1 day 12:00' AS due \gset
 

@@ -15,12 +15,8 @@ shared_preload_libraries = 'vicidial_callbacks'
 vicidial_callbacks.enabled = off
 CONF
 
+seed_one_campaign
 cluster_psql -q <<'SQL'
-SET client_min_messages = warning;
-CREATE EXTENSION vicidial_callbacks;
-INSERT INTO vicidial.vicidial_users ("user") VALUES ('bob');
-INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, local_call_time) VALUES ('C', 0, '24hours');
-INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');
 INSERT INTO vicidial.vicidial_list (list_id) SELECT 1 FROM generate_series(1, 101000);
 SELECT date_trunc('day', now()) + interval '1 day' AS due \gset
 
