@@ -4,13 +4,14 @@
 # run's cost as the table grows to 5,000,000 rows (growth.sh, with a PNG),
 # the worker under 8 agents' load (load.sh), how many agents the box
 # serves through pgbouncer (capacity.sh, with a PNG), what a pooled
-# screen's poll costs (poll.sh) and how soon a burst of 100,000 due
-# callbacks is claimable (burst.sh). Numbers, not a pass/fail; CSVs and PNGs go
+# screen's poll costs (poll.sh), how soon a burst of 100,000 due
+# callbacks is claimable (burst.sh) and the sweeps of 1.1 and this version
+# side by side (versions.sh). Numbers, not a pass/fail; CSVs and PNGs go
 # to test/bench/results/. Run as root on Debian 12; about three quarters of
 # an hour. REPS=n sets speed.sh's repetitions.
 set -euo pipefail
 here=$(dirname "$0")
-for bench in speed growth load capacity poll burst; do
+for bench in speed growth load capacity poll burst versions; do
     echo "== $bench"
     bash "$here/$bench.sh"
     echo
