@@ -133,7 +133,9 @@ $node->safe_psql('postgres', q{SELECT vicidial.callback_schedule(5, 'bob', vicid
 ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 5}),
     'the worker survives DROP and CREATE EXTENSION');
 
-# A burst, swept in chunks: 450 callbacks due at the same instant with a
+# A burst, swept in chunks: 450 callbacks due at the same instant (one
+# time for all, read once: clock_timestamp() per row could straddle a
+# second and split the burst) with a
 # chunk of 100 go LIVE in runs of 100, 100, 100, 100 and 50, each
 # committed on its own, and only the last is followed by the fill.
 $node->append_conf('postgresql.conf', "vicidial_callbacks.sweep_chunk = 100\n");
@@ -143,8 +145,8 @@ ok($node->poll_query_until('postgres', 'SELECT setting = \'100\' FROM pg_setting
 my $runs_before = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
 $node->safe_psql('postgres', q{
     INSERT INTO vicidial.vicidial_list (lead_id, list_id) SELECT g, 1 FROM generate_series(1001, 1450) g;
-    SELECT count(vicidial.callback_schedule(g, 'bob', date_trunc('second', clock_timestamp()) + interval '3 seconds'))
-      FROM generate_series(1001, 1450) g});
+    WITH due AS MATERIALIZED (SELECT date_trunc('second', clock_timestamp()) + interval '3 seconds' AS at)
+    SELECT count(vicidial.callback_schedule(g, 'bob', due.at)) FROM generate_series(1001, 1450) g, due});
 ok($node->poll_query_until('postgres', q{
     SELECT count(*) = 450 FROM vicidial.vicidial_callbacks WHERE lead_id > 1000 AND status = 'LIVE'}),
     'a burst of 450 due callbacks goes LIVE');
