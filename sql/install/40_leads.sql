@@ -32,8 +32,12 @@ DECLARE
     live_for_anyone bigint[];
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        -- a new callback (ACTIVE) holds its lead
-        held := ARRAY(SELECT n.lead_id FROM new_rows n ORDER BY n.lead_id);
+        -- A new callback (ACTIVE) holds its lead. The API's scheduling has
+        -- held it in the same statement: nothing is left to do, and
+        -- nothing more is planned.
+        SELECT array_agg(n.lead_id ORDER BY n.lead_id) INTO held
+          FROM new_rows n JOIN vicidial.vicidial_list l ON l.lead_id = n.lead_id
+         WHERE l.status NOT IN ('CBHOLD', 'INCALL');
     ELSE
         -- Only a LIVE ANYONE callback leaves its lead out of CBHOLD: a lead
         -- is held again only when its callback leaves that state (an
