@@ -131,15 +131,10 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- Each lead's hours key: its zone (its own, else its list's, else its
--- campaign's) and the call times that bind it (campaign, list, state).
+-- campaign's) and the call times that bind it (campaign, list, state), as
+-- lead_rules (14_lead_rules.sql) decides them.
 CREATE OR REPLACE VIEW vicidial.lead_hours AS
-SELECT l.lead_id,
-       coalesce(l.time_zone, li.time_zone, cp.time_zone) AS zone,
-       ARRAY[cp.local_call_time, li.local_call_time, s.call_time_id]::varchar[] AS call_times
-  FROM vicidial.vicidial_list l
-  JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
-  JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id
-  LEFT JOIN vicidial.vicidial_state_call_times s ON s.state = l.state;
+SELECT r.lead_id, r.zone, r.call_times FROM vicidial.lead_rules r;
 
 CREATE OR REPLACE FUNCTION vicidial._lead_hours(lead_id bigint) RETURNS vicidial.lead_hours
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$

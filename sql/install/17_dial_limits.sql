@@ -3,26 +3,13 @@
 -- the calling hours of 15_hours.sql).
 
 -- The do-not-call status each lead's number earns in its campaign (its
--- list's): DNCL when the system list has it (and the campaign uses that
--- list), else DNCC when the campaign's own list has it, else NULL. Numbers
--- compare on their digits only. A view, so that every reader (the hand-out
+-- list's): DNCL, DNCC or NULL, as lead_rules (14_lead_rules.sql) decides
+-- it. Every reader asks it here or through lead_rules (the hand-out
 -- predicate below, the fill, the marking of listed leads, the guard of a
--- new callback) asks the one rule, and the planner runs it as part of the
--- reader's own query, through the digits' indexes.
+-- new callback); a view, so that the planner runs it as part of the
+-- reader's own query.
 CREATE OR REPLACE VIEW vicidial.lead_dnc AS
-SELECT l.lead_id,
-       CASE WHEN cp.use_internal_dnc
-                 AND EXISTS (SELECT 1 FROM vicidial.vicidial_dnc d
-                              WHERE vicidial._digits(d.phone_number) = vicidial._digits(l.phone_number))
-            THEN 'DNCL'
-            WHEN cp.use_campaign_dnc
-                 AND EXISTS (SELECT 1 FROM vicidial.vicidial_campaign_dnc d
-                              WHERE vicidial._digits(d.phone_number) = vicidial._digits(l.phone_number)
-                                AND d.campaign_id = cp.campaign_id)
-            THEN 'DNCC' END AS dnc_status
-  FROM vicidial.vicidial_list l
-  JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
-  JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id;
+SELECT r.lead_id, r.dnc_status FROM vicidial.lead_rules r;
 
 -- A campaign's 24-hour limit for a lead: no row while the lead has fewer
 -- than call_limit dials (in any campaign) in (at - 24 h, at] (or there is
@@ -58,23 +45,27 @@ $$;
 -- A lead is governed by its own campaign (its list's) wherever it is
 -- queued: its hours, its campaign's do-not-call list, its 24-hour limit.
 -- Hours are decided once per (zone, call times), not once per lead.
-CREATE OR REPLACE FUNCTION vicidial._dial_blockers(lead_ids bigint[], at timestamptz)
+-- "asked" names the blockers the caller acts on (NULL: all); the others
+-- are not looked for, so that the release of many leads does not pay for
+-- the hold it ignores or a do-not-call probe nobody reads.
+CREATE OR REPLACE FUNCTION vicidial._dial_blockers(lead_ids bigint[], at timestamptz, asked text[] DEFAULT NULL)
 RETURNS TABLE (lead_id bigint, blocker text, detail text, until timestamptz)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 -- planned once per session: every step is an index probe per lead, right
--- for one lead (a hand-out, asked at every claim) and for many (a release)
+-- for one lead (a hand-out, asked at every claim) and for many (a release);
+-- a branch not asked for is cut by a one-time filter of that plan
 SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    asking text[] := coalesce(asked, ARRAY['CBHOLD', 'INCALL', 'HOURS', 'DNC', 'LIMIT_24H',
+                                           'LIST_INACTIVE', 'CAMPAIGN_INACTIVE']);
 BEGIN
     RETURN QUERY
     WITH leads AS MATERIALIZED (
-        SELECT l.lead_id, l.status, l."user", l.phone_number, h.zone, h.call_times,
-               li.list_id, li.active AS list_active, cp.campaign_id, cp.active AS campaign_active,
-               cp.call_limit_24hour
+        SELECT r.lead_id, r.status, r."user", r.phone_number, r.zone, r.call_times,
+               r.list_id, r.list_active, r.campaign_id, r.campaign_active, r.call_limit_24hour,
+               CASE WHEN 'DNC' = ANY (asking) THEN r.dnc_status END AS dnc_status
           FROM unnest(lead_ids) AS given(lead_id)
-          JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id
-          JOIN vicidial.lead_hours h ON h.lead_id = given.lead_id
-          JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
-          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id),
+          JOIN vicidial.lead_rules r ON r.lead_id = given.lead_id),
     keys AS MATERIALIZED (
         SELECT k.zone, k.call_times, vicidial._hours_open(k.zone, k.call_times, at) AS open
           FROM (SELECT DISTINCT w.zone, w.call_times FROM leads w) k),
@@ -87,35 +78,34 @@ BEGIN
            CASE WHEN c.status = 'ACTIVE' THEN c.callback_time END
       FROM leads k
       LEFT JOIN vicidial.vicidial_callbacks c ON c.lead_id = k.lead_id AND c.status IN ('ACTIVE', 'LIVE')
-     WHERE k.status = 'CBHOLD'
+     WHERE 'CBHOLD' = ANY (asking) AND k.status = 'CBHOLD'
     UNION ALL
     SELECT k.lead_id, 'INCALL', 'being called by agent ' || coalesce(k."user", '(none)'), NULL::timestamptz
-      FROM leads k WHERE k.status = 'INCALL'
+      FROM leads k WHERE 'INCALL' = ANY (asking) AND k.status = 'INCALL'
     UNION ALL
     SELECT k.lead_id, 'HOURS', format('outside its calling hours: it is %s there (%s)',
                                       to_char(at AT TIME ZONE k.zone, 'Dy YYYY-MM-DD HH24:MI'), k.zone),
            o.opens
       FROM leads k JOIN hours o ON o.zone = k.zone AND o.call_times = k.call_times
-     WHERE NOT o.open
+     WHERE 'HOURS' = ANY (asking) AND NOT o.open
     UNION ALL
     SELECT k.lead_id, 'DNC', format('%s is on the %s do-not-call list', k.phone_number,
-                                    CASE d.dnc_status WHEN 'DNCL' THEN 'system' ELSE 'campaign''s' END),
+                                    CASE k.dnc_status WHEN 'DNCL' THEN 'system' ELSE 'campaign''s' END),
            NULL
-      FROM leads k JOIN vicidial.lead_dnc d ON d.lead_id = k.lead_id
-     WHERE d.dnc_status IS NOT NULL
+      FROM leads k WHERE 'DNC' = ANY (asking) AND k.dnc_status IS NOT NULL
     UNION ALL
     SELECT k.lead_id, 'LIMIT_24H', format('dialed %s times in the 24 hours before, the limit of campaign %s',
                                           k.call_limit_24hour, k.campaign_id),
            u.until
       FROM leads k
      CROSS JOIN LATERAL vicidial._limit_24h(k.lead_id, k.call_limit_24hour, at) AS u
-     WHERE k.call_limit_24hour > 0
+     WHERE 'LIMIT_24H' = ANY (asking) AND k.call_limit_24hour > 0
     UNION ALL
     SELECT k.lead_id, 'LIST_INACTIVE', 'list ' || k.list_id || ' is inactive', NULL
-      FROM leads k WHERE NOT k.list_active
+      FROM leads k WHERE 'LIST_INACTIVE' = ANY (asking) AND NOT k.list_active
     UNION ALL
     SELECT k.lead_id, 'CAMPAIGN_INACTIVE', 'campaign ' || k.campaign_id || ' is inactive', NULL
-      FROM leads k WHERE NOT k.campaign_active;
+      FROM leads k WHERE 'CAMPAIGN_INACTIVE' = ANY (asking) AND NOT k.campaign_active;
 END $$;
 
 -- Why a lead cannot be handed to an agent at "at", one row per reason, by

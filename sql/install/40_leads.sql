@@ -118,8 +118,8 @@ BEGIN
         SELECT w.lead_id, b.until IS NULL AS open, b.until
           FROM waiting w
           LEFT JOIN (SELECT d.lead_id, max(coalesce(d.until, at + interval '1 day')) AS until
-                       FROM vicidial._dial_blockers(ARRAY(SELECT k.lead_id FROM waiting k), at) d
-                      WHERE d.blocker IN ('HOURS', 'LIMIT_24H', 'DNC')
+                       FROM vicidial._dial_blockers(ARRAY(SELECT k.lead_id FROM waiting k), at,
+                                                    ARRAY['HOURS', 'LIMIT_24H', 'DNC']) d
                       GROUP BY d.lead_id) b ON b.lead_id = w.lead_id),
     deferred AS (
         INSERT INTO vicidial.callback_releases AS r (lead_id, release_after, hours_version)

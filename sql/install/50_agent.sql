@@ -189,8 +189,7 @@ BEGIN
     -- The lead is locked: what the predicate says is current. With no
     -- override, every blocker but the hold for this very callback refuses.
     SELECT b.blocker, b.detail, b.until INTO refused
-      FROM vicidial._dial_blockers(ARRAY[callback.lead_id], now()) b
-     WHERE b.blocker IN ('INCALL', 'HOURS', 'DNC', 'LIMIT_24H')
+      FROM vicidial._dial_blockers(ARRAY[callback.lead_id], now(), ARRAY['INCALL', 'HOURS', 'DNC', 'LIMIT_24H']) b
      ORDER BY array_position(ARRAY['INCALL', 'HOURS', 'DNC', 'LIMIT_24H'], b.blocker)
      LIMIT 1;
     IF refused.blocker = 'INCALL' THEN
@@ -253,7 +252,7 @@ BEGIN
         SELECT bool_or(b.blocker IN ('CBHOLD', 'INCALL', 'DNC')) AS passed_over,
                max(coalesce(b.until, now() + interval '1 day')) FILTER (WHERE b.blocker IN ('HOURS', 'LIMIT_24H')) AS waits_until
           INTO held_back
-          FROM vicidial._dial_blockers(ARRAY[locked], now()) b;
+          FROM vicidial._dial_blockers(ARRAY[locked], now(), ARRAY['CBHOLD', 'INCALL', 'DNC', 'HOURS', 'LIMIT_24H']) b;
         CONTINUE WHEN held_back.passed_over;
         IF held_back.waits_until IS NOT NULL THEN
             UPDATE vicidial.vicidial_hopper h

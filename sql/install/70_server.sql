@@ -91,7 +91,8 @@ BEGIN
            FOR UPDATE OF l SKIP LOCKED);
     chunk_full := coalesce(cardinality(due_leads) = chunk, false);
     -- Then the leads of the releases due and of the owners' callbacks due
-    -- to move.
+    -- to move. All of them in lead order, the order of the table's rows,
+    -- for the statements below that read and write them one by one.
     locked_leads := ARRAY(SELECT DISTINCT k.lead_id FROM unnest(due_leads || vicidial._lock_leads(ARRAY(
         SELECT r.lead_id FROM vicidial.callback_releases r WHERE r.release_after <= _sweep.now
         UNION
@@ -102,7 +103,8 @@ BEGIN
          WHERE next_move < _sweep.now AND cp.callback_useronly_move_minutes > 0
            AND c.status = 'LIVE' AND c.recipient = 'USERONLY'
            AND c.callback_time < _sweep.now - make_interval(mins => cp.callback_useronly_move_minutes)), true))
-                                 AS k(lead_id));
+                                 AS k(lead_id)
+                          ORDER BY k.lead_id);
 
     -- Then test under the lock: only the chosen leads' due callbacks flip,
     -- so a callback committed meanwhile is neither flipped nor locked

@@ -111,6 +111,8 @@ COMMENT ON TABLE vicidial.hopper_run_lock IS
 -- Views
 COMMENT ON VIEW vicidial.worker_status IS
     'The background worker''s health in this database: last run and whether it committed, the latest error, next wake, workers up, the latest run cut short.';
+COMMENT ON VIEW vicidial.lead_rules IS
+    'Internal: what the dial rules read of each lead: its status, its own campaign (its list''s), its hours key and its do-not-call status.';
 COMMENT ON VIEW vicidial.lead_hours IS
     'Internal: each lead''s zone (its own, its list''s or its campaign''s) and the call times that bind it.';
 COMMENT ON VIEW vicidial.agent_display_limits IS
