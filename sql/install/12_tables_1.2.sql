@@ -40,6 +40,10 @@ CREATE TABLE vicidial.hours_version (
 );
 SELECT pg_catalog.pg_extension_config_dump('vicidial.hours_version', '');
 ALTER TABLE vicidial.callback_releases ADD COLUMN hours_version bigint NOT NULL DEFAULT 0;
-CREATE INDEX callback_releases_hours_version ON vicidial.callback_releases (hours_version);
+-- Only a deferred entry is decided again on a change of hours: one queued
+-- at -infinity is due at the next run anyway, and is not indexed, so that
+-- queuing the releases of a burst writes one index less.
+CREATE INDEX callback_releases_hours_version ON vicidial.callback_releases (hours_version)
+    WHERE release_after > '-infinity';
 ALTER TABLE vicidial.vicidial_hopper ADD COLUMN hours_version bigint;
 CREATE INDEX vicidial_hopper_waiting_hours_version ON vicidial.vicidial_hopper (hours_version) WHERE status = 'WAIT';

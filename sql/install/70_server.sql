@@ -60,7 +60,8 @@ BEGIN
     SELECT b.earliest, b.next_release, b.next_move INTO earliest, next_release, next_move FROM vicidial._run_bounds() b;
     -- releases deferred on hours changed since are decided again
     hours_now := vicidial._hours_version();
-    hours_changed := EXISTS (SELECT 1 FROM vicidial.callback_releases r WHERE r.hours_version < hours_now);
+    hours_changed := EXISTS (SELECT 1 FROM vicidial.callback_releases r
+                             WHERE r.release_after > '-infinity' AND r.hours_version < hours_now);
     -- Nothing due, no release due (however many leads wait for their
     -- hours) and no owner's callback to move: the idle run stops here,
     -- before planning the statements below, having read one entry of each
@@ -96,7 +97,8 @@ BEGIN
     locked_leads := ARRAY(SELECT DISTINCT k.lead_id FROM unnest(due_leads || vicidial._lock_leads(ARRAY(
         SELECT r.lead_id FROM vicidial.callback_releases r WHERE r.release_after <= _sweep.now
         UNION
-        SELECT r.lead_id FROM vicidial.callback_releases r WHERE hours_changed AND r.hours_version < hours_now
+        SELECT r.lead_id FROM vicidial.callback_releases r
+         WHERE hours_changed AND r.release_after > '-infinity' AND r.hours_version < hours_now
         UNION
         SELECT c.lead_id FROM vicidial.vicidial_campaigns cp
           JOIN vicidial.vicidial_callbacks c ON c.campaign_id = cp.campaign_id
