@@ -24,7 +24,7 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(notdir $(UPGRADE_SOURCES))
 DOCS = $(wildcard doc/*.md)
 
 # Every suite runs in a throwaway instance of its own; none needs a server.
-REGRESS = install flow errors transitions window admin hopper roles trust hours dial_limits agents policies log_partitions seams paths lint
+REGRESS = install flow errors transitions window admin hopper fill_room roles trust hours dial_limits agents policies log_partitions seams paths lint
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf
 ISOLATION = concurrency races hours policies seams
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=./tmp_check_iso --temp-config=test/regress.conf

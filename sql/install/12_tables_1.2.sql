@@ -47,3 +47,19 @@ CREATE INDEX callback_releases_hours_version ON vicidial.callback_releases (hour
     WHERE release_after > '-infinity';
 ALTER TABLE vicidial.vicidial_hopper ADD COLUMN hours_version bigint;
 CREATE INDEX vicidial_hopper_waiting_hours_version ON vicidial.vicidial_hopper (hours_version) WHERE status = 'WAIT';
+
+-- What the fill remembers of its last count of the hoppers' room
+-- (37_hopper_room.sql): that every active campaign's hopper was full at
+-- counted_at and stays full by the clock alone until full_until (no row:
+-- count), and the marks of every change since that could make room. Both
+-- are the fill's own bookkeeping, rebuilt by the next run, so neither is
+-- dumped: a restored database starts by counting.
+CREATE TABLE vicidial.hopper_room_count (
+    singleton     boolean PRIMARY KEY DEFAULT true CONSTRAINT one_row CHECK (singleton),
+    counted_at    timestamptz NOT NULL,
+    full_until    timestamptz NOT NULL,
+    hours_version bigint NOT NULL
+);
+CREATE TABLE vicidial.hopper_room_changes (
+    changed_at timestamptz NOT NULL DEFAULT now()
+);

@@ -121,6 +121,22 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- When the hours that are open at "at" close: the end of the window "at"
+-- falls in, on the zone's wall clock (the earlier instant when the clocks
+-- repeat it); NULL when they are closed at "at". A window that runs to
+-- midnight ends there, even when the next day's opens at midnight.
+CREATE OR REPLACE FUNCTION vicidial._hours_close(zone text, call_times varchar[], at timestamptz) RETURNS timestamptz
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    local timestamp := at AT TIME ZONE zone;
+    hours record := vicidial._hours_window(call_times, local::date);
+BEGIN
+    IF NOT coalesce(local::time >= hours.start AND local::time < hours.stop, false) THEN
+        RETURN NULL;
+    END IF;
+    RETURN vicidial._first_instant_from(local::date + hours.stop, zone);
+END $$;
+
 -- The dialable_now and next_dialable columns of the agent's and the
 -- admin's lists: hours only, next_dialable = now() when dialable now.
 CREATE OR REPLACE FUNCTION vicidial._dialable_now(zone text, call_times varchar[],

@@ -157,11 +157,14 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- Each active campaign's room at "at": hopper_level less the READY rows
--- that hopper_next would hand out then (only campaigns with room). Planned
--- once per session: an idle fill stops after it, and planning it costs
--- more than running it. Forced, since under "auto" the plan cache judged
--- the generic plan dearer than a custom one and planned it at every run.
-CREATE OR REPLACE FUNCTION vicidial._fill_room(at timestamptz, OUT campaigns varchar[], OUT sizes bigint[])
+-- that hopper_next would hand out then (only campaigns with room), and
+-- full_until, the first instant at which hours whose rows count close.
+-- Planned once per session: an idle fill stops after it, and planning it
+-- costs more than running it. Forced, since under "auto" the plan cache
+-- judged the generic plan dearer than a custom one and planned it at
+-- every run.
+CREATE OR REPLACE FUNCTION vicidial._fill_room(at timestamptz, OUT campaigns varchar[], OUT sizes bigint[],
+                                               OUT full_until timestamptz)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     -- A row held (CBHOLD, INCALL), waiting for its lead's hours or over the
@@ -179,14 +182,16 @@ BEGIN
     -- materialized, so that the hours are asked once per key, not per row
     hours AS MATERIALIZED (
         SELECT DISTINCT q.zone, q.call_times FROM queued q),
-    open_hours AS (
-        SELECT k.zone, k.call_times FROM hours k WHERE vicidial._hours_open(k.zone, k.call_times, at)),
+    open_hours AS MATERIALIZED (
+        SELECT k.zone, k.call_times, vicidial._hours_close(k.zone, k.call_times, at) AS closes
+          FROM hours k WHERE vicidial._hours_open(k.zone, k.call_times, at)),
     takeable AS (
         SELECT q.campaign_id, count(*) AS rows
           FROM queued q JOIN open_hours o ON o.zone = q.zone AND o.call_times = q.call_times
          GROUP BY q.campaign_id)
-    SELECT array_agg(cp.campaign_id ORDER BY cp.campaign_id), array_agg(cp.hopper_level - coalesce(t.rows, 0) ORDER BY cp.campaign_id)
-      INTO campaigns, sizes
+    SELECT array_agg(cp.campaign_id ORDER BY cp.campaign_id), array_agg(cp.hopper_level - coalesce(t.rows, 0) ORDER BY cp.campaign_id),
+           coalesce((SELECT min(o.closes) FROM open_hours o), 'infinity')
+      INTO campaigns, sizes, full_until
       FROM vicidial.vicidial_campaigns cp LEFT JOIN takeable t ON t.campaign_id = cp.campaign_id
      WHERE cp.active AND cp.hopper_level > coalesce(t.rows, 0);
 END $$;
@@ -202,6 +207,7 @@ DECLARE
     hours_now bigint;
     room_campaigns varchar[];
     room_sizes bigint[];
+    full_until timestamptz;
     queued_leads bigint[];
     filled integer;
 BEGIN
@@ -223,11 +229,21 @@ BEGIN
                    FOR UPDATE SKIP LOCKED) due
          WHERE h.hopper_id = due.hopper_id;
     END IF;
-    SELECT r.campaigns, r.sizes INTO room_campaigns, room_sizes FROM vicidial._fill_room(hopper_fill.now) r;
-    -- Every active campaign's hopper full: stop before planning the fill.
-    IF room_campaigns IS NULL THEN
+    -- Every hopper still full since the last count, by the clock, the
+    -- hours and every change since (37_hopper_room.sql): stop before
+    -- counting.
+    IF vicidial._hoppers_known_full(hopper_fill.now, hours_now) THEN
         RETURN 0;
     END IF;
+    SELECT r.campaigns, r.sizes, r.full_until INTO room_campaigns, room_sizes, full_until
+      FROM vicidial._fill_room(hopper_fill.now) r;
+    -- Every active campaign's hopper full: remembered, and stop before
+    -- planning the fill.
+    IF room_campaigns IS NULL THEN
+        PERFORM vicidial._record_room_count(hopper_fill.now, full_until, hours_now);
+        RETURN 0;
+    END IF;
+    PERFORM vicidial._record_room_count(hopper_fill.now, NULL, hours_now);
     -- The leads already queued, tested per candidate as a hashed constant:
     -- a small, churning hopper's statistics would have the planner scan it
     -- once per candidate lead. (A lead queued meanwhile meets ON CONFLICT.)

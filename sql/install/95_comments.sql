@@ -105,6 +105,10 @@ COMMENT ON TABLE vicidial.lead_checks IS
     'Internal: leads a statement touched, checked against their callbacks (I2, I11) at commit; empty between transactions.';
 COMMENT ON TABLE vicidial.retrying_callbacks IS
     'Internal: callbacks a retry is moving in this transaction, whose new time is no new retry base; empty between transactions.';
+COMMENT ON TABLE vicidial.hopper_room_count IS
+    'Internal: the fill''s last count of the hoppers'' room, while it found every hopper full: until when that holds by the clock alone.';
+COMMENT ON TABLE vicidial.hopper_room_changes IS
+    'Internal: a row per change since the fill''s last count that could make room in a hopper; each count clears them.';
 COMMENT ON TABLE vicidial.hopper_run_lock IS
     'Internal: runs serialize on this table''s lock, which only the extension''s owner may take.';
 

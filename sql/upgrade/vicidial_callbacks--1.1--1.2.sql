@@ -103,3 +103,7 @@ DROP FUNCTION vicidial._limit_24h_until(bigint, integer, timestamptz);
 -- every writer (_callback_effects), which also queues the releases.
 DROP TRIGGER callbacks_wait_for_release ON vicidial.vicidial_callbacks;
 DROP FUNCTION vicidial._wait_for_release();
+
+-- The count of the hoppers' room also says until when the hoppers stay
+-- full by the clock alone (37_hopper_room.sql): one more result column.
+DROP FUNCTION vicidial._fill_room(timestamptz);

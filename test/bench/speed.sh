@@ -134,7 +134,10 @@ done
 # A run with nothing to do in the steady state: every hopper topped up to
 # its 20,000 (what the cycles took, filled again by a run committed
 # first), no callback due. (Each measured run is rolled back: without that
-# committed run, each would fill the hoppers again.)
+# committed run, each would fill the hoppers again.) A second committed
+# run counts the full hoppers and remembers it, as the worker's next run
+# would; without it, each measured run would count them again.
+sql -c "SELECT * FROM vicidial.hopper_run()" >/dev/null
 sql -c "SELECT * FROM vicidial.hopper_run()" >/dev/null
 clean
 for rep in $(seq 1 "$reps"); do

@@ -1,0 +1,91 @@
+-- The fill skips its count of the hoppers' room while every hopper is
+-- known to be full: until the first zone whose rows count closes, and
+-- until a change that can make room is marked. Each way room can appear
+-- is shown to make the next fill count again, and the skip is shown by a
+-- change made behind the marks' back.
+\i test/regress_fixture.sql
+SET TimeZone = 'UTC';
+
+INSERT INTO vicidial.vicidial_call_times (call_time_id, ct_default_start, ct_default_stop) VALUES ('room', '09:00', '17:00');
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, hopper_level, local_call_time, time_zone) VALUES
+    ('ROOM', 'Room', 2, 'room', 'UTC');
+INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id, active) VALUES (700, 'Room list', 'ROOM', true);
+-- 7001-7006 dial on UTC's clock, 7007-7009 on New York's (5 hours behind).
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, called_since_last_reset, time_zone)
+SELECT g, 700, 'NEW', 'N', CASE WHEN g >= 7007 THEN 'America/New_York' END FROM generate_series(7001, 7009) g;
+SELECT date_trunc('day', now()) + interval '4 days 12:00' AS t \gset
+
+CREATE FUNCTION pg_temp.record() RETURNS TABLE (counted_at text, full_until text, changes bigint) LANGUAGE sql AS $$
+    SELECT to_char(r.counted_at, 'HH24:MI'), to_char(r.full_until, 'HH24:MI'),
+           (SELECT count(*) FROM vicidial.hopper_room_changes)
+      FROM (SELECT 1) one LEFT JOIN vicidial.hopper_room_count r ON true
+$$;
+CREATE FUNCTION pg_temp.queued() RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(h.lead_id::text || ':' || h.status, ' ' ORDER BY h.lead_id) FROM vicidial.vicidial_hopper h
+$$;
+
+-- At 12:00 UTC New York's leads are outside their hours: the fill takes
+-- two of UTC's and, having found room, remembers nothing.
+SELECT vicidial.hopper_fill(:'t') AS filled, pg_temp.queued();
+SELECT * FROM pg_temp.record();
+-- The next count finds the hopper full until 17:00, when UTC's hours close.
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '1 minute') AS filled;
+SELECT * FROM pg_temp.record();
+
+-- The skip: a row taken out behind the marks' back is not seen, as long
+-- as the clock and the hours vouch for the count...
+ALTER TABLE vicidial.vicidial_hopper DISABLE TRIGGER hopper_room_removed;
+DELETE FROM vicidial.vicidial_hopper WHERE lead_id = 7002;
+ALTER TABLE vicidial.vicidial_hopper ENABLE TRIGGER hopper_room_removed;
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '2 minutes') AS skipped, pg_temp.queued();
+-- ...but a run at an instant before the count is not vouched for: it
+-- counts again, and sees the row gone.
+SELECT vicidial.hopper_fill(:'t'::timestamptz - interval '1 minute') AS counted, pg_temp.queued();
+SELECT * FROM pg_temp.record();
+
+-- A row taken out makes room (a hand-out deletes it the same way; the
+-- agents' functions read the wall clock, which this file keeps out).
+DELETE FROM vicidial.vicidial_hopper WHERE lead_id = 7001;
+SELECT * FROM pg_temp.record();
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '3 minutes') AS filled, pg_temp.queued();
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '4 minutes') AS filled, pg_temp.queued();
+SELECT * FROM pg_temp.record();
+-- A statement of the hopper that changes no row marks nothing.
+DELETE FROM vicidial.vicidial_hopper WHERE lead_id = 7009;
+UPDATE vicidial.vicidial_hopper SET priority = 1 WHERE status = 'WAIT';
+SELECT * FROM pg_temp.record();
+
+-- So does a campaign's higher level.
+UPDATE vicidial.vicidial_campaigns SET hopper_level = 3 WHERE campaign_id = 'ROOM';
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '5 minutes') AS filled, pg_temp.queued();
+
+-- And a queued lead moved to New York's clock, whose row stops counting.
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '6 minutes') AS filled;
+UPDATE vicidial.vicidial_list SET time_zone = 'America/New_York' WHERE lead_id = 7003;
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '7 minutes') AS filled, pg_temp.queued();
+
+-- And a dial logged by hand that puts a queued lead at its 24-hour limit.
+UPDATE vicidial.vicidial_campaigns SET call_limit_24hour = 1 WHERE campaign_id = 'ROOM';
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '8 minutes') AS filled;
+SELECT * FROM pg_temp.record();
+INSERT INTO vicidial.vicidial_log (lead_id, list_id, campaign_id, call_date)
+VALUES (7004, 700, 'ROOM', :'t'::timestamptz + interval '8 minutes');
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '9 minutes') AS filled, pg_temp.queued();
+
+-- A change of hours is compared, not marked: the count that follows
+-- vouches until the new close.
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '10 minutes') AS filled;
+UPDATE vicidial.vicidial_call_times SET ct_default_stop = '16:00' WHERE call_time_id = 'room';
+SELECT * FROM pg_temp.record();
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '11 minutes') AS filled;
+SELECT * FROM pg_temp.record();
+
+-- The clock: at 16:00 UTC's hours close, its rows stop counting, and the
+-- fill takes New York's leads (11:00 there).
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '3 hours 59 minutes') AS before_close;
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '4 hours') AS at_close, pg_temp.queued();
+
+-- An emptied hopper is counted again.
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '4 hours 1 minute') AS filled;
+TRUNCATE vicidial.vicidial_hopper;
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '4 hours 2 minutes') AS filled, pg_temp.queued();

@@ -1,0 +1,90 @@
+-- When the fill may skip counting the hoppers' room. The count
+-- (_fill_room, 70_server.sql) reads every queued row, so a run with full
+-- hoppers and nothing to do would cost what the hoppers hold. When a
+-- count finds every active campaign's hopper full, the fill records until
+-- when the clock alone keeps it so: the first instant at which a zone
+-- whose rows count closes (rows of a zone that opens, or of a lead whose
+-- 24-hour limit lapses, only fill a hopper further). Until then a run
+-- skips the count, unless a change that can make room was marked since.
+-- What can make room, each marked by a statement trigger below that
+-- inserts a row into hopper_room_changes (an insert, so that writers never
+-- wait on each other or on a run for it):
+--   - a hopper row added, removed or changed (a hand-out, a row set
+--     aside to WAIT, a release, a truncation, any DML);
+--   - a campaign added, changed or removed (its level, activity, limit);
+--   - a lead's zone, state or list changed (its hours key);
+--   - a dial logged (a queued lead's 24-hour limit);
+--   - a change of calling hours, which counts the hours' version up
+--     (33_release_queue.sql) and is compared, not marked.
+-- A count first deletes the marks it can see, then counts in a newer
+-- snapshot: what a deleted mark marked is counted, and a change that
+-- commits later leaves its mark for the next run. A statement of the
+-- other tables marks whatever rows it changed; that costs a count, never a
+-- missed change. One of the hopper that changed no row (the hopper is
+-- written by statements that often match none) marks nothing.
+
+CREATE OR REPLACE FUNCTION vicidial._mark_room_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO vicidial.hopper_room_changes DEFAULT VALUES;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION vicidial._mark_hopper_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM changed_rows) THEN
+        INSERT INTO vicidial.hopper_room_changes DEFAULT VALUES;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE OR REPLACE TRIGGER hopper_room_added AFTER INSERT ON vicidial.vicidial_hopper
+    REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_hopper_change();
+CREATE OR REPLACE TRIGGER hopper_room_updated AFTER UPDATE ON vicidial.vicidial_hopper
+    REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_hopper_change();
+CREATE OR REPLACE TRIGGER hopper_room_removed AFTER DELETE ON vicidial.vicidial_hopper
+    REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_hopper_change();
+CREATE OR REPLACE TRIGGER hopper_room_truncated AFTER TRUNCATE ON vicidial.vicidial_hopper
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_room_change();
+CREATE OR REPLACE TRIGGER campaigns_room_changed AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_campaigns
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_room_change();
+CREATE OR REPLACE TRIGGER leads_room_changed AFTER UPDATE OF time_zone, state, list_id ON vicidial.vicidial_list
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_room_change();
+CREATE OR REPLACE TRIGGER dials_room_changed AFTER INSERT ON vicidial.vicidial_log
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_room_change();
+
+-- True when the last count found every hopper full, "at" is still inside
+-- what it vouched for (from counted_at, before full_until), the hours are
+-- those it counted with, and no change is marked since: the fill stops.
+-- Otherwise the marks are cleared for the count that follows, and false.
+CREATE OR REPLACE FUNCTION vicidial._hoppers_known_full(at timestamptz, hours_now bigint) RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM vicidial.hopper_room_count r
+                WHERE r.counted_at <= at AND at < r.full_until AND r.hours_version = hours_now)
+       AND NOT EXISTS (SELECT 1 FROM vicidial.hopper_room_changes) THEN
+        RETURN true;
+    END IF;
+    DELETE FROM vicidial.hopper_room_changes;
+    RETURN false;
+END $$;
+
+-- The outcome of a count: every hopper full until full_until (NULL: room
+-- was found, and nothing is vouched for).
+CREATE OR REPLACE FUNCTION vicidial._record_room_count(at timestamptz, full_until timestamptz, hours_now bigint)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF full_until IS NULL THEN
+        DELETE FROM vicidial.hopper_room_count;
+        RETURN;
+    END IF;
+    INSERT INTO vicidial.hopper_room_count AS r (counted_at, full_until, hours_version)
+    VALUES (at, full_until, hours_now)
+    ON CONFLICT (singleton) DO UPDATE
+       SET counted_at = excluded.counted_at, full_until = excluded.full_until, hours_version = excluded.hours_version;
+END $$;
