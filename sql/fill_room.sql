@@ -1,6 +1,6 @@
 -- The fill skips its count of the hoppers' room while every hopper is
--- known to be full: until the first zone whose rows count closes, and
--- until a change that can make room is marked. Each way room can appear
+-- known to be full: until the first zone whose rows count closes (15
+-- minutes at most), and until a change that can make room is marked. Each way room can appear
 -- is shown to make the next fill count again, and the skip is shown by a
 -- change made behind the marks' back.
 \i test/regress_fixture.sql
@@ -10,13 +10,14 @@ INSERT INTO vicidial.vicidial_call_times (call_time_id, ct_default_start, ct_def
 INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, hopper_level, local_call_time, time_zone) VALUES
     ('ROOM', 'Room', 2, 'room', 'UTC');
 INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id, active) VALUES (700, 'Room list', 'ROOM', true);
--- 7001-7006 dial on UTC's clock, 7007-7009 on New York's (5 hours behind).
+-- 7001-7006 dial on UTC's clock, 7007-7009 on New York's (4 or 5 hours
+-- behind: its 9 to 17 is closed at 12:xx UTC and open at 15:50-16:00 UTC).
 INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, called_since_last_reset, time_zone)
 SELECT g, 700, 'NEW', 'N', CASE WHEN g >= 7007 THEN 'America/New_York' END FROM generate_series(7001, 7009) g;
 SELECT date_trunc('day', now()) + interval '4 days 12:00' AS t \gset
 
 CREATE FUNCTION pg_temp.record() RETURNS TABLE (counted_at text, full_until text, changes bigint) LANGUAGE sql AS $$
-    SELECT to_char(r.counted_at, 'HH24:MI'), to_char(r.full_until, 'HH24:MI'),
+    SELECT to_char(r.counted_at, 'HH24:MI:SS'), to_char(r.full_until, 'HH24:MI:SS'),
            (SELECT count(*) FROM vicidial.hopper_room_changes)
       FROM (SELECT 1) one LEFT JOIN vicidial.hopper_room_count r ON true
 $$;
@@ -28,7 +29,8 @@ $$;
 -- two of UTC's and, having found room, remembers nothing.
 SELECT vicidial.hopper_fill(:'t') AS filled, pg_temp.queued();
 SELECT * FROM pg_temp.record();
--- The next count finds the hopper full until 17:00, when UTC's hours close.
+-- The next count finds the hopper full, and vouches for 15 minutes (UTC's
+-- hours close later, at 17:00).
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '1 minute') AS filled;
 SELECT * FROM pg_temp.record();
 
@@ -38,6 +40,7 @@ ALTER TABLE vicidial.vicidial_hopper DISABLE TRIGGER hopper_room_removed;
 DELETE FROM vicidial.vicidial_hopper WHERE lead_id = 7002;
 ALTER TABLE vicidial.vicidial_hopper ENABLE TRIGGER hopper_room_removed;
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '2 minutes') AS skipped, pg_temp.queued();
+SELECT * FROM pg_temp.record();
 -- ...but a run at an instant before the count is not vouched for: it
 -- counts again, and sees the row gone.
 SELECT vicidial.hopper_fill(:'t'::timestamptz - interval '1 minute') AS counted, pg_temp.queued();
@@ -72,20 +75,43 @@ INSERT INTO vicidial.vicidial_log (lead_id, list_id, campaign_id, call_date)
 VALUES (7004, 700, 'ROOM', :'t'::timestamptz + interval '8 minutes');
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '9 minutes') AS filled, pg_temp.queued();
 
--- A change of hours is compared, not marked: the count that follows
--- vouches until the new close.
+-- And a queued row set aside (as hopper_next sets aside a row outside its
+-- lead's hours), which stops counting.
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '9 minutes 30 seconds') AS filled;
+UPDATE vicidial.vicidial_hopper SET status = 'WAIT', dialable_after = :'t'::timestamptz + interval '1 hour',
+                                    hours_version = vicidial._hours_version()
+ WHERE lead_id = 7005;
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '9 minutes 40 seconds') AS filled, pg_temp.queued();
+
+-- A change of hours is compared, not marked: the next fill counts.
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '10 minutes') AS filled;
 UPDATE vicidial.vicidial_call_times SET ct_default_stop = '16:00' WHERE call_time_id = 'room';
 SELECT * FROM pg_temp.record();
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '11 minutes') AS filled;
 SELECT * FROM pg_temp.record();
 
--- The clock: at 16:00 UTC's hours close, its rows stop counting, and the
--- fill takes New York's leads (11:00 there).
-SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '3 hours 59 minutes') AS before_close;
+-- The 15 minutes up, the fill counts again.
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '25 minutes 59 seconds') AS filled;
+SELECT * FROM pg_temp.record();
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '26 minutes') AS filled;
+SELECT * FROM pg_temp.record();
+
+-- The clock: a count at 15:50 vouches until 16:00, when UTC's hours
+-- close; then UTC's rows stop counting, and the fill takes New York's
+-- leads.
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '3 hours 50 minutes') AS filled;
+SELECT * FROM pg_temp.record();
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '3 hours 59 minutes 59 seconds') AS before_close;
+SELECT * FROM pg_temp.record();
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '4 hours') AS at_close, pg_temp.queued();
 
 -- An emptied hopper is counted again.
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '4 hours 1 minute') AS filled;
 TRUNCATE vicidial.vicidial_hopper;
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '4 hours 2 minutes') AS filled, pg_temp.queued();
+
+-- Truncating an hours table is a change of hours too.
+SELECT vicidial._hours_version() AS version \gset
+TRUNCATE vicidial.vicidial_call_time_holidays;
+TRUNCATE vicidial.vicidial_state_call_times;
+SELECT vicidial._hours_version() - :version AS counted_up;

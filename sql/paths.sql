@@ -99,3 +99,6 @@ SELECT count(*) AS disagreements
 -- Nothing above stayed: the leads are as set up.
 SELECT lead_id, status FROM vicidial.vicidial_list WHERE lead_id BETWEEN 13001 AND 13006 ORDER BY lead_id;
 SELECT count(*) AS callbacks_left FROM vicidial.vicidial_callbacks WHERE lead_id BETWEEN 13001 AND 13006;
+-- Each path names the blockers it acts on; a name the predicate does not
+-- know is refused rather than read as a rule turned off.
+SELECT regress.attempt($$SELECT * FROM vicidial._dial_blockers(ARRAY[13001::bigint], now(), ARRAY['HOURS', 'DNCC'])$$) AS misspelt;

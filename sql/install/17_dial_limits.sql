@@ -56,9 +56,13 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 -- a branch not asked for is cut by a one-time filter of that plan
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-    asking text[] := coalesce(asked, ARRAY['CBHOLD', 'INCALL', 'HOURS', 'DNC', 'LIMIT_24H',
-                                           'LIST_INACTIVE', 'CAMPAIGN_INACTIVE']);
+    blockers CONSTANT text[] := ARRAY['CBHOLD', 'INCALL', 'HOURS', 'DNC', 'LIMIT_24H', 'LIST_INACTIVE', 'CAMPAIGN_INACTIVE'];
+    asking text[] := coalesce(asked, blockers);
 BEGIN
+    -- a misspelt name would turn its rule off without a word
+    IF NOT asking <@ blockers THEN
+        RAISE EXCEPTION 'unknown blocker in %', asked USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     RETURN QUERY
     WITH leads AS MATERIALIZED (
         SELECT r.lead_id, r.status, r."user", r.phone_number, r.zone, r.call_times,

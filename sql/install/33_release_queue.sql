@@ -56,6 +56,13 @@ CREATE TRIGGER holidays_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vic
 DROP TRIGGER IF EXISTS state_call_times_recheck ON vicidial.vicidial_state_call_times;
 CREATE TRIGGER state_call_times_recheck AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_state_call_times
     FOR EACH ROW WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed();
+-- A truncation changes the hours as its rows' deletions would.
+CREATE OR REPLACE TRIGGER call_times_truncated AFTER TRUNCATE ON vicidial.vicidial_call_times
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hours_changed();
+CREATE OR REPLACE TRIGGER holidays_truncated AFTER TRUNCATE ON vicidial.vicidial_call_time_holidays
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hours_changed();
+CREATE OR REPLACE TRIGGER state_call_times_truncated AFTER TRUNCATE ON vicidial.vicidial_state_call_times
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hours_changed();
 DROP TRIGGER IF EXISTS campaigns_hours_recheck ON vicidial.vicidial_campaigns;
 CREATE TRIGGER campaigns_hours_recheck AFTER UPDATE OF local_call_time, time_zone ON vicidial.vicidial_campaigns
     FOR EACH ROW WHEN ((NEW.local_call_time, NEW.time_zone) IS DISTINCT FROM (OLD.local_call_time, OLD.time_zone))

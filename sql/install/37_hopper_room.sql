@@ -2,15 +2,15 @@
 -- (_fill_room, 70_server.sql) reads every queued row, so a run with full
 -- hoppers and nothing to do would cost what the hoppers hold. When a
 -- count finds every active campaign's hopper full, the fill records until
--- when the clock alone keeps it so: the first instant at which a zone
--- whose rows count closes (rows of a zone that opens, or of a lead whose
--- 24-hour limit lapses, only fill a hopper further). Until then a run
--- skips the count, unless a change that can make room was marked since.
--- What can make room, each marked by a statement trigger below that
--- inserts a row into hopper_room_changes (an insert, so that writers never
--- wait on each other or on a run for it):
---   - a hopper row added, removed or changed (a hand-out, a row set
---     aside to WAIT, a release, a truncation, any DML);
+-- when the clock alone keeps it so: the first instant at which hours whose
+-- rows count close (rows of hours that open, or of a lead whose 24-hour
+-- limit lapses, only fill a hopper further), and at most 15 minutes. Until
+-- then a run skips the count, unless a change that can make room was
+-- marked since. What can make room, each marked by a statement trigger
+-- below that inserts a row into hopper_room_changes (an insert, so that
+-- writers never wait on each other or on a run for it):
+--   - a hopper row removed or changed (a hand-out, a row set aside to
+--     WAIT, a truncation, any DML; a row added only takes room);
 --   - a campaign added, changed or removed (its level, activity, limit);
 --   - a lead's zone, state or list changed (its hours key);
 --   - a dial logged (a queued lead's 24-hour limit);
@@ -19,9 +19,13 @@
 -- A count first deletes the marks it can see, then counts in a newer
 -- snapshot: what a deleted mark marked is counted, and a change that
 -- commits later leaves its mark for the next run. A statement of the
--- other tables marks whatever rows it changed; that costs a count, never a
--- missed change. One of the hopper that changed no row (the hopper is
--- written by statements that often match none) marks nothing.
+-- campaigns, leads or log marks whatever rows it changed (that costs a
+-- count, never a missed change); one of the hopper that changed no row
+-- (the hopper is written by statements that often match none) marks
+-- nothing. A change no trigger sees (a bulk load or a data-only restore
+-- with triggers off, a dial written straight into a log partition, whose
+-- statement triggers the parent's do not reach) is counted when the 15
+-- minutes are up.
 
 CREATE OR REPLACE FUNCTION vicidial._mark_room_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -39,9 +43,6 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE TRIGGER hopper_room_added AFTER INSERT ON vicidial.vicidial_hopper
-    REFERENCING NEW TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_hopper_change();
 CREATE OR REPLACE TRIGGER hopper_room_updated AFTER UPDATE ON vicidial.vicidial_hopper
     REFERENCING NEW TABLE AS changed_rows
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_hopper_change();
@@ -73,8 +74,8 @@ BEGIN
     RETURN false;
 END $$;
 
--- The outcome of a count: every hopper full until full_until (NULL: room
--- was found, and nothing is vouched for).
+-- The outcome of a count: every hopper full until full_until, or 15
+-- minutes at most (NULL: room was found, and nothing is vouched for).
 CREATE OR REPLACE FUNCTION vicidial._record_room_count(at timestamptz, full_until timestamptz, hours_now bigint)
 RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -84,7 +85,7 @@ BEGIN
         RETURN;
     END IF;
     INSERT INTO vicidial.hopper_room_count AS r (counted_at, full_until, hours_version)
-    VALUES (at, full_until, hours_now)
+    VALUES (at, least(full_until, at + interval '15 minutes'), hours_now)
     ON CONFLICT (singleton) DO UPDATE
        SET counted_at = excluded.counted_at, full_until = excluded.full_until, hours_version = excluded.hours_version;
 END $$;

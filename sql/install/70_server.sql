@@ -159,8 +159,8 @@ $$;
 -- Each active campaign's room at "at": hopper_level less the READY rows
 -- that hopper_next would hand out then (only campaigns with room), and
 -- full_until, the first instant at which hours whose rows count close.
--- Planned once per session: an idle fill stops after it, and planning it
--- costs more than running it. Forced, since under "auto" the plan cache
+-- Planned once per session: a fill that finds no room stops after it, and
+-- planning it costs more than running it. Forced, since under "auto" the plan cache
 -- judged the generic plan dearer than a custom one and planned it at
 -- every run.
 CREATE OR REPLACE FUNCTION vicidial._fill_room(at timestamptz, OUT campaigns varchar[], OUT sizes bigint[],
