@@ -5,9 +5,14 @@
 -- (24hours) unless a figure says "hours on". Loaded with the triggers off,
 -- as a restore would; then every figure is taken on the live rules.
 SET client_min_messages = warning;
--- the version speed.sh names (EXT_VERSION): a released one, to compare
--- builds on the same box the same day
+-- the version a caller names (speed.sh's EXT_VERSION, versions.sh): a
+-- released one, to compare builds on the same box the same day; else the
+-- default (load.sh)
+\if :{?version}
 CREATE EXTENSION vicidial_callbacks VERSION :'version';
+\else
+CREATE EXTENSION vicidial_callbacks;
+\endif
 CREATE SCHEMA bench;
 SELECT date_trunc('day', now()) + interval '1 day 12:00' AS due \gset
 
