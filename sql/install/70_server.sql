@@ -159,10 +159,10 @@ $$;
 -- Each active campaign's room at "at": hopper_level less the READY rows
 -- that hopper_next would hand out then (only campaigns with room), and
 -- full_until, the first instant at which hours whose rows count close.
--- Planned once per session: a fill that finds no room stops after it, and
--- planning it costs more than running it. Forced, since under "auto" the plan cache
--- judged the generic plan dearer than a custom one and planned it at
--- every run.
+-- Planned once per session: a fill that finds no room stops after it,
+-- and planning it costs more than running it. Forced, since under "auto"
+-- the plan cache judged the generic plan dearer than a custom one and
+-- planned it at every run.
 CREATE OR REPLACE FUNCTION vicidial._fill_room(at timestamptz, OUT campaigns varchar[], OUT sizes bigint[],
                                                OUT full_until timestamptz)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
