@@ -52,8 +52,8 @@ CREATE INDEX vicidial_hopper_waiting_hours_version ON vicidial.vicidial_hopper (
 -- (37_hopper_room.sql): that every active campaign's hopper was full at
 -- counted_at and stays full by the clock alone until full_until (no row:
 -- count), and the marks of every change since that could make room. Both
--- are the fill's own bookkeeping, rebuilt by the next run, so neither is
--- dumped: a restored database starts by counting.
+-- are dumped like every table (one snapshot, so the record and its marks
+-- agree); a restore passes the marking triggers.
 CREATE TABLE vicidial.hopper_room_count (
     singleton     boolean PRIMARY KEY DEFAULT true CONSTRAINT one_row CHECK (singleton),
     counted_at    timestamptz NOT NULL,
@@ -63,3 +63,5 @@ CREATE TABLE vicidial.hopper_room_count (
 CREATE TABLE vicidial.hopper_room_changes (
     changed_at timestamptz NOT NULL DEFAULT now()
 );
+SELECT pg_catalog.pg_extension_config_dump('vicidial.hopper_room_count', '');
+SELECT pg_catalog.pg_extension_config_dump('vicidial.hopper_room_changes', '');

@@ -128,13 +128,12 @@ END $$;
 CREATE OR REPLACE FUNCTION vicidial._hours_close(zone text, call_times varchar[], at timestamptz) RETURNS timestamptz
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    local timestamp := at AT TIME ZONE zone;
-    hours record := vicidial._hours_window(call_times, local::date);
+    local_day date := (at AT TIME ZONE zone)::date;
 BEGIN
-    IF NOT coalesce(local::time >= hours.start AND local::time < hours.stop, false) THEN
+    IF NOT vicidial._hours_open(zone, call_times, at) THEN
         RETURN NULL;
     END IF;
-    RETURN vicidial._first_instant_from(local::date + hours.stop, zone);
+    RETURN vicidial._first_instant_from(local_day + (vicidial._hours_window(call_times, local_day)).stop, zone);
 END $$;
 
 -- The dialable_now and next_dialable columns of the agent's and the

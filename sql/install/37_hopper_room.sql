@@ -23,7 +23,7 @@
 -- count, never a missed change); one of the hopper that changed no row
 -- (the hopper is written by statements that often match none) marks
 -- nothing. A change no trigger sees (a bulk load or a data-only restore
--- with triggers off, a dial written straight into a log partition, whose
+-- with triggers off, rows a restore adds to a database already in use, a dial written straight into a log partition, whose
 -- statement triggers the parent's do not reach) is counted when the 15
 -- minutes are up.
 
@@ -51,12 +51,13 @@ CREATE OR REPLACE TRIGGER hopper_room_removed AFTER DELETE ON vicidial.vicidial_
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_hopper_change();
 CREATE OR REPLACE TRIGGER hopper_room_truncated AFTER TRUNCATE ON vicidial.vicidial_hopper
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_room_change();
+-- A restore loads the marks as dumped.
 CREATE OR REPLACE TRIGGER campaigns_room_changed AFTER INSERT OR UPDATE OR DELETE ON vicidial.vicidial_campaigns
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_room_change();
+    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._mark_room_change();
 CREATE OR REPLACE TRIGGER leads_room_changed AFTER UPDATE OF time_zone, state, list_id ON vicidial.vicidial_list
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_room_change();
 CREATE OR REPLACE TRIGGER dials_room_changed AFTER INSERT ON vicidial.vicidial_log
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._mark_room_change();
+    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._mark_room_change();
 
 -- True when the last count found every hopper full, "at" is still inside
 -- what it vouched for (from counted_at, before full_until), the hours are

@@ -52,6 +52,8 @@ $node->safe_psql('live', q{
     VALUES (5, 1, 'DUMP', 'bob', date_trunc('month', now()) + interval '1 month 2 days', date_trunc('month', now()) + interval '1 month 2 days', 'NA');
     INSERT INTO vicidial.vicidial_callback_log (callback_id, changed_at, new_status, new_callback_time, new_recipient, reason)
     VALUES (3, date_trunc('month', now()) + interval '2 months', 'ACTIVE', now(), 'ANYONE', 'DML');
+    -- the fill's memory of full hoppers, beside the marks the writes above left
+    SELECT vicidial._record_room_count(now(), now() + interval '10 minutes', vicidial._hours_version());
 });
 
 # Every row of every table, in key order, and where each sequence stands.
@@ -73,6 +75,8 @@ sub snapshot
         UNION ALL SELECT 'callback log', string_agg(t::text, ';' ORDER BY t.change_id) FROM vicidial.vicidial_callback_log t
         UNION ALL SELECT 'dnc', string_agg(t::text, ';' ORDER BY t.phone_number) FROM vicidial.vicidial_dnc t
         UNION ALL SELECT 'campaign dnc', string_agg(t::text, ';' ORDER BY t.phone_number) FROM vicidial.vicidial_campaign_dnc t
+        UNION ALL SELECT 'room count', string_agg(t::text, ';') FROM vicidial.hopper_room_count t
+        UNION ALL SELECT 'room changes', count(*) || ' ' || string_agg(t::text, ';' ORDER BY t::text) FROM vicidial.hopper_room_changes t
         UNION ALL SELECT 'log partitions', string_agg(c.relname || ' ' || pg_get_expr(c.relpartbound, c.oid) || ' '
                                                         || (SELECT string_agg(t.tgname, ',' ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = c.oid)
                                                         || ' ' || (SELECT count(*) FROM vicidial.vicidial_log g WHERE g.tableoid = c.oid)
