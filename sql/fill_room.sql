@@ -115,3 +115,40 @@ SELECT vicidial._hours_version() AS version \gset
 TRUNCATE vicidial.vicidial_call_time_holidays;
 TRUNCATE vicidial.vicidial_state_call_times;
 SELECT vicidial._hours_version() - :version AS counted_up;
+
+-- The count reads a queued row's hours key from the row, not from its
+-- lead, while the key holds (37_hopper_room.sql). A campaign of its own,
+-- on UTC's hours (open at 12:00 UTC, New York's closed).
+UPDATE vicidial.vicidial_campaigns SET active = false WHERE campaign_id = 'ROOM';
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, hopper_level, local_call_time, time_zone) VALUES
+    ('KEY', 'Keys', 2, '24hours', 'UTC');
+INSERT INTO vicidial.vicidial_call_times (call_time_id, ct_default_start, ct_default_stop) VALUES ('keys', '09:00', '17:00');
+UPDATE vicidial.vicidial_campaigns SET local_call_time = 'keys' WHERE campaign_id = 'KEY';
+INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id, active) VALUES (710, 'Keys list', 'KEY', true);
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, called_since_last_reset)
+SELECT g, 710, 'NEW', 'N' FROM generate_series(7101, 7105) g;
+-- The fill keys what it queues, on the hours' current version.
+SELECT vicidial.hopper_fill(:'t'::timestamptz) AS filled;
+SELECT lead_id, hours_zone, hours_call_times, hours_keyed_on = vicidial._hours_version() AS on_current_hours
+  FROM vicidial.vicidial_hopper WHERE campaign_id = 'KEY' ORDER BY lead_id;
+-- A lead's zone changed clears its key: read from the lead, it is outside
+-- its hours, so it does not count and the fill queues another.
+UPDATE vicidial.vicidial_list SET time_zone = 'America/New_York' WHERE lead_id = 7102;
+SELECT lead_id, hours_keyed_on IS NULL AS key_cleared FROM vicidial.vicidial_hopper WHERE lead_id = 7102;
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '1 minute') AS filled, pg_temp.queued();
+-- A change of hours leaves every key on an older version: the campaign
+-- moved to New York's clock, no queued row counts (the count finds room,
+-- and remembers nothing), though none can be added.
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '2 minutes') AS filled, pg_temp.record();
+UPDATE vicidial.vicidial_campaigns SET time_zone = 'America/New_York' WHERE campaign_id = 'KEY';
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '3 minutes') AS filled, pg_temp.record();
+-- A key is believed while it holds: one written by hand on the current
+-- version (New York's, which are closed) is what the count reads.
+UPDATE vicidial.vicidial_campaigns SET time_zone = 'UTC' WHERE campaign_id = 'KEY';
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '4 minutes') AS filled, pg_temp.record();
+UPDATE vicidial.vicidial_hopper SET hours_zone = 'America/New_York', hours_keyed_on = vicidial._hours_version()
+ WHERE lead_id = 7101;
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '5 minutes') AS filled, pg_temp.queued();
+-- A change of the row's lead clears the key it carried.
+UPDATE vicidial.vicidial_hopper SET lead_id = 7105 WHERE lead_id = 7101;
+SELECT lead_id, hours_keyed_on IS NULL AS key_cleared FROM vicidial.vicidial_hopper WHERE lead_id = 7105;

@@ -48,6 +48,15 @@ CREATE INDEX callback_releases_hours_version ON vicidial.callback_releases (hour
 ALTER TABLE vicidial.vicidial_hopper ADD COLUMN hours_version bigint;
 CREATE INDEX vicidial_hopper_waiting_hours_version ON vicidial.vicidial_hopper (hours_version) WHERE status = 'WAIT';
 
+-- The queued lead's hours key (lead_rules: its zone and call times) as the
+-- fill read it, and the hours version it read it on: the count of the
+-- hoppers' room groups rows by it without reading their leads. A key is
+-- trusted only while the hours are still at that version and the lead's
+-- zone, state and list are unchanged (the change clears it); a row without
+-- one (queued by a release, or by hand) has its lead read.
+ALTER TABLE vicidial.vicidial_hopper ADD COLUMN hours_zone text, ADD COLUMN hours_call_times varchar[],
+    ADD COLUMN hours_keyed_on bigint;
+
 -- What the fill remembers of its last count of the hoppers' room
 -- (37_hopper_room.sql): that every active campaign's hopper was full at
 -- counted_at and stays full by the clock alone until full_until (no row:

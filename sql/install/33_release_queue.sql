@@ -80,6 +80,9 @@ BEGIN
      WHERE r.lead_id = NEW.lead_id AND r.release_after > '-infinity';
     UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL
      WHERE h.lead_id = NEW.lead_id AND h.status = 'WAIT';
+    -- its hours key, which the fill's count trusts, no longer holds
+    UPDATE vicidial.vicidial_hopper h SET hours_keyed_on = NULL
+     WHERE h.lead_id = NEW.lead_id AND h.hours_keyed_on IS NOT NULL;
     RETURN NULL;
 END $$;
 

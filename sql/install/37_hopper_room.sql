@@ -1,5 +1,17 @@
--- When the fill may skip counting the hoppers' room. The count
--- (_fill_room, 70_server.sql) reads every queued row, so a run with full
+-- When the fill may skip counting the hoppers' room, and what the count
+-- reads instead of the queued leads.
+--
+-- The count (_fill_room, 70_server.sql) groups every queued row by its
+-- lead's hours key. A row the fill queued carries that key
+-- (vicidial_hopper.hours_zone and hours_call_times, read from lead_rules)
+-- and the hours version it was read on (hours_keyed_on): the count reads
+-- the key from the row and never the lead, while the hours are at that
+-- version; a change of the lead's zone, state or list clears it
+-- (_recheck_lead_release, 33_release_queue.sql), and so does a change of
+-- the row's lead. Any other row (a release's, or one written by hand, which
+-- leaves the key columns empty) has its lead read.
+--
+-- Even so a count reads every queued row, so a run with full
 -- hoppers and nothing to do would cost what the hoppers hold. When a
 -- count finds every active campaign's hopper full, the fill records until
 -- when the clock alone keeps it so: the first instant at which hours whose
@@ -26,6 +38,16 @@
 -- with triggers off, rows a restore adds to a database already in use, a dial written straight into a log partition, whose
 -- statement triggers the parent's do not reach) is counted when the 15
 -- minutes are up.
+
+CREATE OR REPLACE FUNCTION vicidial._clear_hours_key() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    NEW.hours_keyed_on := NULL;
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER hopper_lead_changed BEFORE UPDATE OF lead_id ON vicidial.vicidial_hopper
+    FOR EACH ROW WHEN (NEW.lead_id IS DISTINCT FROM OLD.lead_id) EXECUTE FUNCTION vicidial._clear_hours_key();
 
 CREATE OR REPLACE FUNCTION vicidial._mark_room_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -163,33 +163,44 @@ $$;
 -- and planning it costs more than running it. Forced, since under "auto"
 -- the plan cache judged the generic plan dearer than a custom one and
 -- planned it at every run.
-CREATE OR REPLACE FUNCTION vicidial._fill_room(at timestamptz, OUT campaigns varchar[], OUT sizes bigint[],
+CREATE OR REPLACE FUNCTION vicidial._fill_room(at timestamptz, hours_now bigint, OUT campaigns varchar[], OUT sizes bigint[],
                                                OUT full_until timestamptz)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
-    -- A row held (CBHOLD, INCALL), waiting for its lead's hours or over the
-    -- 24-hour limit keeps its place but does not count. Hours are decided
-    -- once per (zone, call times). (A lead's row leaves the hopper when its
-    -- number is listed.)
+    -- A row waiting for its lead's hours or over the 24-hour limit keeps
+    -- its place but does not count. (No queued lead is CBHOLD or INCALL:
+    -- I3, I10. A lead's row leaves the hopper when its number is listed.)
+    -- Rows are grouped by their lead's hours key, read from the row where
+    -- it still holds (37_hopper_room.sql), and the hours are decided once
+    -- per key. The 24-hour limit is asked only of campaigns that have one:
+    -- _limit_24h answers nothing for the others, and asking costs a probe
+    -- per row.
     WITH queued AS (
-        SELECT h.campaign_id, lh.zone, lh.call_times
+        SELECT h.campaign_id, h.hours_zone AS zone, h.hours_call_times AS call_times, h.lead_id, cp.call_limit_24hour
           FROM vicidial.vicidial_campaigns cp
           JOIN vicidial.vicidial_hopper h ON h.campaign_id = cp.campaign_id AND h.status = 'READY'
-          JOIN vicidial.vicidial_list l ON l.lead_id = h.lead_id AND l.status NOT IN ('CBHOLD', 'INCALL')
-          JOIN vicidial.lead_hours lh ON lh.lead_id = h.lead_id
-         WHERE cp.active AND cp.hopper_level > 0
-           AND NOT EXISTS (SELECT 1 FROM vicidial._limit_24h(l.lead_id, cp.call_limit_24hour, at))),
-    -- materialized, so that the hours are asked once per key, not per row
-    hours AS MATERIALIZED (
-        SELECT DISTINCT q.zone, q.call_times FROM queued q),
+         WHERE cp.active AND cp.hopper_level > 0 AND h.hours_keyed_on = hours_now
+        UNION ALL
+        SELECT h.campaign_id, r.zone, r.call_times, h.lead_id, cp.call_limit_24hour
+          FROM vicidial.vicidial_campaigns cp
+          JOIN vicidial.vicidial_hopper h ON h.campaign_id = cp.campaign_id AND h.status = 'READY'
+          JOIN vicidial.lead_rules r ON r.lead_id = h.lead_id
+         WHERE cp.active AND cp.hopper_level > 0 AND h.hours_keyed_on IS DISTINCT FROM hours_now),
+    counted AS MATERIALIZED (
+        SELECT q.campaign_id, q.zone, q.call_times, count(*) AS rows
+          FROM queued q
+         WHERE q.call_limit_24hour <= 0
+            OR NOT EXISTS (SELECT 1 FROM vicidial._limit_24h(q.lead_id, q.call_limit_24hour, at))
+         GROUP BY q.campaign_id, q.zone, q.call_times),
     open_hours AS MATERIALIZED (
         SELECT k.zone, k.call_times, vicidial._hours_close(k.zone, k.call_times, at) AS closes
-          FROM hours k WHERE vicidial._hours_open(k.zone, k.call_times, at)),
+          FROM (SELECT DISTINCT c.zone, c.call_times FROM counted c) k
+         WHERE vicidial._hours_open(k.zone, k.call_times, at)),
     takeable AS (
-        SELECT q.campaign_id, count(*) AS rows
-          FROM queued q JOIN open_hours o ON o.zone = q.zone AND o.call_times = q.call_times
-         GROUP BY q.campaign_id)
-    SELECT array_agg(cp.campaign_id ORDER BY cp.campaign_id), array_agg(cp.hopper_level - coalesce(t.rows, 0) ORDER BY cp.campaign_id),
+        SELECT c.campaign_id, sum(c.rows) AS rows
+          FROM counted c JOIN open_hours o ON o.zone = c.zone AND o.call_times = c.call_times
+         GROUP BY c.campaign_id)
+    SELECT array_agg(cp.campaign_id ORDER BY cp.campaign_id), array_agg(cp.hopper_level - coalesce(t.rows, 0)::bigint ORDER BY cp.campaign_id),
            coalesce((SELECT min(o.closes) FROM open_hours o), 'infinity')
       INTO campaigns, sizes, full_until
       FROM vicidial.vicidial_campaigns cp LEFT JOIN takeable t ON t.campaign_id = cp.campaign_id
@@ -236,7 +247,7 @@ BEGIN
         RETURN 0;
     END IF;
     SELECT r.campaigns, r.sizes, r.full_until INTO room_campaigns, room_sizes, full_until
-      FROM vicidial._fill_room(hopper_fill.now) r;
+      FROM vicidial._fill_room(hopper_fill.now, hours_now) r;
     -- Every active campaign's hopper full: remembered, and stop before
     -- planning the fill.
     IF room_campaigns IS NULL THEN
@@ -257,12 +268,17 @@ BEGIN
     -- range; the oldest "room" of them are locked and queued. Leads another
     -- session holds (being scheduled, dialed) are skipped, and the lock
     -- re-reads each lead, so none that just became CBHOLD or INCALL slips in.
-    INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time)
-    SELECT pick.lead_id, cp.campaign_id, pick.list_id, 'READY', 0, 'S', hopper_fill.now
+    INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time,
+                                          hours_zone, hours_call_times, hours_keyed_on)
+    SELECT pick.lead_id, cp.campaign_id, pick.list_id, 'READY', 0, 'S', hopper_fill.now,
+           r.zone, r.call_times,
+           -- the key as read belongs to the row as locked (not one changed meanwhile)
+           CASE WHEN (r.list_id, r.own_zone, r.state) IS NOT DISTINCT FROM (pick.list_id, pick.time_zone, pick.state)
+                THEN hours_now END
       FROM unnest(room_campaigns, room_sizes) AS free(campaign_id, room)
       JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = free.campaign_id
      CROSS JOIN LATERAL (
-           SELECT l.lead_id, l.list_id
+           SELECT l.lead_id, l.list_id, l.time_zone, l.state
              FROM vicidial.vicidial_list l
             WHERE l.lead_id IN (
                   SELECT candidate.lead_id
@@ -306,6 +322,7 @@ BEGIN
               AND l.status = ANY (cp.dial_statuses) AND l.called_since_last_reset = 'N'
             ORDER BY l.lead_id
               FOR SHARE OF l SKIP LOCKED) AS pick
+      JOIN vicidial.lead_rules r ON r.lead_id = pick.lead_id
      ORDER BY cp.campaign_id, pick.lead_id
     ON CONFLICT (lead_id) DO NOTHING;
     GET DIAGNOSTICS filled = ROW_COUNT;
