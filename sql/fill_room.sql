@@ -142,13 +142,55 @@ SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '1 minute') AS filled, 
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '2 minutes') AS filled, pg_temp.record();
 UPDATE vicidial.vicidial_campaigns SET time_zone = 'America/New_York' WHERE campaign_id = 'KEY';
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '3 minutes') AS filled, pg_temp.record();
--- A key is believed while it holds: one written by hand on the current
--- version (New York's, which are closed) is what the count reads.
+-- A key written by hand is kept only if it is the lead's key: a wrong one
+-- is not trusted, and the count reads the lead.
 UPDATE vicidial.vicidial_campaigns SET time_zone = 'UTC' WHERE campaign_id = 'KEY';
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '4 minutes') AS filled, pg_temp.record();
 UPDATE vicidial.vicidial_hopper SET hours_zone = 'America/New_York', hours_keyed_on = vicidial._hours_version()
  WHERE lead_id = 7101;
-SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '5 minutes') AS filled, pg_temp.queued();
--- A change of the row's lead clears the key it carried.
+SELECT lead_id, hours_zone, hours_keyed_on IS NULL AS not_trusted FROM vicidial.vicidial_hopper WHERE lead_id = 7101;
+-- The count reads that lead (UTC, open): still full.
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '5 minutes') AS filled, pg_temp.record();
+-- A row moved to another lead keeps its key only if that lead's is the
+-- same: to 7105 (UTC, as 7101) it stays trusted, to 7106 (New York) not.
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, called_since_last_reset, time_zone)
+VALUES (7106, 710, 'DIALED', 'Y', 'America/New_York');
+UPDATE vicidial.vicidial_hopper SET hours_zone = 'UTC', hours_keyed_on = vicidial._hours_version() WHERE lead_id = 7101;
 UPDATE vicidial.vicidial_hopper SET lead_id = 7105 WHERE lead_id = 7101;
-SELECT lead_id, hours_keyed_on IS NULL AS key_cleared FROM vicidial.vicidial_hopper WHERE lead_id = 7105;
+SELECT lead_id, hours_keyed_on = vicidial._hours_version() AS trusted FROM vicidial.vicidial_hopper WHERE lead_id = 7105;
+UPDATE vicidial.vicidial_hopper SET lead_id = 7106 WHERE lead_id = 7105;
+SELECT lead_id, hours_keyed_on IS NULL AS not_trusted FROM vicidial.vicidial_hopper WHERE lead_id = 7106;
+DELETE FROM vicidial.vicidial_hopper WHERE lead_id = 7106;
+-- A lead's state and list changed clear its key as its zone does.
+SELECT lead_id, hours_keyed_on IS NOT NULL AS keyed FROM vicidial.vicidial_hopper WHERE campaign_id = 'KEY' ORDER BY lead_id;
+INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id, active) VALUES (711, 'Keys list 2', 'KEY', true);
+UPDATE vicidial.vicidial_hopper SET hours_keyed_on = vicidial._hours_version() WHERE lead_id = 7103;
+UPDATE vicidial.vicidial_list SET state = 'TX' WHERE lead_id = 7103;
+SELECT lead_id, hours_keyed_on IS NULL AS cleared_by_state FROM vicidial.vicidial_hopper WHERE lead_id = 7103;
+UPDATE vicidial.vicidial_hopper SET hours_keyed_on = vicidial._hours_version() WHERE lead_id = 7103;
+UPDATE vicidial.vicidial_list SET list_id = 711 WHERE lead_id = 7103;
+SELECT lead_id, hours_keyed_on IS NULL AS cleared_by_list FROM vicidial.vicidial_hopper WHERE lead_id = 7103;
+-- A REPEATABLE READ writer may not see a row queued after its snapshot,
+-- so its change of a lead counts the hours' version up, once.
+SELECT vicidial._hours_version() AS version \gset
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+UPDATE vicidial.vicidial_list SET state = NULL WHERE lead_id IN (7103, 7104);
+COMMIT;
+SELECT vicidial._hours_version() - :version AS counted_up;
+-- So does adding or removing a list or a campaign.
+SELECT vicidial._hours_version() AS version \gset
+INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id, active) VALUES (712, 'Keys list 3', 'KEY', true);
+DELETE FROM vicidial.vicidial_lists WHERE list_id = 712;
+SELECT vicidial._hours_version() - :version AS counted_up;
+-- A change made with triggers off is not seen: the count believes the key
+-- it left (7101 moved to New York's clock, closed, yet counted: full),
+-- until the keys are distrusted by hand (then 7104 is queued).
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '7 minutes') AS filled, pg_temp.queued();
+SELECT lead_id, hours_keyed_on = vicidial._hours_version() AS trusted FROM vicidial.vicidial_hopper
+ WHERE campaign_id = 'KEY' ORDER BY lead_id;
+SET session_replication_role = replica;
+UPDATE vicidial.vicidial_list SET time_zone = 'America/New_York' WHERE lead_id = 7101;
+RESET session_replication_role;
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '8 minutes') AS filled, pg_temp.record();
+UPDATE vicidial.vicidial_hopper SET hours_keyed_on = NULL;
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '9 minutes') AS filled, pg_temp.queued();

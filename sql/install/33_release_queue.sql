@@ -38,11 +38,16 @@ END $$;
 -- release and every queued lead set aside on an older version, and one
 -- before it stamps what it decides with the version it read. A restore
 -- loads the version as dumped.
+CREATE OR REPLACE FUNCTION vicidial._count_hours_up() RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    INSERT INTO vicidial.hours_version AS v (singleton, version) VALUES (true, 1)
+    ON CONFLICT (singleton) DO UPDATE SET version = v.version + 1;
+$$;
+
 CREATE OR REPLACE FUNCTION vicidial._hours_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    INSERT INTO vicidial.hours_version AS v (singleton, version) VALUES (true, 1)
-    ON CONFLICT (singleton) DO UPDATE SET version = v.version + 1;
+    PERFORM vicidial._count_hours_up();
     RETURN NULL;
 END $$;
 
@@ -67,22 +72,39 @@ DROP TRIGGER IF EXISTS campaigns_hours_recheck ON vicidial.vicidial_campaigns;
 CREATE TRIGGER campaigns_hours_recheck AFTER UPDATE OF local_call_time, time_zone ON vicidial.vicidial_campaigns
     FOR EACH ROW WHEN ((NEW.local_call_time, NEW.time_zone) IS DISTINCT FROM (OLD.local_call_time, OLD.time_zone))
     EXECUTE FUNCTION vicidial._hours_changed();
+-- A list or campaign added or removed (one removed and another added
+-- under its id, in one statement, passes the foreign keys) is a change of
+-- hours too.
+CREATE OR REPLACE TRIGGER campaigns_added_or_removed AFTER INSERT OR DELETE ON vicidial.vicidial_campaigns
+    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed();
+CREATE OR REPLACE TRIGGER lists_added_or_removed AFTER INSERT OR DELETE ON vicidial.vicidial_lists
+    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed();
 DROP TRIGGER IF EXISTS lists_hours_recheck ON vicidial.vicidial_lists;
 CREATE TRIGGER lists_hours_recheck AFTER UPDATE OF local_call_time, time_zone, campaign_id ON vicidial.vicidial_lists
     FOR EACH ROW
     WHEN ((NEW.local_call_time, NEW.time_zone, NEW.campaign_id) IS DISTINCT FROM (OLD.local_call_time, OLD.time_zone, OLD.campaign_id))
     EXECUTE FUNCTION vicidial._hours_changed();
 
+-- A lead whose zone, state or list changed: its deferred release is
+-- decided again at the next run, a row of it set aside is READY again, and
+-- the hours key its queued row carries is no longer trusted
+-- (37_hopper_room.sql). Those rows are found in this transaction's
+-- snapshot: one that a run queued after the snapshot of a REPEATABLE READ
+-- or SERIALIZABLE writer is not, so such a writer counts the hours'
+-- version up as well (once per transaction), and everything decided on
+-- the hours is decided again.
 CREATE OR REPLACE FUNCTION vicidial._recheck_lead_release() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE vicidial.callback_releases r SET release_after = '-infinity'
      WHERE r.lead_id = NEW.lead_id AND r.release_after > '-infinity';
-    UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL
-     WHERE h.lead_id = NEW.lead_id AND h.status = 'WAIT';
-    -- its hours key, which the fill's count trusts, no longer holds
-    UPDATE vicidial.vicidial_hopper h SET hours_keyed_on = NULL
-     WHERE h.lead_id = NEW.lead_id AND h.hours_keyed_on IS NOT NULL;
+    UPDATE vicidial.vicidial_hopper h
+       SET status = 'READY', dialable_after = NULL, hours_keyed_on = NULL
+     WHERE h.lead_id = NEW.lead_id AND (h.status = 'WAIT' OR h.hours_keyed_on IS NOT NULL);
+    IF current_setting('transaction_isolation') <> 'read committed'
+       AND NOT EXISTS (SELECT 1 FROM vicidial.hours_version v WHERE v.xmin = pg_current_xact_id()::xid) THEN
+        PERFORM vicidial._count_hours_up();
+    END IF;
     RETURN NULL;
 END $$;
 

@@ -7,9 +7,14 @@
 -- and the hours version it was read on (hours_keyed_on): the count reads
 -- the key from the row and never the lead, while the hours are at that
 -- version; a change of the lead's zone, state or list clears it
--- (_recheck_lead_release, 33_release_queue.sql), and so does a change of
--- the row's lead. Any other row (a release's, or one written by hand, which
--- leaves the key columns empty) has its lead read.
+-- (_recheck_lead_release, 33_release_queue.sql), and a key written to a
+-- row, or a row whose lead changes, is kept only if it is the lead's key
+-- (_check_hours_key below). Any other row (a release's, one written by hand)
+-- has its lead read. A change made with triggers off (a data-only
+-- restore, session_replication_role = replica) leaves keys as they were:
+-- after changing leads' zones, states or lists, or the hours, that way,
+-- distrust them all (UPDATE vicidial.vicidial_hopper SET hours_keyed_on =
+-- NULL).
 --
 -- Even so a count reads every queued row, so a run with full
 -- hoppers and nothing to do would cost what the hoppers hold. When a
@@ -35,19 +40,32 @@
 -- count, never a missed change); one of the hopper that changed no row
 -- (the hopper is written by statements that often match none) marks
 -- nothing. A change no trigger sees (a bulk load or a data-only restore
--- with triggers off, rows a restore adds to a database already in use, a dial written straight into a log partition, whose
--- statement triggers the parent's do not reach) is counted when the 15
--- minutes are up.
+-- with triggers off, rows a restore adds to a database already in use, a
+-- dial written straight into a log partition, whose statement triggers
+-- the parent's do not reach) is counted when the 15 minutes are up, with
+-- the keys as they stand (above).
 
-CREATE OR REPLACE FUNCTION vicidial._clear_hours_key() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+-- A row written with a key (the fill's, or one copied or written by
+-- hand), or whose lead or key is changed, keeps it trusted only if it is
+-- its lead's key now, and never on a version later than the current one.
+-- A restore loads the rows as dumped, with the version they were keyed on.
+CREATE OR REPLACE FUNCTION vicidial._check_hours_key() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    NEW.hours_keyed_on := NULL;
+    IF EXISTS (SELECT 1 FROM vicidial.lead_rules r
+                WHERE r.lead_id = NEW.lead_id
+                  AND (r.zone, r.call_times) IS NOT DISTINCT FROM (NEW.hours_zone, NEW.hours_call_times)) THEN
+        NEW.hours_keyed_on := least(NEW.hours_keyed_on, vicidial._hours_version());
+    ELSE
+        NEW.hours_keyed_on := NULL;
+    END IF;
     RETURN NEW;
 END $$;
 
-CREATE OR REPLACE TRIGGER hopper_lead_changed BEFORE UPDATE OF lead_id ON vicidial.vicidial_hopper
-    FOR EACH ROW WHEN (NEW.lead_id IS DISTINCT FROM OLD.lead_id) EXECUTE FUNCTION vicidial._clear_hours_key();
+CREATE OR REPLACE TRIGGER hopper_hours_key BEFORE INSERT OR UPDATE OF lead_id, hours_zone, hours_call_times, hours_keyed_on
+    ON vicidial.vicidial_hopper
+    FOR EACH ROW WHEN (NEW.hours_keyed_on IS NOT NULL AND NOT vicidial._restoring_dump())
+    EXECUTE FUNCTION vicidial._check_hours_key();
 
 CREATE OR REPLACE FUNCTION vicidial._mark_room_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -163,29 +163,33 @@ $$;
 -- and planning it costs more than running it. Forced, since under "auto"
 -- the plan cache judged the generic plan dearer than a custom one and
 -- planned it at every run.
-CREATE OR REPLACE FUNCTION vicidial._fill_room(at timestamptz, hours_now bigint, OUT campaigns varchar[], OUT sizes bigint[],
+CREATE OR REPLACE FUNCTION vicidial._fill_room(at timestamptz, OUT campaigns varchar[], OUT sizes bigint[],
                                                OUT full_until timestamptz)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     -- A row waiting for its lead's hours or over the 24-hour limit keeps
-    -- its place but does not count. (No queued lead is CBHOLD or INCALL:
-    -- I3, I10. A lead's row leaves the hopper when its number is listed.)
-    -- Rows are grouped by their lead's hours key, read from the row where
-    -- it still holds (37_hopper_room.sql), and the hours are decided once
-    -- per key. The 24-hour limit is asked only of campaigns that have one:
-    -- _limit_24h answers nothing for the others, and asking costs a probe
-    -- per row.
-    WITH queued AS (
+    -- its place but does not count. (No queued lead is CBHOLD or INCALL,
+    -- I3 and I10, so the lead's status is not read. A lead's row leaves
+    -- the hopper when its number is listed.) Rows are grouped by their
+    -- lead's hours key, read from the row where it still holds
+    -- (37_hopper_room.sql; against the hours' version read in this
+    -- statement, which sees the hours it decides on), and the hours are
+    -- decided once per key. The 24-hour limit is asked only of campaigns
+    -- that have one: _limit_24h answers nothing for the others, and asking
+    -- costs a probe per row.
+    WITH version AS MATERIALIZED (
+        SELECT vicidial._hours_version() AS now),
+    queued AS (
         SELECT h.campaign_id, h.hours_zone AS zone, h.hours_call_times AS call_times, h.lead_id, cp.call_limit_24hour
           FROM vicidial.vicidial_campaigns cp
           JOIN vicidial.vicidial_hopper h ON h.campaign_id = cp.campaign_id AND h.status = 'READY'
-         WHERE cp.active AND cp.hopper_level > 0 AND h.hours_keyed_on = hours_now
+         WHERE cp.active AND cp.hopper_level > 0 AND h.hours_keyed_on = (SELECT v.now FROM version v)
         UNION ALL
         SELECT h.campaign_id, r.zone, r.call_times, h.lead_id, cp.call_limit_24hour
           FROM vicidial.vicidial_campaigns cp
           JOIN vicidial.vicidial_hopper h ON h.campaign_id = cp.campaign_id AND h.status = 'READY'
           JOIN vicidial.lead_rules r ON r.lead_id = h.lead_id
-         WHERE cp.active AND cp.hopper_level > 0 AND h.hours_keyed_on IS DISTINCT FROM hours_now),
+         WHERE cp.active AND cp.hopper_level > 0 AND h.hours_keyed_on IS DISTINCT FROM (SELECT v.now FROM version v)),
     counted AS MATERIALIZED (
         SELECT q.campaign_id, q.zone, q.call_times, count(*) AS rows
           FROM queued q
@@ -247,7 +251,7 @@ BEGIN
         RETURN 0;
     END IF;
     SELECT r.campaigns, r.sizes, r.full_until INTO room_campaigns, room_sizes, full_until
-      FROM vicidial._fill_room(hopper_fill.now, hours_now) r;
+      FROM vicidial._fill_room(hopper_fill.now) r;
     -- Every active campaign's hopper full: remembered, and stop before
     -- planning the fill.
     IF room_campaigns IS NULL THEN
