@@ -161,6 +161,17 @@ SELECT lead_id, hours_keyed_on = vicidial._hours_version() AS trusted FROM vicid
 UPDATE vicidial.vicidial_hopper SET lead_id = 7106 WHERE lead_id = 7105;
 SELECT lead_id, hours_keyed_on IS NULL AS not_trusted FROM vicidial.vicidial_hopper WHERE lead_id = 7106;
 DELETE FROM vicidial.vicidial_hopper WHERE lead_id = 7106;
+-- Rows inserted with a key keep it only if it is the lead's, on a version
+-- already reached: 7105's right key is trusted, 7106's wrong one and a
+-- right one on a version still to come are not.
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, called_since_last_reset)
+VALUES (7107, 710, 'DIALED', 'Y');
+INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, hours_zone, hours_call_times, hours_keyed_on)
+SELECT g, 'KEY', 710, 'UTC', '{keys,NULL,NULL}', vicidial._hours_version() + CASE WHEN g = 7107 THEN 1 ELSE 0 END
+  FROM generate_series(7105, 7107) g;
+SELECT lead_id, hours_keyed_on = vicidial._hours_version() AS trusted FROM vicidial.vicidial_hopper
+ WHERE lead_id BETWEEN 7105 AND 7107 ORDER BY lead_id;
+DELETE FROM vicidial.vicidial_hopper WHERE lead_id BETWEEN 7105 AND 7107;
 -- A lead's state and list changed clear its key as its zone does.
 SELECT lead_id, hours_keyed_on IS NOT NULL AS keyed FROM vicidial.vicidial_hopper WHERE campaign_id = 'KEY' ORDER BY lead_id;
 INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id, active) VALUES (711, 'Keys list 2', 'KEY', true);

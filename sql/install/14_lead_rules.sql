@@ -11,8 +11,6 @@
 -- dnc_status: DNCL when the system list has the number (and the campaign
 -- uses that list), else DNCC when the campaign's own list has it, else
 -- NULL; numbers compare on their digits only, through the digits' indexes.
--- own_zone and state: the lead's columns the key is made of, for a reader
--- that must know whether the key it read belongs to the row it locked.
 CREATE OR REPLACE VIEW vicidial.lead_rules AS
 SELECT l.lead_id, l.status, l."user", l.phone_number,
        li.list_id, li.active AS list_active,
@@ -27,8 +25,7 @@ SELECT l.lead_id, l.status, l."user", l.phone_number,
                  AND EXISTS (SELECT 1 FROM vicidial.vicidial_campaign_dnc d
                               WHERE vicidial._digits(d.phone_number) = vicidial._digits(l.phone_number)
                                 AND d.campaign_id = cp.campaign_id)
-            THEN 'DNCC' END AS dnc_status,
-       l.time_zone AS own_zone, l.state
+            THEN 'DNCC' END AS dnc_status
   FROM vicidial.vicidial_list l
   JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
   JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = li.campaign_id

@@ -45,10 +45,26 @@
 -- the parent's do not reach) is counted when the 15 minutes are up, with
 -- the keys as they stand (above).
 
--- A row written with a key (the fill's, or one copied or written by
--- hand), or whose lead or key is changed, keeps it trusted only if it is
--- its lead's key now, and never on a version later than the current one.
--- A restore loads the rows as dumped, with the version they were keyed on.
+-- A key is kept only while it is its lead's. Rows inserted with one (the
+-- fill's, or rows copied or written by hand) are checked once the
+-- statement is done, in a snapshot of their own: a key that is not the
+-- lead's now (one the fill read before a change committed under its lock,
+-- or a wrong one) or that claims a version still to come is not trusted.
+-- A row whose lead or key is changed is checked as it changes. A restore
+-- loads the rows as dumped, with the version they were keyed on.
+CREATE OR REPLACE FUNCTION vicidial._check_inserted_hours_keys() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    UPDATE vicidial.vicidial_hopper h SET hours_keyed_on = NULL
+      FROM new_rows n
+     WHERE h.hopper_id = n.hopper_id AND n.hours_keyed_on IS NOT NULL
+       AND (n.hours_keyed_on > vicidial._hours_version()
+            OR NOT EXISTS (SELECT 1 FROM vicidial.lead_rules r
+                            WHERE r.lead_id = n.lead_id
+                              AND (r.zone, r.call_times) IS NOT DISTINCT FROM (n.hours_zone, n.hours_call_times)));
+    RETURN NULL;
+END $$;
+
 CREATE OR REPLACE FUNCTION vicidial._check_hours_key() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -62,10 +78,12 @@ BEGIN
     RETURN NEW;
 END $$;
 
-CREATE OR REPLACE TRIGGER hopper_hours_key BEFORE INSERT OR UPDATE OF lead_id, hours_zone, hours_call_times, hours_keyed_on
+CREATE OR REPLACE TRIGGER hopper_hours_keys_inserted AFTER INSERT ON vicidial.vicidial_hopper
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._check_inserted_hours_keys();
+CREATE OR REPLACE TRIGGER hopper_hours_key BEFORE UPDATE OF lead_id, hours_zone, hours_call_times, hours_keyed_on
     ON vicidial.vicidial_hopper
-    FOR EACH ROW WHEN (NEW.hours_keyed_on IS NOT NULL AND NOT vicidial._restoring_dump())
-    EXECUTE FUNCTION vicidial._check_hours_key();
+    FOR EACH ROW WHEN (NEW.hours_keyed_on IS NOT NULL) EXECUTE FUNCTION vicidial._check_hours_key();
 
 CREATE OR REPLACE FUNCTION vicidial._mark_room_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

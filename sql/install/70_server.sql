@@ -275,14 +275,11 @@ BEGIN
     INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time,
                                           hours_zone, hours_call_times, hours_keyed_on)
     SELECT pick.lead_id, cp.campaign_id, pick.list_id, 'READY', 0, 'S', hopper_fill.now,
-           r.zone, r.call_times,
-           -- the key as read belongs to the row as locked (not one changed meanwhile)
-           CASE WHEN (r.list_id, r.own_zone, r.state) IS NOT DISTINCT FROM (pick.list_id, pick.time_zone, pick.state)
-                THEN hours_now END
+           key.zone, key.call_times, hours_now
       FROM unnest(room_campaigns, room_sizes) AS free(campaign_id, room)
       JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = free.campaign_id
      CROSS JOIN LATERAL (
-           SELECT l.lead_id, l.list_id, l.time_zone, l.state
+           SELECT l.lead_id, l.list_id
              FROM vicidial.vicidial_list l
             WHERE l.lead_id IN (
                   SELECT candidate.lead_id
@@ -326,7 +323,9 @@ BEGIN
               AND l.status = ANY (cp.dial_statuses) AND l.called_since_last_reset = 'N'
             ORDER BY l.lead_id
               FOR SHARE OF l SKIP LOCKED) AS pick
-      JOIN vicidial.lead_rules r ON r.lead_id = pick.lead_id
+     -- its hours key, looked up per lead queued (37_hopper_room.sql checks
+     -- it again once the rows are in)
+     CROSS JOIN LATERAL (SELECT r.zone, r.call_times FROM vicidial.lead_rules r WHERE r.lead_id = pick.lead_id) AS key
      ORDER BY cp.campaign_id, pick.lead_id
     ON CONFLICT (lead_id) DO NOTHING;
     GET DIAGNOSTICS filled = ROW_COUNT;
