@@ -176,7 +176,11 @@ BEGIN
     -- statement, which sees the hours it decides on), and the hours are
     -- decided once per key. The 24-hour limit is asked only of campaigns
     -- that have one: _limit_24h answers nothing for the others, and asking
-    -- costs a probe per row.
+    -- costs a probe per row. With no campaign to count for, no row is read.
+    IF NOT EXISTS (SELECT 1 FROM vicidial.vicidial_campaigns cp WHERE cp.active AND cp.hopper_level > 0) THEN
+        full_until := 'infinity';
+        RETURN;
+    END IF;
     WITH version AS MATERIALIZED (
         SELECT vicidial._hours_version() AS now),
     queued AS (
