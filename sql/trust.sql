@@ -112,6 +112,15 @@ ROLLBACK;
 BEGIN ISOLATION LEVEL SERIALIZABLE;
 SELECT * FROM vicidial.hopper_next('TRUST', 'agent1');
 ROLLBACK;
+-- So does direct SQL that makes a lead CBHOLD or INCALL: in a snapshot
+-- older than a hopper row queued since, the check that keeps such a lead
+-- out of the hopper would not see it (I3, I10).
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT regress.attempt($$UPDATE vicidial.vicidial_list SET status = 'INCALL', "user" = 'agent1' WHERE lead_id = (SELECT min(lead_id) FROM vicidial.vicidial_list WHERE status = 'NEW')$$) AS rr_incall;
+ROLLBACK;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT regress.attempt($$UPDATE vicidial.vicidial_list SET status = 'CBHOLD' WHERE lead_id = (SELECT min(lead_id) FROM vicidial.vicidial_list WHERE status = 'NEW')$$) AS serializable_cbhold;
+ROLLBACK;
 -- Readers work there.
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT count(*) AS rr_reads FROM vicidial.agent_callbacks('ann_b');

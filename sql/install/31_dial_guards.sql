@@ -29,11 +29,21 @@ CREATE OR REPLACE TRIGGER leads_modified BEFORE UPDATE ON vicidial.vicidial_list
 
 -- I3 and I10 from the lead's side, when a lead becomes CBHOLD or INCALL.
 -- The row is locked before this runs, so a hopper insert racing it has
--- either committed (and is seen) or waits for this transaction. A lead
--- held again beside a LIVE ANYONE callback waits for its release.
+-- either committed (and is seen) or waits for this transaction; seen only
+-- by a READ COMMITTED statement, whose snapshot is taken after the lock: a
+-- REPEATABLE READ or SERIALIZABLE one would miss a row queued since its
+-- snapshot, so such a change is refused there, as the functions that make
+-- it are. A lead held again beside a LIVE ANYONE callback waits for its
+-- release.
 CREATE OR REPLACE FUNCTION vicidial._leads_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'lead % can be made % only in a READ COMMITTED transaction, not %', NEW.lead_id, NEW.status,
+            upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'a hopper row queued after this transaction''s snapshot would not be seen';
+    END IF;
     IF EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = NEW.lead_id) THEN
         RAISE EXCEPTION 'lead % is in the hopper and cannot be %', NEW.lead_id, NEW.status
             USING ERRCODE = 'check_violation';
