@@ -142,8 +142,8 @@ SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '1 minute') AS filled, 
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '2 minutes') AS filled, pg_temp.record();
 UPDATE vicidial.vicidial_campaigns SET time_zone = 'America/New_York' WHERE campaign_id = 'KEY';
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '3 minutes') AS filled, pg_temp.record();
--- A key written by hand is kept only if it is the lead's key: a wrong one
--- is not trusted, and the count reads the lead.
+-- A key written by hand by an update is not trusted (here a wrong one),
+-- and the count reads the lead.
 UPDATE vicidial.vicidial_campaigns SET time_zone = 'UTC' WHERE campaign_id = 'KEY';
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '4 minutes') AS filled, pg_temp.record();
 UPDATE vicidial.vicidial_hopper SET hours_zone = 'America/New_York', hours_keyed_on = vicidial._hours_version()
@@ -151,21 +151,27 @@ UPDATE vicidial.vicidial_hopper SET hours_zone = 'America/New_York', hours_keyed
 SELECT lead_id, hours_zone, hours_keyed_on IS NULL AS not_trusted FROM vicidial.vicidial_hopper WHERE lead_id = 7101;
 -- The count reads that lead (UTC, open): still full.
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '5 minutes') AS filled, pg_temp.record();
--- A row moved to another lead keeps its key only if that lead's is the
--- same: to 7105 (UTC, as 7101) it stays trusted, to 7106 (New York) not.
-INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, called_since_last_reset, time_zone)
-VALUES (7106, 710, 'DIALED', 'Y', 'America/New_York');
-UPDATE vicidial.vicidial_hopper SET hours_zone = 'UTC', hours_keyed_on = vicidial._hours_version() WHERE lead_id = 7101;
+-- An update never makes a key trusted: a row moved to another lead, even
+-- one with the same key (7105, UTC as 7101), leaves it untrusted.
 UPDATE vicidial.vicidial_hopper SET lead_id = 7105 WHERE lead_id = 7101;
-SELECT lead_id, hours_keyed_on = vicidial._hours_version() AS trusted FROM vicidial.vicidial_hopper WHERE lead_id = 7105;
-UPDATE vicidial.vicidial_hopper SET lead_id = 7106 WHERE lead_id = 7105;
-SELECT lead_id, hours_keyed_on IS NULL AS not_trusted FROM vicidial.vicidial_hopper WHERE lead_id = 7106;
-DELETE FROM vicidial.vicidial_hopper WHERE lead_id = 7106;
+SELECT lead_id, hours_zone, hours_keyed_on IS NULL AS not_trusted FROM vicidial.vicidial_hopper WHERE lead_id = 7105;
+DELETE FROM vicidial.vicidial_hopper WHERE lead_id = 7105;
+-- A row queued again with its lead's key, as the fill queues it.
+CREATE FUNCTION pg_temp.rekey(lead bigint) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    queued vicidial.vicidial_hopper;
+BEGIN
+    DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = lead RETURNING * INTO queued;
+    INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, priority, hours_zone, hours_call_times, hours_keyed_on)
+    SELECT queued.lead_id, queued.campaign_id, queued.list_id, queued.priority, r.zone, r.call_times, vicidial._hours_version()
+      FROM vicidial.lead_rules r WHERE r.lead_id = lead;
+    RETURN (SELECT h.hours_keyed_on = vicidial._hours_version() FROM vicidial.vicidial_hopper h WHERE h.lead_id = lead);
+END $$;
 -- Rows inserted with a key keep it only if it is the lead's, on a version
 -- already reached: 7105's right key is trusted, 7106's wrong one and a
 -- right one on a version still to come are not.
-INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, called_since_last_reset)
-VALUES (7107, 710, 'DIALED', 'Y');
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, called_since_last_reset, time_zone)
+VALUES (7106, 710, 'DIALED', 'Y', 'America/New_York'), (7107, 710, 'DIALED', 'Y', NULL);
 INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, hours_zone, hours_call_times, hours_keyed_on)
 SELECT g, 'KEY', 710, 'UTC', '{keys,NULL,NULL}', vicidial._hours_version() + CASE WHEN g = 7107 THEN 1 ELSE 0 END
   FROM generate_series(7105, 7107) g;
@@ -175,29 +181,42 @@ DELETE FROM vicidial.vicidial_hopper WHERE lead_id BETWEEN 7105 AND 7107;
 -- A lead's state and list changed clear its key as its zone does.
 SELECT lead_id, hours_keyed_on IS NOT NULL AS keyed FROM vicidial.vicidial_hopper WHERE campaign_id = 'KEY' ORDER BY lead_id;
 INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id, active) VALUES (711, 'Keys list 2', 'KEY', true);
-UPDATE vicidial.vicidial_hopper SET hours_keyed_on = vicidial._hours_version() WHERE lead_id = 7103;
+SELECT pg_temp.rekey(7103) AS trusted;
 UPDATE vicidial.vicidial_list SET state = 'TX' WHERE lead_id = 7103;
 SELECT lead_id, hours_keyed_on IS NULL AS cleared_by_state FROM vicidial.vicidial_hopper WHERE lead_id = 7103;
-UPDATE vicidial.vicidial_hopper SET hours_keyed_on = vicidial._hours_version() WHERE lead_id = 7103;
+SELECT pg_temp.rekey(7103) AS trusted;
 UPDATE vicidial.vicidial_list SET list_id = 711 WHERE lead_id = 7103;
 SELECT lead_id, hours_keyed_on IS NULL AS cleared_by_list FROM vicidial.vicidial_hopper WHERE lead_id = 7103;
--- A REPEATABLE READ writer may not see a row queued after its snapshot,
--- so its change of a lead counts the hours' version up, once.
+-- Such a change counts no version up: only that row's key is cleared.
 SELECT vicidial._hours_version() AS version \gset
-BEGIN ISOLATION LEVEL REPEATABLE READ;
-UPDATE vicidial.vicidial_list SET state = NULL WHERE lead_id IN (7103, 7104);
-COMMIT;
+UPDATE vicidial.vicidial_list SET state = 'CA' WHERE lead_id IN (7103, 7104);
 SELECT vicidial._hours_version() - :version AS counted_up;
--- So does adding or removing a list or a campaign.
+-- A REPEATABLE READ or SERIALIZABLE writer may not see a row queued after
+-- its snapshot, so it may not make that change (55000).
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT regress.attempt($$UPDATE vicidial.vicidial_list SET state = NULL WHERE lead_id = 7103$$) AS rr_state;
+ROLLBACK;
+UPDATE vicidial.vicidial_list SET state = NULL WHERE lead_id IN (7103, 7104);
+-- Adding or removing a list or a campaign counts the version up; a
+-- statement that adds or removes none does not.
 SELECT vicidial._hours_version() AS version \gset
 INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id, active) VALUES (712, 'Keys list 3', 'KEY', true);
+SELECT vicidial._hours_version() - :version AS list_added;
 DELETE FROM vicidial.vicidial_lists WHERE list_id = 712;
-SELECT vicidial._hours_version() - :version AS counted_up;
+SELECT vicidial._hours_version() - :version AS and_removed;
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name) VALUES ('KEY2', 'Keys 2');
+SELECT vicidial._hours_version() - :version AS campaign_added;
+DELETE FROM vicidial.vicidial_campaigns WHERE campaign_id = 'KEY2';
+SELECT vicidial._hours_version() - :version AS and_removed;
+SELECT vicidial._hours_version() AS version \gset
+DELETE FROM vicidial.vicidial_lists WHERE list_id = 712;
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name) VALUES ('KEY', 'Keys') ON CONFLICT DO NOTHING;
+SELECT vicidial._hours_version() - :version AS none_added_or_removed;
 -- A change made with triggers off is not seen: the count believes the key
 -- it left (7101 moved to New York's clock, closed, yet counted: full),
 -- until the keys are distrusted by hand (then 7104 is queued).
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '7 minutes') AS filled, pg_temp.queued();
-SELECT lead_id, hours_keyed_on = vicidial._hours_version() AS trusted FROM vicidial.vicidial_hopper
+SELECT lead_id, pg_temp.rekey(lead_id) AS trusted FROM vicidial.vicidial_hopper
  WHERE campaign_id = 'KEY' ORDER BY lead_id;
 SET session_replication_role = replica;
 UPDATE vicidial.vicidial_list SET time_zone = 'America/New_York' WHERE lead_id = 7101;

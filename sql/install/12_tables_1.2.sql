@@ -51,9 +51,10 @@ CREATE INDEX vicidial_hopper_waiting_hours_version ON vicidial.vicidial_hopper (
 -- The queued lead's hours key (lead_rules: its zone and call times) as the
 -- fill read it, and the hours version it read it on: the count of the
 -- hoppers' room groups rows by it without reading their leads. A key is
--- trusted only while the hours are still at that version and the lead's
--- zone, state and list are unchanged (the change clears it); a row without
--- one (queued by a release, or by hand) has its lead read.
+-- trusted only while the hours are still at that version, the lead's
+-- zone, state and list are unchanged (the change clears it) and the row's
+-- lead and key are as inserted (37_hopper_room.sql); a row without one
+-- (queued by a release, or by hand) has its lead read.
 ALTER TABLE vicidial.vicidial_hopper ADD COLUMN hours_zone text, ADD COLUMN hours_call_times varchar[],
     ADD COLUMN hours_keyed_on bigint;
 

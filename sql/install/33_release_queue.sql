@@ -75,10 +75,22 @@ CREATE TRIGGER campaigns_hours_recheck AFTER UPDATE OF local_call_time, time_zon
 -- A list or campaign added or removed (one removed and another added
 -- under its id, in one statement, passes the foreign keys) is a change of
 -- hours too.
-CREATE OR REPLACE TRIGGER campaigns_added_or_removed AFTER INSERT OR DELETE ON vicidial.vicidial_campaigns
-    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed();
-CREATE OR REPLACE TRIGGER lists_added_or_removed AFTER INSERT OR DELETE ON vicidial.vicidial_lists
-    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed();
+CREATE OR REPLACE FUNCTION vicidial._hours_changed_by_rows() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM changed_rows) THEN
+        PERFORM vicidial._count_hours_up();
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER campaigns_added AFTER INSERT ON vicidial.vicidial_campaigns REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed_by_rows();
+CREATE OR REPLACE TRIGGER campaigns_removed AFTER DELETE ON vicidial.vicidial_campaigns REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hours_changed_by_rows();
+CREATE OR REPLACE TRIGGER lists_added AFTER INSERT ON vicidial.vicidial_lists REFERENCING NEW TABLE AS changed_rows
+    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed_by_rows();
+CREATE OR REPLACE TRIGGER lists_removed AFTER DELETE ON vicidial.vicidial_lists REFERENCING OLD TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hours_changed_by_rows();
 DROP TRIGGER IF EXISTS lists_hours_recheck ON vicidial.vicidial_lists;
 CREATE TRIGGER lists_hours_recheck AFTER UPDATE OF local_call_time, time_zone, campaign_id ON vicidial.vicidial_lists
     FOR EACH ROW
@@ -88,23 +100,26 @@ CREATE TRIGGER lists_hours_recheck AFTER UPDATE OF local_call_time, time_zone, c
 -- A lead whose zone, state or list changed: its deferred release is
 -- decided again at the next run, a row of it set aside is READY again, and
 -- the hours key its queued row carries is no longer trusted
--- (37_hopper_room.sql). Those rows are found in this transaction's
--- snapshot: one that a run queued after the snapshot of a REPEATABLE READ
--- or SERIALIZABLE writer is not, so such a writer counts the hours'
--- version up as well (once per transaction), and everything decided on
--- the hours is decided again.
+-- (37_hopper_room.sql). Those rows are found in this statement's snapshot,
+-- which under REPEATABLE READ or SERIALIZABLE is the transaction's and may
+-- miss a row a run queued since: such a change is refused there, as the
+-- functions' changes are.
 CREATE OR REPLACE FUNCTION vicidial._recheck_lead_release() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'the zone, state or list of lead % can be changed only in a READ COMMITTED transaction, not %',
+            NEW.lead_id, upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'a hopper row queued after this transaction''s snapshot would not be seen';
+    END IF;
     UPDATE vicidial.callback_releases r SET release_after = '-infinity'
      WHERE r.lead_id = NEW.lead_id AND r.release_after > '-infinity';
     UPDATE vicidial.vicidial_hopper h
-       SET status = 'READY', dialable_after = NULL, hours_keyed_on = NULL
+       SET status = CASE WHEN h.status = 'WAIT' THEN 'READY' ELSE h.status END,
+           dialable_after = CASE WHEN h.status = 'WAIT' THEN NULL ELSE h.dialable_after END,
+           hours_keyed_on = NULL
      WHERE h.lead_id = NEW.lead_id AND (h.status = 'WAIT' OR h.hours_keyed_on IS NOT NULL);
-    IF current_setting('transaction_isolation') <> 'read committed'
-       AND NOT EXISTS (SELECT 1 FROM vicidial.hours_version v WHERE v.xmin = pg_current_xact_id()::xid) THEN
-        PERFORM vicidial._count_hours_up();
-    END IF;
     RETURN NULL;
 END $$;
 

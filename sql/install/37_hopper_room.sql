@@ -7,10 +7,10 @@
 -- and the hours version it was read on (hours_keyed_on): the count reads
 -- the key from the row and never the lead, while the hours are at that
 -- version; a change of the lead's zone, state or list clears it
--- (_recheck_lead_release, 33_release_queue.sql), and a key written to a
--- row, or a row whose lead changes, is kept only if it is the lead's key
--- (_check_hours_key below). Any other row (a release's, one written by hand)
--- has its lead read. A change made with triggers off (a data-only
+-- (_recheck_lead_release, 33_release_queue.sql), a key inserted is kept
+-- only if it is the lead's (_check_inserted_hours_keys below), and an
+-- update of a row's lead or key leaves it untrusted. Any other row (a
+-- release's, one written by hand) has its lead read. A change made with triggers off (a data-only
 -- restore, session_replication_role = replica) leaves keys as they were:
 -- after changing leads' zones, states or lists, or the hours, that way,
 -- distrust them all (UPDATE vicidial.vicidial_hopper SET hours_keyed_on =
@@ -47,34 +47,36 @@
 
 -- A key is kept only while it is its lead's. Rows inserted with one (the
 -- fill's, or rows copied or written by hand) are checked once the
--- statement is done, in a snapshot of their own: a key that is not the
--- lead's now (one the fill read before a change committed under its lock,
--- or a wrong one) or that claims a version still to come is not trusted.
--- A row whose lead or key is changed is checked as it changes. A restore
--- loads the rows as dumped, with the version they were keyed on.
+-- statement is done, in a snapshot of their own, their leads held by the
+-- hopper's guard (hopper_guard, which fires first, by name): a key that is
+-- not the lead's now (one the fill read before a change committed under
+-- its lock, or a wrong one) or that claims a version still to come is not
+-- trusted. An update never makes a key trusted: one that changes a row's
+-- lead or key leaves it untrusted. A restore loads the rows as dumped,
+-- with the version they were keyed on.
 CREATE OR REPLACE FUNCTION vicidial._check_inserted_hours_keys() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    wrong bigint[];
 BEGIN
-    UPDATE vicidial.vicidial_hopper h SET hours_keyed_on = NULL
+    SELECT array_agg(n.hopper_id) INTO wrong
       FROM new_rows n
-     WHERE h.hopper_id = n.hopper_id AND n.hours_keyed_on IS NOT NULL
+     WHERE n.hours_keyed_on IS NOT NULL
        AND (n.hours_keyed_on > vicidial._hours_version()
             OR NOT EXISTS (SELECT 1 FROM vicidial.lead_rules r
                             WHERE r.lead_id = n.lead_id
                               AND (r.zone, r.call_times) IS NOT DISTINCT FROM (n.hours_zone, n.hours_call_times)));
+    -- asked first: an update fires the hopper's statement triggers even when it changes no row
+    IF wrong IS NOT NULL THEN
+        UPDATE vicidial.vicidial_hopper h SET hours_keyed_on = NULL WHERE h.hopper_id = ANY (wrong);
+    END IF;
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION vicidial._check_hours_key() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION vicidial._untrust_hours_key() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM vicidial.lead_rules r
-                WHERE r.lead_id = NEW.lead_id
-                  AND (r.zone, r.call_times) IS NOT DISTINCT FROM (NEW.hours_zone, NEW.hours_call_times)) THEN
-        NEW.hours_keyed_on := least(NEW.hours_keyed_on, vicidial._hours_version());
-    ELSE
-        NEW.hours_keyed_on := NULL;
-    END IF;
+    NEW.hours_keyed_on := NULL;
     RETURN NEW;
 END $$;
 
@@ -83,7 +85,11 @@ CREATE OR REPLACE TRIGGER hopper_hours_keys_inserted AFTER INSERT ON vicidial.vi
     FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._check_inserted_hours_keys();
 CREATE OR REPLACE TRIGGER hopper_hours_key BEFORE UPDATE OF lead_id, hours_zone, hours_call_times, hours_keyed_on
     ON vicidial.vicidial_hopper
-    FOR EACH ROW WHEN (NEW.hours_keyed_on IS NOT NULL) EXECUTE FUNCTION vicidial._check_hours_key();
+    FOR EACH ROW
+    WHEN (NEW.hours_keyed_on IS NOT NULL
+          AND (NEW.lead_id, NEW.hours_zone, NEW.hours_call_times, NEW.hours_keyed_on)
+              IS DISTINCT FROM (OLD.lead_id, OLD.hours_zone, OLD.hours_call_times, OLD.hours_keyed_on))
+    EXECUTE FUNCTION vicidial._untrust_hours_key();
 
 CREATE OR REPLACE FUNCTION vicidial._mark_room_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
