@@ -10,11 +10,11 @@
 -- (_recheck_lead_release, 33_release_queue.sql), a key inserted is kept
 -- only if it is the lead's (_check_inserted_hours_keys below), and an
 -- update of a row's lead or key leaves it untrusted. Any other row (a
--- release's, one written by hand) has its lead read. A change made with triggers off (a data-only
--- restore, session_replication_role = replica) leaves keys as they were:
--- after changing leads' zones, states or lists, or the hours, that way,
--- distrust them all (UPDATE vicidial.vicidial_hopper SET hours_keyed_on =
--- NULL).
+-- release's, one written by hand) has its lead read. A change made with
+-- triggers off (a data-only restore, session_replication_role = replica)
+-- leaves keys as they were: after changing leads' zones, states or lists,
+-- or the hours, that way, distrust them all (UPDATE
+-- vicidial.vicidial_hopper SET hours_keyed_on = NULL).
 --
 -- Even so a count reads every queued row, so a run with full
 -- hoppers and nothing to do would cost what the hoppers hold. When a
