@@ -21,18 +21,24 @@ BEGIN
     END IF;
 END $$;
 
--- The writers lock a row and then read it fresh; a snapshot held for the
--- whole transaction would make them fail with bare serialization errors.
-CREATE OR REPLACE FUNCTION vicidial._require_read_committed(caller text) RETURNS void
+-- What needs READ COMMITTED is refused under any other level, naming it:
+-- "refused" says what, "hint" why or what to do instead.
+CREATE OR REPLACE FUNCTION vicidial._refuse_unless_read_committed(refused text, hint text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE EXCEPTION 'vicidial.% needs READ COMMITTED, not %', caller,
-            upper(current_setting('transaction_isolation'))
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'call it in a READ COMMITTED transaction (the default)';
+        RAISE EXCEPTION '%, not %', refused, upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = hint;
     END IF;
 END $$;
+
+-- The writers lock a row and then read it fresh; a snapshot held for the
+-- whole transaction would make them fail with bare serialization errors.
+CREATE OR REPLACE FUNCTION vicidial._require_read_committed(caller text) RETURNS void
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT vicidial._refuse_unless_read_committed(format('vicidial.%s needs READ COMMITTED', caller),
+                                                  'call it in a READ COMMITTED transaction (the default)');
+$$;
 
 -- Start of the half hour that contains "at" on the zone's wall clock (the
 -- session's by default): the popup's default slot. Minutes are taken

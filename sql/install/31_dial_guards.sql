@@ -38,12 +38,9 @@ CREATE OR REPLACE TRIGGER leads_modified BEFORE UPDATE ON vicidial.vicidial_list
 CREATE OR REPLACE FUNCTION vicidial._leads_guard() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE EXCEPTION 'lead % can be made % only in a READ COMMITTED transaction, not %', NEW.lead_id, NEW.status,
-            upper(current_setting('transaction_isolation'))
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'a hopper row queued after this transaction''s snapshot would not be seen';
-    END IF;
+    PERFORM vicidial._refuse_unless_read_committed(
+        format('lead %s can be made %s only in a READ COMMITTED transaction', NEW.lead_id, NEW.status),
+        'a hopper row queued after this transaction''s snapshot would not be seen');
     IF EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = NEW.lead_id) THEN
         RAISE EXCEPTION 'lead % is in the hopper and cannot be %', NEW.lead_id, NEW.status
             USING ERRCODE = 'check_violation';

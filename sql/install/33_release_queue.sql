@@ -38,16 +38,11 @@ END $$;
 -- release and every queued lead set aside on an older version, and one
 -- before it stamps what it decides with the version it read. A restore
 -- loads the version as dumped.
-CREATE OR REPLACE FUNCTION vicidial._count_hours_up() RETURNS void
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    INSERT INTO vicidial.hours_version AS v (singleton, version) VALUES (true, 1)
-    ON CONFLICT (singleton) DO UPDATE SET version = v.version + 1;
-$$;
-
 CREATE OR REPLACE FUNCTION vicidial._hours_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM vicidial._count_hours_up();
+    INSERT INTO vicidial.hours_version AS v (singleton, version) VALUES (true, 1)
+    ON CONFLICT (singleton) DO UPDATE SET version = v.version + 1;
     RETURN NULL;
 END $$;
 
@@ -75,22 +70,10 @@ CREATE TRIGGER campaigns_hours_recheck AFTER UPDATE OF local_call_time, time_zon
 -- A list or campaign added or removed (one removed and another added
 -- under its id, in one statement, passes the foreign keys) is a change of
 -- hours too.
-CREATE OR REPLACE FUNCTION vicidial._hours_changed_by_rows() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM changed_rows) THEN
-        PERFORM vicidial._count_hours_up();
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE OR REPLACE TRIGGER campaigns_added AFTER INSERT ON vicidial.vicidial_campaigns REFERENCING NEW TABLE AS changed_rows
-    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed_by_rows();
-CREATE OR REPLACE TRIGGER campaigns_removed AFTER DELETE ON vicidial.vicidial_campaigns REFERENCING OLD TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hours_changed_by_rows();
-CREATE OR REPLACE TRIGGER lists_added AFTER INSERT ON vicidial.vicidial_lists REFERENCING NEW TABLE AS changed_rows
-    FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed_by_rows();
-CREATE OR REPLACE TRIGGER lists_removed AFTER DELETE ON vicidial.vicidial_lists REFERENCING OLD TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hours_changed_by_rows();
+CREATE OR REPLACE TRIGGER campaigns_added_or_removed AFTER INSERT OR DELETE ON vicidial.vicidial_campaigns
+    FOR EACH ROW WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed();
+CREATE OR REPLACE TRIGGER lists_added_or_removed AFTER INSERT OR DELETE ON vicidial.vicidial_lists
+    FOR EACH ROW WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._hours_changed();
 DROP TRIGGER IF EXISTS lists_hours_recheck ON vicidial.vicidial_lists;
 CREATE TRIGGER lists_hours_recheck AFTER UPDATE OF local_call_time, time_zone, campaign_id ON vicidial.vicidial_lists
     FOR EACH ROW
@@ -107,12 +90,9 @@ CREATE TRIGGER lists_hours_recheck AFTER UPDATE OF local_call_time, time_zone, c
 CREATE OR REPLACE FUNCTION vicidial._recheck_lead_release() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE EXCEPTION 'the zone, state or list of lead % can be changed only in a READ COMMITTED transaction, not %',
-            NEW.lead_id, upper(current_setting('transaction_isolation'))
-            USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'a hopper row queued after this transaction''s snapshot would not be seen';
-    END IF;
+    PERFORM vicidial._refuse_unless_read_committed(
+        format('the zone, state or list of lead %s can be changed only in a READ COMMITTED transaction', NEW.lead_id),
+        'a hopper row queued after this transaction''s snapshot would not be seen');
     UPDATE vicidial.callback_releases r SET release_after = '-infinity'
      WHERE r.lead_id = NEW.lead_id AND r.release_after > '-infinity';
     UPDATE vicidial.vicidial_hopper h

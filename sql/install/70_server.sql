@@ -200,10 +200,12 @@ BEGIN
          WHERE q.call_limit_24hour <= 0
             OR NOT EXISTS (SELECT 1 FROM vicidial._limit_24h(q.lead_id, q.call_limit_24hour, at))
          GROUP BY q.campaign_id, q.zone, q.call_times),
+    -- a key's hours close (NULL: they are not open) asked once per key
     open_hours AS MATERIALIZED (
-        SELECT k.zone, k.call_times, vicidial._hours_close(k.zone, k.call_times, at) AS closes
-          FROM (SELECT DISTINCT c.zone, c.call_times FROM counted c) k
-         WHERE vicidial._hours_open(k.zone, k.call_times, at)),
+        SELECT o.zone, o.call_times, o.closes
+          FROM (SELECT k.zone, k.call_times, vicidial._hours_close(k.zone, k.call_times, at) AS closes
+                  FROM (SELECT DISTINCT c.zone, c.call_times FROM counted c) k) o
+         WHERE o.closes IS NOT NULL),
     takeable AS (
         SELECT c.campaign_id, sum(c.rows) AS rows
           FROM counted c JOIN open_hours o ON o.zone = c.zone AND o.call_times = c.call_times
