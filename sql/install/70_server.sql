@@ -58,10 +58,12 @@ BEGIN
     -- expect half of them, and walk them all), and an idle run reads one
     -- index entry.
     SELECT b.earliest, b.next_release, b.next_move INTO earliest, next_release, next_move FROM vicidial._run_bounds() b;
-    -- releases deferred on hours changed since are decided again
+    -- releases deferred on hours changed since are decided again (the
+    -- oldest version, one index entry whatever the statistics say: an
+    -- EXISTS planned on stale ones walks every deferred release)
     hours_now := vicidial._hours_version();
-    hours_changed := EXISTS (SELECT 1 FROM vicidial.callback_releases r
-                             WHERE r.release_after > '-infinity' AND r.hours_version < hours_now);
+    hours_changed := coalesce((SELECT min(r.hours_version) FROM vicidial.callback_releases r
+                                WHERE r.release_after > '-infinity') < hours_now, false);
     -- Nothing due, no release due (however many leads wait for their
     -- hours) and no owner's callback to move: the idle run stops here,
     -- before planning the statements below, having read one entry of each
@@ -240,9 +242,10 @@ BEGIN
     -- are those set aside on hours that have changed since; a row another
     -- session holds is left to the next run. (Asked first: an update fires
     -- the hopper's statement triggers even when it changes no row.)
+    -- (The earliest time and the oldest version, each one index entry.)
     hours_now := vicidial._hours_version();
-    IF EXISTS (SELECT 1 FROM vicidial.vicidial_hopper w WHERE w.status = 'WAIT' AND w.dialable_after <= hopper_fill.now)
-       OR EXISTS (SELECT 1 FROM vicidial.vicidial_hopper w WHERE w.status = 'WAIT' AND w.hours_version < hours_now) THEN
+    IF (SELECT min(w.dialable_after) FROM vicidial.vicidial_hopper w WHERE w.status = 'WAIT') <= hopper_fill.now
+       OR (SELECT min(w.hours_version) FROM vicidial.vicidial_hopper w WHERE w.status = 'WAIT') < hours_now THEN
         UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL, hours_version = NULL
           FROM (SELECT w.hopper_id FROM vicidial.vicidial_hopper w
                  WHERE w.status = 'WAIT' AND (w.dialable_after <= hopper_fill.now OR w.hours_version < hours_now)
