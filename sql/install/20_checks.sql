@@ -34,11 +34,14 @@ END $$;
 
 -- The writers lock a row and then read it fresh; a snapshot held for the
 -- whole transaction would make them fail with bare serialization errors.
+-- PL/pgSQL, not SQL: every call of the API asks it, and a SQL function
+-- that cannot be inlined (its SET clause) is planned again at each call.
 CREATE OR REPLACE FUNCTION vicidial._require_read_committed(caller text) RETURNS void
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT vicidial._refuse_unless_read_committed(format('vicidial.%s needs READ COMMITTED', caller),
-                                                  'call it in a READ COMMITTED transaction (the default)');
-$$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM vicidial._refuse_unless_read_committed(format('vicidial.%s needs READ COMMITTED', caller),
+                                                   'call it in a READ COMMITTED transaction (the default)');
+END $$;
 
 -- Start of the half hour that contains "at" on the zone's wall clock (the
 -- session's by default): the popup's default slot. Minutes are taken
