@@ -50,7 +50,14 @@ BEGIN
           FROM new_rows n JOIN old_rows o ON o.callback_id = n.callback_id
          WHERE (n.status, n.recipient) IS DISTINCT FROM (o.status, o.recipient);
     END IF;
+    -- Only a lead still held moves; a callback call's hangup (its lead
+    -- INCALL) runs no update.
     IF archived IS NOT NULL THEN
+        archived := ARRAY(SELECT c.callback_id FROM unnest(archived) AS closed(callback_id)
+                            JOIN vicidial.vicidial_callbacks c ON c.callback_id = closed.callback_id
+                            JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id AND l.status = 'CBHOLD');
+    END IF;
+    IF archived <> '{}' THEN
         UPDATE vicidial.vicidial_list l
            SET status = c.lead_status, called_since_last_reset = 'N', modify_date = now()
           FROM unnest(archived) AS closed(callback_id)
