@@ -4,8 +4,13 @@
 # default) beside the same burst swept in one transaction (a chunk larger
 # than the burst). It reports when the first callbacks were claimable
 # (LIVE, their leads in the hopper, committed) and when the last were,
-# counted from the instant they fell due, and the runs it took. Numbers,
-# not a pass/fail. Run as root on Debian 12; about two minutes.
+# counted from the instant they fell due, and the runs it took. Then the
+# drain: 8 agents take and end the calls of 100,000 released callbacks
+# (hopper_next, then lead_disposition), beside the floor of any job queue,
+# 8 workers claiming and completing 100,000 jobs of a plain table with
+# FOR UPDATE SKIP LOCKED (a claim and a completion, each its own
+# transaction, as pg-boss and graphile-worker do), checking nothing.
+# Numbers, not a pass/fail. Run as root on Debian 12; about seven minutes.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -21,7 +26,9 @@ CONF
 sql() { cluster_psql -q -A -t "$@"; }
 
 seed_one_campaign
-sql -c "CREATE TABLE bursts (chunk text, due timestamptz, first_s numeric, last_s numeric, runs integer)" >/dev/null
+sql -c "CREATE TABLE bursts (chunk text, due timestamptz, first_s numeric, last_s numeric, runs integer)" \
+    -c "CREATE TABLE drains (driver text, rep integer, per_s numeric)" \
+    -c "INSERT INTO vicidial.vicidial_users (\"user\") SELECT 'a' || lpad(g::text, 2, '0') FROM generate_series(1, 8) g" >/dev/null
 
 # One burst: its leads waiting in CBHOLD and their callbacks loaded as a
 # restore would (no trigger), due 20 s later; the worker finds them at its
@@ -58,6 +65,33 @@ run_burst 10000000 "$burst"
 run_burst 5000 $((2 * burst))
 run_burst 10000000 $((3 * burst))
 
+# The drain: 8 clients, each its own agent, through the burst's hopper
+# rows (four bursts queued, a burst's worth taken per repetition), beside
+# 8 workers through a job queue of the same size; per second, from
+# pgbench's count of completed cycles.
+drain() {
+    local out tps
+    out=$(as_postgres pgbench -n -M prepared -h "$cluster_tree" -p "$cluster_port" -c 8 -j 2 -t $((burst / 8)) \
+          -f "$cluster_tree/test/bench/drain_$1.pgbench" postgres 2>&1) || true
+    tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
+    # a client that failed (an empty hopper, a refused call) would end the drain early, unseen
+    if [ -z "$tps" ] || grep -q 'error' <<<"$out"; then echo "$out" >&2; exit 1; fi
+    sql -c "INSERT INTO drains VALUES ('$1', $2, round($tps))" >/dev/null
+}
+echo "draining $burst by agents and by a job queue, twice each"
+sql -c "CREATE SCHEMA bench;
+        CREATE TABLE bench.jobs (id bigserial PRIMARY KEY, state text NOT NULL DEFAULT 'created',
+                                 priority integer NOT NULL DEFAULT 0, created_at timestamptz NOT NULL DEFAULT now(),
+                                 started_at timestamptz, completed_at timestamptz);
+        CREATE INDEX ON bench.jobs (priority DESC, id) WHERE state = 'created';" >/dev/null
+for rep in 1 2; do
+    sql -c "TRUNCATE bench.jobs" -c "INSERT INTO bench.jobs (priority) SELECT 50 FROM generate_series(1, $burst)" \
+        -c "VACUUM ANALYZE bench.jobs, vicidial.vicidial_hopper, vicidial.vicidial_list" >/dev/null
+    drain ours "$rep"
+    drain queue "$rep"
+done
+[ "$(sql -c "SELECT count(*) FROM bench.jobs WHERE state <> 'completed'")" = 0 ] || { echo "jobs left undone" >&2; exit 1; }
+
 echo
 echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(sql -c 'SHOW server_version')"
 cluster_psql -q -c "
@@ -66,3 +100,11 @@ SELECT CASE chunk WHEN '5000' THEN 'chunks of 5,000 (the default)' ELSE 'one tra
        string_agg(last_s::text, ', ' ORDER BY due) AS \"last claimable, s after due\",
        string_agg(runs::text, ', ' ORDER BY due) AS runs
   FROM bursts GROUP BY chunk ORDER BY chunk"
+cluster_psql -q -c "
+SELECT CASE driver WHEN 'ours' THEN 'agents: hopper_next, lead_disposition' ELSE 'job queue: claim, complete' END AS drain,
+       string_agg(per_s::text, ', ' ORDER BY rep) AS \"per second\",
+       round($burst / max(per_s), 1) AS \"burst drained in, s (best)\"
+  FROM drains GROUP BY driver ORDER BY driver"
+cluster_psql -q -A -t -c "
+SELECT 'agents / job queue, best against best: ' || round(max(per_s) FILTER (WHERE driver = 'ours') / max(per_s) FILTER (WHERE driver = 'queue'), 2)
+  FROM drains"
