@@ -59,8 +59,8 @@ BEGIN
     -- index entry.
     SELECT b.earliest, b.next_release, b.next_move INTO earliest, next_release, next_move FROM vicidial._run_bounds() b;
     -- releases deferred on hours changed since are decided again (the
-    -- oldest version, one index entry whatever the statistics say: an
-    -- EXISTS planned on stale ones walks every deferred release)
+    -- oldest version, one index entry: an EXISTS planned on stale
+    -- statistics walked every deferred release)
     hours_now := vicidial._hours_version();
     hours_changed := coalesce((SELECT min(r.hours_version) FROM vicidial.callback_releases r
                                 WHERE r.release_after > '-infinity') < hours_now, false);
