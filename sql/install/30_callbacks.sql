@@ -112,7 +112,13 @@ CREATE OR REPLACE TRIGGER callbacks_guard_insert BEFORE INSERT ON vicidial.vicid
 CREATE OR REPLACE TRIGGER callbacks_guard BEFORE UPDATE ON vicidial.vicidial_callbacks
     FOR EACH ROW
     WHEN (NOT (OLD.status = 'ACTIVE' AND NEW.status = 'LIVE' AND NEW.modify_date = now()
-               AND vicidial._changed_only(OLD, NEW, '{status,modify_date}')))
+               AND (NEW.callback_id, NEW.lead_id, NEW.list_id, NEW.campaign_id, NEW.entry_time, NEW.callback_time,
+                    NEW."user", NEW.recipient, NEW.comments, NEW.lead_status, NEW.customer_timezone,
+                    NEW.attempts, NEW.archive_reason, NEW.retry_base_time)
+                   IS NOT DISTINCT FROM
+                   (OLD.callback_id, OLD.lead_id, OLD.list_id, OLD.campaign_id, OLD.entry_time, OLD.callback_time,
+                    OLD."user", OLD.recipient, OLD.comments, OLD.lead_status, OLD.customer_timezone,
+                    OLD.attempts, OLD.archive_reason, OLD.retry_base_time)))
     EXECUTE FUNCTION vicidial._callbacks_guard();
 
 -- I6: no callback row is lost, open or archived.
