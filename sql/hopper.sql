@@ -93,6 +93,7 @@ SELECT vicidial.lead_disposition(5001, 'agent2', 'SALE');
 -- hopper_level 0 keeps the standard fill out; callbacks still come in.
 UPDATE vicidial.vicidial_campaigns SET hopper_level = 0 WHERE campaign_id = 'HOP';
 DELETE FROM vicidial.vicidial_hopper;
+UPDATE vicidial.vicidial_campaigns SET hopper_level = 3 WHERE campaign_id = 'HOP';
 SELECT vicidial.callback_schedule(5002, 'agent2', :'t'::timestamptz + interval '2 hours') IS NOT NULL AS scheduled;
 SELECT * FROM vicidial.hopper_run(:'t'::timestamptz + interval '2 hours');
 SELECT lead_id, priority, source FROM vicidial.vicidial_hopper;
@@ -129,3 +130,23 @@ SELECT went_live FROM vicidial.sweep(:'t'::timestamptz + interval '7 hours');
 SELECT count(vicidial.callback_schedule(g, 'agent2', :'t'::timestamptz + interval '8 hours')) FROM generate_series(5112, 5114) g;
 SELECT went_live FROM vicidial.hopper_run(:'t'::timestamptz + interval '8 hours');
 RESET vicidial_callbacks.sweep_chunk;
+
+-- The hopper's foreign keys are checked row by row, each check a query of
+-- its own that follows plan_cache_mode: the release and the fill pick
+-- their rows under force_custom_plan but queue them under auto, so that
+-- the checks run their cached plans instead of being planned row by row.
+CREATE TABLE regress.queued_under (lead_id bigint, source char(1), plan_cache_mode text);
+CREATE FUNCTION regress.record_queued_under() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO regress.queued_under VALUES (NEW.lead_id, NEW.source, current_setting('plan_cache_mode'));
+    RETURN NULL;
+END $$;
+CREATE TRIGGER record_queued_under AFTER INSERT ON vicidial.vicidial_hopper
+    FOR EACH ROW EXECUTE FUNCTION regress.record_queued_under();
+DELETE FROM vicidial.vicidial_hopper;
+UPDATE vicidial.vicidial_campaigns SET hopper_level = 3 WHERE campaign_id = 'HOP';
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) VALUES (5115, 500, 'NEW');
+SELECT vicidial.callback_schedule(5115, 'agent2', :'t'::timestamptz + interval '9 hours') IS NOT NULL AS scheduled;
+SELECT went_live, hopper_inserted, hopper_filled FROM vicidial.hopper_run(:'t'::timestamptz + interval '9 hours');
+SELECT source, plan_cache_mode, count(*) AS queued FROM regress.queued_under GROUP BY 1, 2 ORDER BY 1, 2;
+DROP TRIGGER record_queued_under ON vicidial.vicidial_hopper;

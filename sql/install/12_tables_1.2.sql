@@ -75,3 +75,17 @@ CREATE TABLE vicidial.hopper_room_changes (
 );
 SELECT pg_catalog.pg_extension_config_dump('vicidial.hopper_room_count', '');
 SELECT pg_catalog.pg_extension_config_dump('vicidial.hopper_room_changes', '');
+
+-- A row for the hopper as the release and the fill pick it, queued by
+-- _queue_in_hopper (31_dial_guards.sql).
+CREATE TYPE vicidial.hopper_entry AS (
+    lead_id          bigint,
+    campaign_id      varchar(8),
+    list_id          bigint,
+    priority         integer,
+    source           character(1),
+    entry_time       timestamptz,
+    hours_zone       text,
+    hours_call_times varchar[],
+    hours_keyed_on   bigint
+);

@@ -93,6 +93,31 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- Queues these entries in the hopper as READY, in the order given (a lead
+-- already queued keeps its row), and returns how many went in: the one
+-- insert of the release and of the fill, which pick their entries in
+-- statements planned for the values they hold (force_custom_plan). The
+-- hopper's foreign keys are checked row by row, each check a query of its
+-- own that follows plan_cache_mode: under the pickers' setting every
+-- check was planned anew, most of the cost of a large release. Here the
+-- checks run their cached plans, and the insert, which reads only the
+-- array, has no plan to choose.
+CREATE OR REPLACE FUNCTION vicidial._queue_in_hopper(entries vicidial.hopper_entry[]) RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = auto AS $$
+DECLARE
+    queued integer;
+BEGIN
+    INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time,
+                                          hours_zone, hours_call_times, hours_keyed_on)
+    SELECT e.lead_id, e.campaign_id, e.list_id, 'READY', e.priority, e.source, e.entry_time,
+           e.hours_zone, e.hours_call_times, e.hours_keyed_on
+      FROM unnest(entries) WITH ORDINALITY AS e
+     ORDER BY e.ordinality
+    ON CONFLICT (lead_id) DO NOTHING;
+    GET DIAGNOSTICS queued = ROW_COUNT;
+    RETURN queued;
+END $$;
+
 CREATE OR REPLACE TRIGGER hopper_guard AFTER INSERT ON vicidial.vicidial_hopper
     REFERENCING NEW TABLE AS queued
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._hopper_guard();

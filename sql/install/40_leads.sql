@@ -110,7 +110,6 @@ DECLARE
     decided_on bigint := vicidial._hours_version();
     open_leads bigint[];
     released_leads bigint[];
-    queued integer;
 BEGIN
     -- The leads waiting in CBHOLD beside a LIVE ANYONE callback, and what
     -- holds each back (besides that hold) by the hand-out predicate: a lead
@@ -149,17 +148,14 @@ BEGIN
     SELECT array_agg(r.lead_id) INTO released_leads FROM released r;
 
     -- A separate statement, so that the hopper's guard sees the released leads.
-    INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time)
-    SELECT l.lead_id, c.campaign_id, l.list_id, 'READY', 50, 'C', at
-      FROM unnest(released_leads) AS released(lead_id)
-      JOIN vicidial.vicidial_list l ON l.lead_id = released.lead_id
-      JOIN vicidial.vicidial_callbacks c ON c.lead_id = released.lead_id AND c.status = 'LIVE'
-      JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id AND li.active
-      JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = c.campaign_id AND cp.active
-     ORDER BY c.callback_id
-    ON CONFLICT (lead_id) DO NOTHING;
-    GET DIAGNOSTICS queued = ROW_COUNT;
-    RETURN queued;
+    RETURN vicidial._queue_in_hopper(ARRAY(
+        SELECT ROW(l.lead_id, c.campaign_id, l.list_id, 50, 'C', at, NULL, NULL, NULL)::vicidial.hopper_entry
+          FROM unnest(released_leads) AS released(lead_id)
+          JOIN vicidial.vicidial_list l ON l.lead_id = released.lead_id
+          JOIN vicidial.vicidial_callbacks c ON c.lead_id = released.lead_id AND c.status = 'LIVE'
+          JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id AND li.active
+          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = c.campaign_id AND cp.active
+         ORDER BY c.callback_id));
 END $$;
 
 -- An agent takes the lead: out of the hopper, INCALL, counted as called;
