@@ -3,15 +3,20 @@
 # one cluster, once under a released version (OLD, default 1.1) and once
 # under the current one, and the sweeps of 100,000 and 1,000 due timed in
 # turn, with the floor of each, so that a drift of the machine between
-# runs cannot pass for a change of the build. Numbers, not a pass/fail.
-# Run as root on Debian 12; about four minutes. REPS=n (default 3).
+# runs cannot pass for a change of the build. Then the sweep of 100,000
+# under each version once more, in a single-user backend under valgrind's
+# callgrind, counting the instructions it executes: a count that the
+# machine's drift and load do not move, where the timings differ by more
+# from run to run than the two builds do. Numbers, not a pass/fail.
+# Run as root on Debian 12; about twelve minutes (four with
+# INSTRUCTIONS=0, which skips the count). REPS=n (default 3).
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
 old=${OLD:-1.1}
 new=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$(dirname "$0")/../../vicidial_callbacks.control")
 reps=${REPS:-3}
-install_packages
+PACKAGES="$PACKAGES valgrind" install_packages
 build_and_install
 tree=$(scratch_tree)
 start_throwaway_cluster "$tree" 54381 <<CONF
@@ -49,3 +54,32 @@ SELECT what, version, round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ours)::n
        round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ours / floor)::numeric, 2) AS ours_per_floor,
        string_agg(round(ours, 0)::text, ', ' ORDER BY rep) AS each_ours_ms
   FROM results GROUP BY what, version ORDER BY what, version"
+
+[ "${INSTRUCTIONS:-1}" = 0 ] && exit 0
+# Instructions: each version's sweep, and a statement that does nothing
+# (the backend's start and the timer), each in a single-user backend on a
+# copy of the cluster, so that both versions start from the same rows.
+# The sweep's count is the difference.
+for v in "$old" "$new"; do clean "v$v"; done
+as_postgres pg_ctl -D "$cluster_tree/data" -m fast stop >/dev/null
+count_instructions()
+{
+    local v=$1 what=$2 statement=$3 copy="$tree/copy-$1-$2"
+    cp -a "$tree/data" "$copy"
+    printf '%s\n' "$statement" | as_postgres valgrind --tool=callgrind --callgrind-out-file="$tree/callgrind-$v-$what" \
+        postgres --single -D "$copy" "v$v" >/dev/null 2>&1
+    rm -rf "$copy"
+    sed -n 's/^summary: //p' "$tree/callgrind-$v-$what" > "$tree/instructions-$v-$what"
+}
+echo
+echo "instructions of the sweep of 100,000 due (callgrind, single-user backend)"
+for v in "$old" "$new"; do
+    (count_instructions "$v" sweep "SELECT bench.time_ms(\$s\$SELECT * FROM vicidial.sweep('$due')\$s\$)"
+     count_instructions "$v" nothing "SELECT bench.time_ms(\$s\$SELECT 1\$s\$)") &
+done
+wait
+for v in "$old" "$new"; do
+    echo "$v $(( $(cat "$tree/instructions-$v-sweep") - $(cat "$tree/instructions-$v-nothing") ))"
+done | awk -v old="$old" '{ n[$1] = $2; order[NR] = $1 }
+    END { for (i = 1; i <= NR; i++) printf "%s: %.0f million instructions, %.3f of %s\n",
+          order[i], n[order[i]] / 1e6, n[order[i]] / n[old], old }'
