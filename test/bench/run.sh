@@ -6,9 +6,9 @@
 # serves through pgbouncer (capacity.sh, with a PNG), what a pooled
 # screen's poll costs (poll.sh), how soon a burst of 100,000 due
 # callbacks is claimable and how fast agents drain it beside a job queue
-# (burst.sh) and the sweeps of 1.1 and this version
+# (burst.sh) and the sweeps of 1.1 and this version, timed and counted
 # side by side (versions.sh). Numbers, not a pass/fail; CSVs and PNGs go
-# to test/bench/results/. Run as root on Debian 12; about fifty minutes. REPS=n sets speed.sh's repetitions.
+# to test/bench/results/. Run as root on Debian 12; about an hour. REPS=n sets speed.sh's repetitions.
 set -euo pipefail
 here=$(dirname "$0")
 for bench in speed growth load capacity poll burst versions; do
