@@ -109,6 +109,15 @@ sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 20000, dial_status
         INSERT INTO bench.list SELECT * FROM vicidial.vicidial_list;
         CREATE TABLE bench.hopper (LIKE vicidial.vicidial_hopper INCLUDING ALL);
         INSERT INTO bench.hopper SELECT * FROM vicidial.vicidial_hopper;
+        -- and every other dialable lead after them: the floor and the bare
+        -- cycle take far more leads than ours in the same time, and
+        -- emptied the copied 200,000 within three repetitions
+        INSERT INTO bench.hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time)
+        SELECT l.lead_id, li.campaign_id, l.list_id, 'READY', 0, 'S', now()
+          FROM vicidial.vicidial_list l JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
+         WHERE l.status = 'NEW' AND l.called_since_last_reset = 'N'
+           AND NOT EXISTS (SELECT 1 FROM bench.hopper h WHERE h.lead_id = l.lead_id)
+         ORDER BY l.lead_id;
         CREATE TABLE bench.callbacks (LIKE vicidial.vicidial_callbacks INCLUDING ALL);
         CREATE TABLE bench.log (LIKE vicidial.vicidial_log_default INCLUDING ALL);" >/dev/null
 sql -c "VACUUM ANALYZE" 
