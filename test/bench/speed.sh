@@ -131,6 +131,8 @@ cycle() {
     awk -v t="$tps" 'BEGIN { printf "%.4f", 8000 / t }'
 }
 for rep in $(seq 1 "$reps"); do
+    # what the last repetition's cycles took, queued again (untimed)
+    sql -c "SELECT vicidial.hopper_fill('$due')" >/dev/null
     for driver in ours floor bare; do
         record 'agent cycle, 8 clients (ms per cycle)' "$driver" "$rep" "$(cycle "$driver")"
     done
