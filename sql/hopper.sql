@@ -93,7 +93,6 @@ SELECT vicidial.lead_disposition(5001, 'agent2', 'SALE');
 -- hopper_level 0 keeps the standard fill out; callbacks still come in.
 UPDATE vicidial.vicidial_campaigns SET hopper_level = 0 WHERE campaign_id = 'HOP';
 DELETE FROM vicidial.vicidial_hopper;
-UPDATE vicidial.vicidial_campaigns SET hopper_level = 3 WHERE campaign_id = 'HOP';
 SELECT vicidial.callback_schedule(5002, 'agent2', :'t'::timestamptz + interval '2 hours') IS NOT NULL AS scheduled;
 SELECT * FROM vicidial.hopper_run(:'t'::timestamptz + interval '2 hours');
 SELECT lead_id, priority, source FROM vicidial.vicidial_hopper;
