@@ -58,8 +58,10 @@ SELECT what, version, round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ours)::n
 [ "${INSTRUCTIONS:-1}" = 0 ] && exit 0
 # Instructions: each version's sweep, and a statement that does nothing
 # (the backend's start and the timer), each in a single-user backend on a
-# copy of the cluster, so that both versions start from the same rows.
-# The sweep's count is the difference.
+# copy of the cluster, so that both versions start from the same rows
+# (the count moves with the rows' physical state: compare versions within
+# one run only). The sweep's count is the difference. Two copies of the
+# cluster exist at once: it needs room for them.
 for v in "$old" "$new"; do clean "v$v"; done
 as_postgres pg_ctl -D "$cluster_tree/data" -m fast stop >/dev/null
 count_instructions()
@@ -67,17 +69,25 @@ count_instructions()
     local v=$1 what=$2 statement=$3 copy="$tree/copy-$1-$2"
     cp -a "$tree/data" "$copy"
     printf '%s\n' "$statement" | as_postgres valgrind --tool=callgrind --callgrind-out-file="$tree/callgrind-$v-$what" \
-        postgres --single -D "$copy" "v$v" >/dev/null 2>&1
+        postgres --single -D "$copy" "v$v" >"$tree/backend-$v-$what" 2>&1
     rm -rf "$copy"
+    # a single-user backend goes on after an error: a sweep that failed
+    # must not be counted
+    if grep -q 'ERROR' "$tree/backend-$v-$what"; then
+        cat "$tree/backend-$v-$what" >&2
+        return 1
+    fi
     sed -n 's/^summary: //p' "$tree/callgrind-$v-$what" > "$tree/instructions-$v-$what"
 }
 echo
 echo "instructions of the sweep of 100,000 due (callgrind, single-user backend)"
+counting=()
 for v in "$old" "$new"; do
-    (count_instructions "$v" sweep "SELECT bench.time_ms(\$s\$SELECT * FROM vicidial.sweep('$due')\$s\$)"
+    (count_instructions "$v" sweep "SELECT bench.time_ms(\$s\$SELECT * FROM vicidial.sweep('$due')\$s\$)" &&
      count_instructions "$v" nothing "SELECT bench.time_ms(\$s\$SELECT 1\$s\$)") &
+    counting+=($!)
 done
-wait
+for pid in "${counting[@]}"; do wait "$pid"; done
 for v in "$old" "$new"; do
     echo "$v $(( $(cat "$tree/instructions-$v-sweep") - $(cat "$tree/instructions-$v-nothing") ))"
 done | awk -v old="$old" '{ n[$1] = $2; order[NR] = $1 }
