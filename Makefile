@@ -3,7 +3,7 @@
 EXTENSION = vicidial_callbacks
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big = vicidial_callbacks
-OBJS = src/vicidial_callbacks.o src/wakeup.o src/worker.o src/time_zones.o
+OBJS = src/vicidial_callbacks.o src/wakeup.o src/callback_changes.o src/worker.o src/time_zones.o
 PGFILEDESC = "vicidial_callbacks - scheduled callbacks and the dialer hopper"
 
 # The current version's install script is one file per concern under
@@ -24,7 +24,7 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(notdir $(UPGRADE_SOURCES))
 DOCS = $(wildcard doc/*.md)
 
 # Every suite runs in a throwaway instance of its own; none needs a server.
-REGRESS = install flow errors transitions window admin hopper fill_room roles trust hours dial_limits agents policies log_partitions seams paths lint
+REGRESS = install flow errors transitions callback_changes window admin hopper fill_room roles trust hours dial_limits agents policies log_partitions seams paths lint
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf
 ISOLATION = concurrency races hours policies seams fill_room
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=./tmp_check_iso --temp-config=test/regress.conf

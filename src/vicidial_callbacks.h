@@ -23,5 +23,6 @@ extern void wakeup_init_shmem(void);
 extern void wakeup_register_xact_callback(void);
 extern void wakeup_attach(int slot);
 extern void wakeup_publish_next(int slot, TimestampTz next_wake);
+extern void wakeup_at_commit(void);
 
 #endif

@@ -5,16 +5,16 @@
  *     wake next.
  *
  * A change that may make a callback due sooner (an insert, a new time)
- * fires a statement trigger that only notes the wish; the latch is set
- * after commit, so the worker never wakes to an uncommitted row. The
- * worker's own runs wake nobody: it reads the next due time itself. A
- * prepared transaction wakes nobody either (COMMIT PREPARED runs no
- * callback of ours): its callbacks are seen at the worker's next wake.
+ * fires a statement trigger (callback_changes.c) that only notes the
+ * wish; the latch is set after commit, so the worker never wakes to an
+ * uncommitted row. The worker's own runs wake nobody: it reads the next
+ * due time itself. A prepared transaction wakes nobody either (COMMIT
+ * PREPARED runs no callback of ours): its callbacks are seen at the
+ * worker's next wake.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "commands/trigger.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -155,18 +155,20 @@ wakeup_register_xact_callback(void)
 	RegisterXactCallback(wake_after_commit, NULL);
 }
 
-PG_FUNCTION_INFO_V1(vicidial_wake_worker);
-
-/* Statement trigger on vicidial_callbacks: wake the worker at commit. */
-Datum
-vicidial_wake_worker(PG_FUNCTION_ARGS)
+/* Wakes the worker of this database once the transaction commits. */
+void
+wakeup_at_commit(void)
 {
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("vicidial._wake_worker() must be called as a trigger")));
 	wake_at_commit = true;
-	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(vicidial_wakes_worker_at_commit);
+
+/* Whether this transaction, as it stands, wakes the worker at commit. */
+Datum
+vicidial_wakes_worker_at_commit(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(wake_at_commit);
 }
 
 PG_FUNCTION_INFO_V1(vicidial_worker_state);

@@ -21,34 +21,24 @@
 -- statement already moved on (a new callback, a do-not-call status) is
 -- not held back: only a lead still in the state the change left behind
 -- moves.
-CREATE OR REPLACE FUNCTION vicidial._callback_effects() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- The statement's rows are sorted into these moves in C
+-- (src/callback_changes.c), which calls this only when there is one:
+-- inserted callbacks (their leads, held here unless already), archived
+-- callbacks, leads whose callback left LIVE ANYONE for another open state
+-- (held again), and leads whose callback became LIVE ANYONE.
+CREATE OR REPLACE FUNCTION vicidial._apply_callback_effects(inserted bigint[], archived bigint[], held bigint[],
+                                                            live_for_anyone bigint[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- planned for the arrays given, which each statement reads as a relation
 -- (unnest): a sweep's statement hands over tens of thousands of leads
 SET plan_cache_mode = force_custom_plan AS $$
-DECLARE
-    archived bigint[];
-    held bigint[];
-    live_for_anyone bigint[];
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        -- A new callback (ACTIVE) holds its lead. The API's scheduling has
-        -- held it in the same statement: nothing is left to do, and
-        -- nothing more is planned.
-        SELECT array_agg(n.lead_id ORDER BY n.lead_id) INTO held
-          FROM new_rows n JOIN vicidial.vicidial_list l ON l.lead_id = n.lead_id
-         WHERE l.status NOT IN ('CBHOLD', 'INCALL');
-    ELSE
-        -- Only a LIVE ANYONE callback leaves its lead out of CBHOLD: a lead
-        -- is held again only when its callback leaves that state (an
-        -- ACTIVE callback's lead is CBHOLD already, or on a call).
-        SELECT array_agg(n.callback_id ORDER BY n.callback_id) FILTER (WHERE n.status = 'ARCHIVE'),
-               array_agg(n.lead_id ORDER BY n.lead_id)
-                   FILTER (WHERE o.status = 'LIVE' AND o.recipient = 'ANYONE' AND n.status <> 'ARCHIVE'),
-               array_agg(n.lead_id ORDER BY n.lead_id) FILTER (WHERE n.status = 'LIVE' AND n.recipient = 'ANYONE')
-          INTO archived, held, live_for_anyone
-          FROM new_rows n JOIN old_rows o ON o.callback_id = n.callback_id
-         WHERE (n.status, n.recipient) IS DISTINCT FROM (o.status, o.recipient);
+    -- A new callback (ACTIVE) holds its lead. The API's scheduling has
+    -- held it in the same statement: nothing is left to do.
+    IF inserted IS NOT NULL THEN
+        held := ARRAY(SELECT DISTINCT l.lead_id FROM unnest(inserted) AS n(lead_id)
+                        JOIN vicidial.vicidial_list l ON l.lead_id = n.lead_id
+                       WHERE l.status NOT IN ('CBHOLD', 'INCALL') ORDER BY l.lead_id);
     END IF;
     -- Only a lead still held moves; a callback call's hangup (its lead
     -- INCALL) runs no update.
@@ -66,7 +56,7 @@ BEGIN
            AND NOT EXISTS (SELECT 1 FROM vicidial.vicidial_callbacks o
                             WHERE o.lead_id = l.lead_id AND o.status IN ('ACTIVE', 'LIVE'));
     END IF;
-    IF held IS NOT NULL THEN
+    IF held <> '{}' THEN
         -- out of the hopper first: the leads' guard refuses a queued lead in CBHOLD
         DELETE FROM vicidial.vicidial_hopper h
          USING unnest(held) AS k(lead_id), vicidial.vicidial_list l
@@ -78,8 +68,10 @@ BEGIN
     IF live_for_anyone IS NOT NULL THEN
         PERFORM vicidial._queue_releases(live_for_anyone);
     END IF;
-    RETURN NULL;
 END $$;
+
+CREATE OR REPLACE FUNCTION vicidial._callback_effects() RETURNS trigger
+LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_callback_effects';
 
 -- Named to fire before the statement's consistency check is queued
 -- (callbacks_checked_update): triggers of one event fire in name order,

@@ -74,11 +74,21 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
       FROM vicidial._run_bounds() b
 $$;
 
--- Anything that may make a callback due sooner wakes the worker at commit.
+-- Anything that may make a callback due sooner wakes the worker at commit:
+-- an insert (a restore's too), or an update that leaves a callback open
+-- with a new status, recipient or time (src/callback_changes.c). An
+-- archive or a dial's count of attempts wakes nobody.
 CREATE OR REPLACE FUNCTION vicidial._wake_worker() RETURNS trigger
 LANGUAGE c SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_wake_worker';
-CREATE OR REPLACE TRIGGER callbacks_wake_worker AFTER INSERT OR UPDATE OF callback_time, status, recipient ON vicidial.vicidial_callbacks
+CREATE OR REPLACE TRIGGER callbacks_wake_worker AFTER UPDATE ON vicidial.vicidial_callbacks
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wake_worker();
+CREATE OR REPLACE TRIGGER callbacks_wake_worker_insert AFTER INSERT ON vicidial.vicidial_callbacks
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wake_worker();
+-- Whether this transaction, as it stands, wakes the worker at commit: what
+-- the tests ask of each kind of write.
+CREATE OR REPLACE FUNCTION vicidial._wakes_worker_at_commit() RETURNS boolean
+LANGUAGE c VOLATILE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_wakes_worker_at_commit';
 
 -- The workers of this database that are up and the earliest next wake of
 -- them, read from shared memory (src/wakeup.c).
