@@ -64,15 +64,18 @@ BEGIN
     END IF;
 
     campaign := vicidial._campaign(NEW.campaign_id);
-    -- I9: no open callback for a number on an applicable do-not-call list.
-    IF TG_OP = 'INSERT'
-       AND (SELECT d.dnc_status FROM vicidial.lead_dnc d WHERE d.lead_id = NEW.lead_id) IS NOT NULL THEN
-        RAISE EXCEPTION 'lead %''s number is on a do-not-call list: it cannot have a callback', NEW.lead_id
-            USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-    IF TG_OP = 'INSERT' AND NOT campaign.scheduled_callbacks THEN
-        RAISE EXCEPTION 'campaign "%" does not allow scheduled callbacks', campaign.campaign_id
-            USING ERRCODE = 'object_not_in_prerequisite_state';
+    -- Asked of an insert only, in a statement of its own: a condition
+    -- joining TG_OP to the query would be planned anew at every update.
+    IF TG_OP = 'INSERT' THEN
+        -- I9: no open callback for a number on an applicable do-not-call list.
+        IF (SELECT d.dnc_status FROM vicidial.lead_dnc d WHERE d.lead_id = NEW.lead_id) IS NOT NULL THEN
+            RAISE EXCEPTION 'lead %''s number is on a do-not-call list: it cannot have a callback', NEW.lead_id
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        IF NOT campaign.scheduled_callbacks THEN
+            RAISE EXCEPTION 'campaign "%" does not allow scheduled callbacks', campaign.campaign_id
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
     END IF;
     IF TG_OP = 'INSERT' OR NEW.callback_time IS DISTINCT FROM OLD.callback_time THEN
         hours := vicidial._lead_hours(NEW.lead_id);

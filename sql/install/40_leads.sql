@@ -29,9 +29,11 @@
 CREATE OR REPLACE FUNCTION vicidial._apply_callback_effects(inserted bigint[], archived bigint[], held bigint[],
                                                             live_for_anyone bigint[]) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
--- planned for the arrays given, which each statement reads as a relation
--- (unnest): a sweep's statement hands over tens of thousands of leads
-SET plan_cache_mode = force_custom_plan AS $$
+-- Planned once: each statement walks its array through primary and unique
+-- keys, a nested loop whatever the array's length, which is the plan a
+-- custom planning would pick too, at a planning per call (every hangup of
+-- a callback call asks about its archived callback).
+SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     -- A new callback (ACTIVE) holds its lead. The API's scheduling has
     -- held it in the same statement: nothing is left to do.
