@@ -15,24 +15,15 @@ INSERT INTO vicidial.vicidial_list (lead_id, list_id, phone_number) VALUES
     (7001, 700, '5557001'), (7002, 700, '5557002'), (7003, 700, '5557003');
 SELECT date_trunc('day', now()) + interval '2 days 10:00' AS due \gset
 
--- What this transaction has set off since regress.begin_case(): calls
--- count in this session's statistics until it next reports them, which
--- it does only between transactions.
-CREATE FUNCTION regress.moves_applied() RETURNS bigint LANGUAGE sql AS $$
-    SELECT coalesce((SELECT f.calls FROM pg_stat_xact_user_functions f
-                      WHERE f.schemaname = 'vicidial' AND f.funcname = '_apply_callback_effects'), 0)
-$$;
-CREATE FUNCTION regress.begin_case() RETURNS void LANGUAGE sql AS $$
-    SELECT set_config('regress.moves_before', regress.moves_applied()::text, true)
-$$;
+-- What this transaction has set off since regress.mark_calls().
 CREATE VIEW regress.set_off AS
 SELECT vicidial._wakes_worker_at_commit() AS wakes_worker,
-       regress.moves_applied() - current_setting('regress.moves_before')::bigint AS moves_applied;
+       regress.calls_since_mark('_apply_callback_effects') AS moves_applied;
 
 -- Scheduling inserts: the worker wakes for the new due time; the API's
 -- scheduling has held the lead, which the moves confirm.
 BEGIN;
-SELECT regress.begin_case() \gset
+SELECT regress.mark_calls() \gset
 SELECT vicidial.callback_schedule(7001, 'agent1', :'due') AS cb1 \gset
 SELECT vicidial.callback_schedule(7002, 'agent1', :'due') AS cb2 \gset
 SELECT * FROM regress.set_off;
@@ -40,14 +31,14 @@ COMMIT;
 
 -- A new comment moves nothing and wakes nobody.
 BEGIN;
-SELECT regress.begin_case() \gset
+SELECT regress.mark_calls() \gset
 UPDATE vicidial.vicidial_callbacks SET comments = 'call after lunch' WHERE callback_id = :cb1;
 SELECT * FROM regress.set_off;
 ROLLBACK;
 
 -- A new time may make it due sooner: the worker wakes; no lead moves.
 BEGIN;
-SELECT regress.begin_case() \gset
+SELECT regress.mark_calls() \gset
 UPDATE vicidial.vicidial_callbacks SET callback_time = :'due'::timestamptz + interval '1 hour' WHERE callback_id = :cb1;
 SELECT * FROM regress.set_off;
 ROLLBACK;
@@ -55,7 +46,7 @@ ROLLBACK;
 -- Archived by hand: the lead is released from CBHOLD, and nothing the
 -- worker waits for has moved.
 BEGIN;
-SELECT regress.begin_case() \gset
+SELECT regress.mark_calls() \gset
 UPDATE vicidial.vicidial_callbacks SET status = 'ARCHIVE' WHERE callback_id = :cb2;
 SELECT * FROM regress.set_off;
 SELECT status FROM vicidial.vicidial_list WHERE lead_id = 7002;
@@ -64,7 +55,7 @@ ROLLBACK;
 -- One statement, two transitions: the pairs of old and new rows are read
 -- together, so that each row's own change decides.
 BEGIN;
-SELECT regress.begin_case() \gset
+SELECT regress.mark_calls() \gset
 UPDATE vicidial.vicidial_callbacks
    SET status = CASE callback_id WHEN :cb2 THEN 'ARCHIVE' ELSE status END,
        callback_time = CASE callback_id WHEN :cb1 THEN callback_time + interval '1 day' ELSE callback_time END
@@ -80,7 +71,7 @@ SELECT lead_id, status FROM vicidial.vicidial_hopper ORDER BY lead_id;
 -- An agent takes the first: the dial counts an attempt on the callback,
 -- which sets off nothing.
 BEGIN;
-SELECT regress.begin_case() \gset
+SELECT regress.mark_calls() \gset
 SELECT lead_id, status FROM vicidial.hopper_next('CHG', 'agent2');
 SELECT attempts FROM vicidial.vicidial_callbacks WHERE callback_id = :cb1;
 SELECT * FROM regress.set_off;
@@ -89,7 +80,7 @@ COMMIT;
 -- The hangup archives the callback: the moves are asked, and find its
 -- lead on the call and nothing to do; the worker is not woken.
 BEGIN;
-SELECT regress.begin_case() \gset
+SELECT regress.mark_calls() \gset
 SELECT vicidial.lead_disposition(7001, 'agent2', 'SALE');
 SELECT * FROM regress.set_off;
 COMMIT;
@@ -100,7 +91,7 @@ SELECT c.status AS callback, l.status AS lead FROM vicidial.vicidial_callbacks c
 -- again (out of the hopper, CBHOLD), and the worker wakes to its owner's
 -- next move.
 BEGIN;
-SELECT regress.begin_case() \gset
+SELECT regress.mark_calls() \gset
 UPDATE vicidial.vicidial_callbacks SET recipient = 'USERONLY' WHERE callback_id = :cb2;
 SELECT * FROM regress.set_off;
 SELECT status, EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = 7002) AS in_hopper

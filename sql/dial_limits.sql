@@ -148,4 +148,13 @@ SELECT n, regress.attempt(s) AS attempt FROM (VALUES
     ('delete',       $$DELETE FROM vicidial.vicidial_log WHERE lead_id = 90009$$),
     ('truncate',     $$TRUNCATE vicidial.vicidial_log$$)
 ) AS t(n, s);
+-- Closing a dial changes its end_date and status, and nothing else with them.
+BEGIN;
+INSERT INTO vicidial.vicidial_log (lead_id, list_id, campaign_id, "user", phone_number, call_date)
+VALUES (90005, 950, 'DNC', 'dave', '5550100005', now()) RETURNING log_id AS open_dial \gset
+SELECT regress.attempt(format($$UPDATE vicidial.vicidial_log SET end_date = now(), status = 'X', "user" = 'dina' WHERE log_id = %s$$,
+                              :open_dial)) AS close_and_change;
+SELECT regress.attempt(format($$UPDATE vicidial.vicidial_log SET end_date = now(), status = 'X' WHERE log_id = %s$$,
+                              :open_dial)) AS close;
+ROLLBACK;
 SELECT * FROM vicidial.invariant_violations();

@@ -10,8 +10,11 @@ SELECT p.proname FROM pg_proc p
  WHERE p.pronamespace = 'vicidial'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE');
 -- Every function pins its search_path, but _digits and _limit_24h, which
 -- name the schema of everything they use so that the planner can inline
--- them.
+-- them, and _changed_only, C that looks nothing up by name, called for
+-- every row a sweep flips (a SET clause would cost each call a save and
+-- a restore of the setting).
 SELECT p.proname FROM pg_proc p
  WHERE p.pronamespace = 'vicidial'::regnamespace
    AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=pg_catalog, pg_temp']
-   AND p.oid NOT IN ('vicidial._digits(text)'::regprocedure, 'vicidial._limit_24h(bigint, integer, timestamptz)'::regprocedure);
+   AND p.oid NOT IN ('vicidial._digits(text)'::regprocedure, 'vicidial._limit_24h(bigint, integer, timestamptz)'::regprocedure,
+                     'vicidial._changed_only(record, record, text[])'::regprocedure);

@@ -55,6 +55,22 @@ BEGIN
     RETURN 'ok';
 END $$;
 
+-- How often the extension's functions ran in this transaction since
+-- regress.mark_calls(): a session counts them until it next reports them,
+-- which it does only between transactions, so a count is read against a
+-- mark taken in the same transaction. Needs track_functions = 'all'.
+CREATE TABLE regress.calls_marked (funcname name PRIMARY KEY, calls bigint NOT NULL);
+CREATE FUNCTION regress.mark_calls() RETURNS void LANGUAGE sql AS $$
+    DELETE FROM regress.calls_marked;
+    INSERT INTO regress.calls_marked
+    SELECT f.funcname, sum(f.calls) FROM pg_stat_xact_user_functions f WHERE f.schemaname = 'vicidial' GROUP BY f.funcname;
+$$;
+CREATE FUNCTION regress.calls_since_mark(function_name name) RETURNS bigint LANGUAGE sql AS $$
+    SELECT coalesce((SELECT sum(f.calls) FROM pg_stat_xact_user_functions f
+                      WHERE f.schemaname = 'vicidial' AND f.funcname = function_name), 0)
+         - coalesce((SELECT m.calls FROM regress.calls_marked m WHERE m.funcname = function_name), 0)
+$$;
+
 -- An agents' role for the files that act as one: the schemas and the
 -- agent functions (sql/roles.sql shows that they suffice, and no more).
 CREATE FUNCTION regress.grant_agent(role_name name) RETURNS void LANGUAGE plpgsql AS $$

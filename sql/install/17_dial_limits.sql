@@ -204,11 +204,7 @@ END $$;
 CREATE OR REPLACE TRIGGER vicidial_log_keep BEFORE UPDATE ON vicidial.vicidial_log
     FOR EACH ROW
     WHEN (NOT (OLD.end_date IS NULL AND OLD.status IS NULL AND NEW.end_date IS NOT NULL
-               AND (NEW.log_id, NEW.lead_id, NEW.list_id, NEW.campaign_id, NEW.callback_id, NEW."user",
-                    NEW.phone_number, NEW.call_date)
-                   IS NOT DISTINCT FROM
-                   (OLD.log_id, OLD.lead_id, OLD.list_id, OLD.campaign_id, OLD.callback_id, OLD."user",
-                    OLD.phone_number, OLD.call_date)))
+               AND vicidial._changed_only(OLD, NEW, '{end_date,status}')))
     EXECUTE FUNCTION vicidial._dial_log_keep();
 CREATE OR REPLACE TRIGGER vicidial_log_keep_delete BEFORE DELETE ON vicidial.vicidial_log
     FOR EACH ROW EXECUTE FUNCTION vicidial._dial_log_keep();

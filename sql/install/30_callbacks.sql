@@ -108,20 +108,15 @@ END $$;
 -- superuser's load is not checked row by row (see _restoring_dump).
 CREATE OR REPLACE TRIGGER callbacks_guard_insert BEFORE INSERT ON vicidial.vicidial_callbacks
     FOR EACH ROW WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._callbacks_guard();
--- A pure ACTIVE->LIVE flip whose writer set modify_date to now() itself
--- (the sweep) is a legal transition with nothing else to check or set: the
--- guard is skipped without a call, so a sweep of many rows pays for no
--- row-by-row check.
+-- An open callback whose writer set modify_date to now() itself and
+-- changed nothing but its count of attempts, or that and a flip from
+-- ACTIVE to LIVE (the sweep), has nothing to check or set: the guard is
+-- skipped without a call, so that a sweep of many rows pays for no
+-- row-by-row check, and a dial of a callback for no guard.
 CREATE OR REPLACE TRIGGER callbacks_guard BEFORE UPDATE ON vicidial.vicidial_callbacks
     FOR EACH ROW
-    WHEN (NOT (OLD.status = 'ACTIVE' AND NEW.status = 'LIVE' AND NEW.modify_date = now()
-               AND (NEW.callback_id, NEW.lead_id, NEW.list_id, NEW.campaign_id, NEW.entry_time, NEW.callback_time,
-                    NEW."user", NEW.recipient, NEW.comments, NEW.lead_status, NEW.customer_timezone,
-                    NEW.attempts, NEW.archive_reason, NEW.retry_base_time)
-                   IS NOT DISTINCT FROM
-                   (OLD.callback_id, OLD.lead_id, OLD.list_id, OLD.campaign_id, OLD.entry_time, OLD.callback_time,
-                    OLD."user", OLD.recipient, OLD.comments, OLD.lead_status, OLD.customer_timezone,
-                    OLD.attempts, OLD.archive_reason, OLD.retry_base_time)))
+    WHEN (NOT (OLD.status IN ('ACTIVE', 'LIVE') AND NEW.status IN (OLD.status, 'LIVE') AND NEW.modify_date = now()
+               AND vicidial._changed_only(OLD, NEW, '{status,modify_date,attempts}')))
     EXECUTE FUNCTION vicidial._callbacks_guard();
 
 -- I6: no callback row is lost, open or archived.
