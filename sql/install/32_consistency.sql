@@ -76,7 +76,10 @@ CREATE CONSTRAINT TRIGGER lead_checks_at_commit AFTER INSERT ON vicidial.lead_ch
 --   leads: inserted as CBHOLD, or status or user changed into or out of
 --   CBHOLD or INCALL.
 CREATE OR REPLACE FUNCTION vicidial._queue_lead_checks_of_leads() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- joins an update's old and new rows: never by a nested loop (see
+-- "Plans for many rows" in the design page)
+SET enable_nestloop = off AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO vicidial.lead_checks (lead_ids)
@@ -97,7 +100,10 @@ END $$;
 --   USERONLY. ACTIVE->LIVE cannot break a rule: the sweep's flips queue
 --   nothing.
 CREATE OR REPLACE FUNCTION vicidial._queue_lead_checks_of_callbacks() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- joins an update's old and new rows: never by a nested loop (see
+-- "Plans for many rows" in the design page)
+SET enable_nestloop = off AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO vicidial.lead_checks (lead_ids)

@@ -19,7 +19,10 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION vicidial._log_callback_changes() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- joins an update's old and new rows: never by a nested loop (see
+-- "Plans for many rows" in the design page)
+SET enable_nestloop = off AS $$
 DECLARE
     reason text := vicidial._change_reason();
 BEGIN
