@@ -1,10 +1,10 @@
 -- What each kind of write to the callbacks sets off, read once per
 -- statement from its transition tables (src/callback_changes.c): whether
 -- the worker is woken at commit, and whether the leads' moves are handed
--- to SQL (_apply_callback_effects). Most writes do neither: a dial counts
--- an attempt, a comment changes, a callback call's hangup archives a
--- callback whose lead is on the call. Each case is its own transaction,
--- rolled back or committed as the story needs.
+-- to SQL (_apply_callback_effects). Many writes do neither: a dial counts
+-- an attempt, a comment changes; a callback call's hangup archives, which
+-- asks SQL about the lead but wakes nobody. Each case is its own
+-- transaction, rolled back or committed as the story needs.
 \i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 SET track_functions = 'all';
@@ -25,14 +25,17 @@ SELECT vicidial._wakes_worker_at_commit() AS wakes_worker,
 BEGIN;
 SELECT regress.mark_calls() \gset
 SELECT vicidial.callback_schedule(7001, 'agent1', :'due') AS cb1 \gset
-SELECT vicidial.callback_schedule(7002, 'agent1', :'due') AS cb2 \gset
+SELECT vicidial.callback_schedule(7002, 'agent1', :'due'::timestamptz - interval '30 minutes') AS cb2 \gset
 SELECT * FROM regress.set_off;
 COMMIT;
 
--- A new comment moves nothing and wakes nobody.
+-- A new comment moves nothing and wakes nobody, for one callback or two
+-- (whose times differ, so that an old row read against another's new row
+-- would look re-timed).
 BEGIN;
 SELECT regress.mark_calls() \gset
 UPDATE vicidial.vicidial_callbacks SET comments = 'call after lunch' WHERE callback_id = :cb1;
+UPDATE vicidial.vicidial_callbacks SET comments = 'both' WHERE callback_id IN (:cb1, :cb2);
 SELECT * FROM regress.set_off;
 ROLLBACK;
 
@@ -96,4 +99,19 @@ UPDATE vicidial.vicidial_callbacks SET recipient = 'USERONLY' WHERE callback_id 
 SELECT * FROM regress.set_off;
 SELECT status, EXISTS (SELECT 1 FROM vicidial.vicidial_hopper h WHERE h.lead_id = 7002) AS in_hopper
   FROM vicidial.vicidial_list WHERE lead_id = 7002;
+ROLLBACK;
+
+-- An agent released from a callback call they hold: a USERONLY callback
+-- already due stays LIVE, so no column the triggers read changes, but its
+-- lead is off the call and the move of an overdue callback to anyone is
+-- the worker's again, so the worker wakes.
+SELECT vicidial.callback_schedule(7003, 'agent1', vicidial._half_hour_start(now()), 'USERONLY') AS cb3 \gset
+SELECT went_live FROM vicidial.sweep(now());
+SELECT lead_id, status FROM vicidial.callback_dial(:cb3, 'agent1');
+BEGIN;
+SELECT regress.mark_calls() \gset
+SELECT vicidial.agent_release('agent1') AS calls_ended;
+SELECT * FROM regress.set_off;
+SELECT c.status AS callback, l.status AS lead FROM vicidial.vicidial_callbacks c
+  JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id WHERE c.callback_id = :cb3;
 ROLLBACK;

@@ -52,17 +52,20 @@ SELECT o.kind, o.name
          WHERE c.relnamespace = 'vicidial'::regnamespace AND c.relkind IN ('r', 'p', 'v')) o
  WHERE coalesce(o.description, '') = ''
  ORDER BY 1, 2;
--- A trigger function that joins its update's old and new rows never does
--- it by a nested loop (enable_nestloop = off): the transition tables have
--- no index, and a plan the session cached after a few one-row updates
--- would compare every row of a bulk update with every other. Expected:
--- the functions that join them, each with the setting.
-SELECT DISTINCT t.tgfoid::regproc::text AS joins_old_and_new_rows,
+-- A trigger function that reads both its update's old and new rows never
+-- joins them by a nested loop (enable_nestloop = off): the transition
+-- tables have no index, and a plan the session cached after a few one-row
+-- updates would compare every row of a bulk update with every other.
+-- Explained, and left: _hopper_guard reads the two with EXCEPT, a set
+-- operation that hashes or sorts, and the setting would make it scan
+-- every lead instead of probing the queued ones. Expected: the functions
+-- that read both, each with the setting.
+SELECT DISTINCT t.tgfoid::regproc::text AS reads_old_and_new_rows,
        coalesce(p.proconfig, '{}') @> ARRAY['enable_nestloop=off'] AS never_by_nested_loop
   FROM pg_trigger t
   JOIN pg_proc p ON p.oid = t.tgfoid
  WHERE t.tgrelid IN (SELECT c.oid FROM pg_class c WHERE c.relnamespace = 'vicidial'::regnamespace)
    AND t.tgoldtable IS NOT NULL AND t.tgnewtable IS NOT NULL
-   AND (p.prosrc ~* (t.tgnewtable || '\s+\w+\s+join\s+' || t.tgoldtable || '\M')
-        OR p.prosrc ~* (t.tgoldtable || '\s+\w+\s+join\s+' || t.tgnewtable || '\M'))
+   AND p.prosrc ~* ('\m' || t.tgoldtable || '\M') AND p.prosrc ~* ('\m' || t.tgnewtable || '\M')
+   AND p.oid <> 'vicidial._hopper_guard()'::regprocedure
  ORDER BY 1;

@@ -161,6 +161,13 @@ UPDATE vicidial.vicidial_callbacks SET status = 'LIVE', modify_date = now(), not
  WHERE callback_id = :skipped;
 SELECT regress.calls_since_mark('_callbacks_guard') AS guard_calls;
 ROLLBACK;
+-- Back to ACTIVE with a count of attempts is no routine write: the guard
+-- runs, and refuses a callback_time that is not in the future.
+INSERT INTO vicidial.vicidial_list (lead_id, list_id) VALUES (8091, 800);
+SELECT vicidial.callback_schedule(8091, 'agent1', vicidial._half_hour_start(now())) AS due_now \gset
+UPDATE vicidial.vicidial_callbacks SET status = 'LIVE', modify_date = now() WHERE callback_id = :due_now;
+SELECT regress.attempt(format($$UPDATE vicidial.vicidial_callbacks SET status = 'ACTIVE', attempts = attempts + 1, modify_date = now()
+                                 WHERE callback_id = %s$$, :due_now)) AS back_to_active_counted;
 -- An archived callback's count is refused like any change to it.
 SELECT regress.attempt(format($$UPDATE vicidial.vicidial_callbacks SET attempts = attempts + 1, modify_date = now()
                                  WHERE callback_id = %s$$,

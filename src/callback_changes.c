@@ -6,10 +6,11 @@
  *     callbacks (handed to vicidial._apply_callback_effects).
  *
  * Both questions are asked after every statement that writes callbacks,
- * and most statements answer no to both: an agent's dial counts an
- * attempt, a callback call's hangup archives a callback whose lead is on
- * the call. Asked in C, a no costs a pass over the rows and nothing is
- * planned; the moves themselves stay in SQL (sql/install/40_leads.sql).
+ * and many statements answer no to both: an agent's dial counts an
+ * attempt, a comment changes. Asked in C, a no costs a pass over the rows
+ * and nothing is planned; the moves themselves stay in SQL
+ * (sql/install/40_leads.sql), asked only of a statement that inserted
+ * callbacks or changed the status or recipient of one.
  *
  * An UPDATE's transition tables hold the old and the new version of each
  * row in the same order (trigger.c adds them in pairs).
@@ -121,6 +122,15 @@ reader_next(TransitionReader *reader, const CallbackColumns *columns, CallbackRo
 	row->recipient = text_column(reader->slot, columns->recipient);
 	row->callback_time = slot_getattr(reader->slot, columns->callback_time, &row->callback_time_null);
 	return true;
+}
+
+/* the old version of the row just read from the new rows: the next one */
+static void
+read_old_version(TransitionReader *old_rows, const CallbackColumns *columns, CallbackRow *old_row,
+				 const CallbackRow *new_row)
+{
+	if (!reader_next(old_rows, columns, old_row) || old_row->callback_id != new_row->callback_id)
+		elog(ERROR, "vicidial_callbacks: the old and new rows of an update are not in pairs");
 }
 
 static bool
@@ -239,10 +249,13 @@ vicidial_wake_worker(PG_FUNCTION_ARGS)
 		reader_open(&old_rows, trigger->tg_oldtable, trigger->tg_relation);
 		reader_open(&new_rows, trigger->tg_newtable, trigger->tg_relation);
 		wake = false;
-		while (!wake && reader_next(&old_rows, &columns, &old_row) && reader_next(&new_rows, &columns, &new_row))
+		while (!wake && reader_next(&new_rows, &columns, &new_row))
+		{
+			read_old_version(&old_rows, &columns, &old_row, &new_row);
 			wake = open_callback(&new_row) &&
 				!(same_text(old_row.status, new_row.status) && same_text(old_row.recipient, new_row.recipient) &&
 				  same_time(&old_row, &new_row));
+		}
 		ExecDropSingleTupleTableSlot(old_rows.slot);
 		ExecDropSingleTupleTableSlot(new_rows.slot);
 	}
@@ -296,8 +309,7 @@ vicidial_callback_effects(PG_FUNCTION_ARGS)
 		reader_open(&old_rows, trigger->tg_oldtable, trigger->tg_relation);
 		while (reader_next(&new_rows, &columns, &new_row))
 		{
-			if (!reader_next(&old_rows, &columns, &old_row) || old_row.callback_id != new_row.callback_id)
-				elog(ERROR, "vicidial_callbacks: the old and new rows of an update are not in pairs");
+			read_old_version(&old_rows, &columns, &old_row, &new_row);
 			if (same_text(old_row.status, new_row.status) && same_text(old_row.recipient, new_row.recipient))
 				continue;
 			if (text_is(new_row.status, "ARCHIVE"))

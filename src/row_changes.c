@@ -31,13 +31,15 @@
 typedef struct ColumnsThatMayChange
 {
 	Oid			row_type;
+	int32		row_typmod;		/* what tells one anonymous record type from another */
 	ArrayType  *names;			/* as given, to know the call site's constant again */
 	int			natts;
 	bool		may_change[FLEXIBLE_ARRAY_MEMBER];
 } ColumnsThatMayChange;
 
 static ColumnsThatMayChange *
-columns_that_may_change(FunctionCallInfo fcinfo, Oid row_type, TupleDesc descriptor, ArrayType *names)
+columns_that_may_change(FunctionCallInfo fcinfo, Oid row_type, int32 row_typmod, TupleDesc descriptor,
+						ArrayType *names)
 {
 	ColumnsThatMayChange *cached = (ColumnsThatMayChange *) fcinfo->flinfo->fn_extra;
 	Datum	   *name_datums;
@@ -45,13 +47,15 @@ columns_that_may_change(FunctionCallInfo fcinfo, Oid row_type, TupleDesc descrip
 	int			name_count;
 	int			i;
 
-	if (cached != NULL && cached->row_type == row_type && cached->natts == descriptor->natts &&
+	if (cached != NULL && cached->row_type == row_type && cached->row_typmod == row_typmod &&
+		cached->natts == descriptor->natts &&
 		VARSIZE(cached->names) == VARSIZE(names) && memcmp(cached->names, names, VARSIZE(names)) == 0)
 		return cached;
 
 	cached = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
 									offsetof(ColumnsThatMayChange, may_change) + descriptor->natts * sizeof(bool));
 	cached->row_type = row_type;
+	cached->row_typmod = row_typmod;
 	cached->natts = descriptor->natts;
 	cached->names = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE(names));
 	memcpy(cached->names, names, VARSIZE(names));
@@ -100,8 +104,12 @@ vicidial_changed_only(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("vicidial._changed_only() compares two versions of one row type")));
+	if (HeapTupleHeaderGetTypMod(new_header) != HeapTupleHeaderGetTypMod(old_header))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("vicidial._changed_only() compares two versions of one row type")));
 	descriptor = lookup_rowtype_tupdesc(row_type, HeapTupleHeaderGetTypMod(old_header));
-	columns = columns_that_may_change(fcinfo, row_type, descriptor, names);
+	columns = columns_that_may_change(fcinfo, row_type, HeapTupleHeaderGetTypMod(old_header), descriptor, names);
 
 	old_tuple.t_len = HeapTupleHeaderGetDatumLength(old_header);
 	old_tuple.t_data = old_header;

@@ -162,6 +162,15 @@ wakeup_at_commit(void)
 	wake_at_commit = true;
 }
 
+PG_FUNCTION_INFO_V1(vicidial_wake_worker_after_commit);
+
+Datum
+vicidial_wake_worker_after_commit(PG_FUNCTION_ARGS)
+{
+	wakeup_at_commit();
+	PG_RETURN_VOID();
+}
+
 PG_FUNCTION_INFO_V1(vicidial_wakes_worker_at_commit);
 
 /* Whether this transaction, as it stands, wakes the worker at commit. */

@@ -112,11 +112,13 @@ CREATE OR REPLACE TRIGGER callbacks_guard_insert BEFORE INSERT ON vicidial.vicid
 -- changed nothing but its count of attempts, or that and a flip from
 -- ACTIVE to LIVE (the sweep), has nothing to check or set: the guard is
 -- skipped without a call, so that a sweep of many rows pays for no
--- row-by-row check, and a dial of a callback for no guard.
+-- row-by-row check, and a dial of a callback for no guard. A NULL where
+-- the writer owed a value runs the guard.
 CREATE OR REPLACE TRIGGER callbacks_guard BEFORE UPDATE ON vicidial.vicidial_callbacks
     FOR EACH ROW
-    WHEN (NOT (OLD.status IN ('ACTIVE', 'LIVE') AND NEW.status IN (OLD.status, 'LIVE') AND NEW.modify_date = now()
-               AND vicidial._changed_only(OLD, NEW, '{status,modify_date,attempts}')))
+    WHEN (NOT coalesce(OLD.status IN ('ACTIVE', 'LIVE') AND NEW.status IN (OLD.status, 'LIVE')
+                       AND NEW.modify_date = now()
+                       AND vicidial._changed_only(OLD, NEW, '{status,modify_date,attempts}'), false))
     EXECUTE FUNCTION vicidial._callbacks_guard();
 
 -- I6: no callback row is lost, open or archived.

@@ -21,10 +21,11 @@
 -- statement already moved on (a new callback, a do-not-call status) is
 -- not held back: only a lead still in the state the change left behind
 -- moves.
--- The statement's rows are sorted into these moves in C
--- (src/callback_changes.c), which calls this only when there is one:
--- inserted callbacks (their leads, held here unless already), archived
--- callbacks, leads whose callback left LIVE ANYONE for another open state
+-- The statement's rows are sorted in C (src/callback_changes.c), which
+-- calls this only for a statement that inserted callbacks or changed the
+-- status or recipient of one: inserted callbacks (their leads, held here
+-- unless already), archived callbacks (their leads released here if still
+-- held), leads whose callback left LIVE ANYONE for another open state
 -- (held again), and leads whose callback became LIVE ANYONE.
 CREATE OR REPLACE FUNCTION vicidial._apply_callback_effects(inserted bigint[], archived bigint[], held bigint[],
                                                             live_for_anyone bigint[]) RETURNS void
@@ -32,7 +33,9 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- Planned once: each statement walks its array through primary and unique
 -- keys, a nested loop whatever the array's length, which is the plan a
 -- custom planning would pick too, at a planning per call (every hangup of
--- a callback call asks about its archived callback).
+-- a callback call asks about its archived callback). What runs inside
+-- (the leads' triggers, the foreign-key checks, _queue_releases) probes
+-- by key as well, and is planned once too.
 SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     -- A new callback (ACTIVE) holds its lead. The API's scheduling has
@@ -211,5 +214,9 @@ BEGIN
     SELECT ((SELECT count(*) FROM held_again) + (SELECT count(*) FROM hung_up))::integer INTO ended;
     PERFORM vicidial._close_dials(lead_ids, 'ERI');
     PERFORM vicidial._release_anyone(lead_ids, at);
+    -- A callback left LIVE changed no column the worker's wake reads, but
+    -- its lead is off the call: its owner's move or its release, left to
+    -- the hangup while the call lasted, is the worker's again.
+    PERFORM vicidial._wake_worker_after_commit();
     RETURN ended;
 END $$;

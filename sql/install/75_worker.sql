@@ -85,6 +85,9 @@ CREATE OR REPLACE TRIGGER callbacks_wake_worker AFTER UPDATE ON vicidial.vicidia
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wake_worker();
 CREATE OR REPLACE TRIGGER callbacks_wake_worker_insert AFTER INSERT ON vicidial.vicidial_callbacks
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._wake_worker();
+-- For a change the triggers cannot see: the worker is woken at commit.
+CREATE OR REPLACE FUNCTION vicidial._wake_worker_after_commit() RETURNS void
+LANGUAGE c VOLATILE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_wake_worker_after_commit';
 -- Whether this transaction, as it stands, wakes the worker at commit: what
 -- the tests ask of each kind of write.
 CREATE OR REPLACE FUNCTION vicidial._wakes_worker_at_commit() RETURNS boolean
