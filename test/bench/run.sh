@@ -6,12 +6,13 @@
 # serves through pgbouncer (capacity.sh, with a PNG), what a pooled
 # screen's poll costs (poll.sh), how soon a burst of 100,000 due
 # callbacks is claimable and how fast agents drain it beside a job queue
-# (burst.sh) and the sweeps of 1.1 and this version, timed and counted
-# side by side (versions.sh). Numbers, not a pass/fail; CSVs and PNGs go
+# (burst.sh), the sweeps of 1.1 and this version, timed and counted
+# side by side (versions.sh), and a bulk update in a session that made
+# small ones first (bulk_after_small.sh). Numbers, not a pass/fail; CSVs and PNGs go
 # to test/bench/results/. Run as root on Debian 12; about an hour. REPS=n sets speed.sh's repetitions.
 set -euo pipefail
 here=$(dirname "$0")
-for bench in speed growth load capacity poll burst versions; do
+for bench in speed growth load capacity poll burst versions bulk_after_small; do
     echo "== $bench"
     bash "$here/$bench.sh"
     echo
