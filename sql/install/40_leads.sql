@@ -217,6 +217,8 @@ BEGIN
     -- A callback left LIVE changed no column the worker's wake reads, but
     -- its lead is off the call: its owner's move or its release, left to
     -- the hangup while the call lasted, is the worker's again.
-    PERFORM vicidial._wake_worker_after_commit();
+    IF ended > 0 THEN
+        PERFORM vicidial._wake_worker_after_commit();
+    END IF;
     RETURN ended;
 END $$;

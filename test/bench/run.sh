@@ -9,7 +9,7 @@
 # (burst.sh), the sweeps of 1.1 and this version, timed and counted
 # side by side (versions.sh), and a bulk update in a session that made
 # small ones first (bulk_after_small.sh). Numbers, not a pass/fail; CSVs and PNGs go
-# to test/bench/results/. Run as root on Debian 12; about an hour. REPS=n sets speed.sh's repetitions.
+# to test/bench/results/. Run as root on Debian 12; about an hour. REPS=n sets the repetitions of speed.sh and bulk_after_small.sh.
 set -euo pipefail
 here=$(dirname "$0")
 for bench in speed growth load capacity poll burst versions bulk_after_small; do
