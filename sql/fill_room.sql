@@ -224,3 +224,24 @@ RESET session_replication_role;
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '8 minutes') AS filled, pg_temp.record();
 UPDATE vicidial.vicidial_hopper SET hours_keyed_on = NULL;
 SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '9 minutes') AS filled, pg_temp.queued();
+
+-- The count decides each hours key once, however many campaigns queue
+-- leads of it: two campaigns queue leads of the same two keys (UTC and
+-- Chicago, both open), and _hours_close is asked twice, not once per
+-- campaign and key.
+SET track_functions = 'all';
+UPDATE vicidial.vicidial_campaigns SET active = false WHERE campaign_id = 'KEY';
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, campaign_name, hopper_level, local_call_time, time_zone) VALUES
+    ('TWO1', 'Two keys 1', 5, '24hours', 'UTC'), ('TWO2', 'Two keys 2', 5, '24hours', 'UTC');
+INSERT INTO vicidial.vicidial_lists (list_id, list_name, campaign_id, active) VALUES
+    (720, 'Two keys 1', 'TWO1', true), (721, 'Two keys 2', 'TWO2', true);
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status, called_since_last_reset, time_zone)
+SELECT g, 720 + g % 2, 'NEW', 'N', CASE WHEN g % 4 < 2 THEN 'America/Chicago' END FROM generate_series(7201, 7208) g;
+SELECT vicidial.hopper_fill(:'t'::timestamptz + interval '10 minutes') AS filled;
+SELECT campaign_id, string_agg(DISTINCT hours_zone, ' ') AS keys FROM vicidial.vicidial_hopper
+ WHERE campaign_id LIKE 'TWO_' GROUP BY campaign_id ORDER BY campaign_id;
+BEGIN;
+SELECT regress.mark_calls();
+SELECT campaigns, sizes FROM vicidial._fill_room(:'t'::timestamptz + interval '11 minutes');
+SELECT regress.calls_since_mark('_hours_close') AS keys_decided;
+ROLLBACK;

@@ -297,3 +297,13 @@ SELECT lead_id, status, customer_timezone, customer_time::time,
        dialable_now = vicidial.lead_dialable(lead_id) AS dialable_now_is_hours,
        next_dialable = CASE WHEN dialable_now THEN now() ELSE vicidial.lead_next_dialable(lead_id) END AS next_is_next
   FROM vicidial.callbacks_report(campaign => 'HRS', sort_by => 'lead_id') WHERE status <> 'ARCHIVE';
+
+-- A window is read once per call site and snapshot (src/hours_window.c),
+-- and PL/pgSQL keeps _hours_open's call site for the whole transaction:
+-- the transaction's own change of the hours is still seen by its next
+-- statement (closed at 10:00, then open).
+BEGIN;
+SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_at_ten;
+UPDATE vicidial.vicidial_call_times SET ct_default_start = '09:00' WHERE call_time_id = 'noon';
+SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_at_ten_after_change;
+ROLLBACK;

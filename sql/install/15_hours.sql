@@ -19,32 +19,12 @@ END $$;
 -- in the array are ignored). Each call time's window is the holiday's when
 -- the date is one, else the weekday's pair, else the default pair. Closed
 -- (NULL start) when any is closed or unknown: a rule narrows, never
--- widens; start = stop closes the day too. PL/pgSQL with a generic plan,
--- so that its one query is planned once per session: the sweep, the fill
--- and hopper_next ask it many times. (Left to choose, the plan cache
--- re-plans it at every call: a custom plan knows the array's
--- length and always looks cheaper than the generic one.)
+-- widens; start = stop closes the day too. In C (src/hours_window.c),
+-- its query planned once per backend: the sweep, the fill and hopper_next
+-- ask it many times, and within one snapshot each call site reads a
+-- window once.
 CREATE OR REPLACE FUNCTION vicidial._hours_window(call_times varchar[], day date, OUT start time, OUT stop time)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
-DECLARE
-    weekday integer := extract(dow FROM day)::integer + 1;
-BEGIN
-    SELECT CASE WHEN bool_and(w.start IS NOT NULL) THEN max(w.start) END, min(w.stop)
-      INTO start, stop
-      FROM unnest(call_times) AS ct(id)
-      LEFT JOIN vicidial.vicidial_call_times t ON t.call_time_id = ct.id
-      LEFT JOIN vicidial.vicidial_call_time_holidays h ON h.call_time_id = ct.id AND h.holiday_date = day
-     CROSS JOIN LATERAL (
-           SELECT CASE WHEN h.holiday_date IS NOT NULL THEN h.ct_start
-                       ELSE coalesce((ARRAY[t.ct_sunday_start, t.ct_monday_start, t.ct_tuesday_start, t.ct_wednesday_start,
-                                            t.ct_thursday_start, t.ct_friday_start, t.ct_saturday_start])[weekday],
-                                     t.ct_default_start) END,
-                  CASE WHEN h.holiday_date IS NOT NULL THEN h.ct_stop
-                       ELSE coalesce((ARRAY[t.ct_sunday_stop, t.ct_monday_stop, t.ct_tuesday_stop, t.ct_wednesday_stop,
-                                            t.ct_thursday_stop, t.ct_friday_stop, t.ct_saturday_stop])[weekday],
-                                     t.ct_default_stop) END) AS w(start, stop)
-     WHERE ct.id IS NOT NULL;
-END $$;
+LANGUAGE c STABLE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_hours_window';
 
 -- I8's predicate: "at" falls in [start, stop) of the window of its own
 -- local date, on the zone's wall clock.

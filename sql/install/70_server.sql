@@ -202,11 +202,14 @@ BEGIN
          WHERE q.call_limit_24hour <= 0
             OR NOT EXISTS (SELECT 1 FROM vicidial._limit_24h(q.lead_id, q.call_limit_24hour, at))
          GROUP BY q.campaign_id, q.zone, q.call_times),
-    -- a key's hours close (NULL: they are not open) asked once per key
+    -- a key's hours close (NULL: they are not open) asked once per key:
+    -- OFFSET 0 keeps the planner from pushing the test below the DISTINCT,
+    -- where it would be asked once per campaign and key
     open_hours AS MATERIALIZED (
         SELECT o.zone, o.call_times, o.closes
           FROM (SELECT k.zone, k.call_times, vicidial._hours_close(k.zone, k.call_times, at) AS closes
-                  FROM (SELECT DISTINCT c.zone, c.call_times FROM counted c) k) o
+                  FROM (SELECT DISTINCT c.zone, c.call_times FROM counted c) k
+                OFFSET 0) o
          WHERE o.closes IS NOT NULL),
     takeable AS (
         SELECT c.campaign_id, sum(c.rows) AS rows
