@@ -307,3 +307,50 @@ SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_at_t
 UPDATE vicidial.vicidial_call_times SET ct_default_start = '09:00' WHERE call_time_id = 'noon';
 SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_at_ten_after_change;
 ROLLBACK;
+
+-- A subtransaction rolled back takes its change of the hours with it,
+-- though the snapshot may not move (REPEATABLE READ keeps one; ROLLBACK
+-- TO counts no command): open after the change, closed again after.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SAVEPOINT before_change;
+UPDATE vicidial.vicidial_call_times SET ct_default_start = '09:00' WHERE call_time_id = 'noon';
+SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_in_savepoint;
+ROLLBACK TO before_change;
+SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_after_rollback;
+ROLLBACK;
+-- The same in READ COMMITTED, a savepoint inside another: the inner one
+-- rolled back keeps the change, the outer one takes it.
+BEGIN;
+SAVEPOINT outer_change;
+UPDATE vicidial.vicidial_call_times SET ct_default_start = '09:00' WHERE call_time_id = 'noon';
+SAVEPOINT inner_change;
+CREATE TEMP TABLE inner_scratch (i integer);
+ROLLBACK TO inner_change;
+SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_after_inner_rollback;
+ROLLBACK TO outer_change;
+SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_after_outer_rollback;
+ROLLBACK;
+-- And a PL/pgSQL block that fails: its change is gone after it.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+DO $$
+BEGIN
+    BEGIN
+        UPDATE vicidial.vicidial_call_times SET ct_default_start = '09:00' WHERE call_time_id = 'noon';
+        RAISE NOTICE 'open in the block: %', vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00');
+        RAISE division_by_zero;
+    EXCEPTION WHEN division_by_zero THEN
+        NULL;
+    END;
+    RAISE NOTICE 'open after the block failed: %', vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00');
+END $$;
+ROLLBACK;
+-- What it saves: one statement asking a window a hundred times on two
+-- dates reads the call times twice.
+BEGIN;
+SELECT coalesce(sum(seq_scan + idx_scan), 0) AS scans FROM pg_stat_xact_user_tables
+ WHERE relid = 'vicidial.vicidial_call_times'::regclass \gset
+SELECT count(*) FILTER (WHERE (vicidial._hours_window('{noon}', '2027-01-20'::date + g % 2)).start = '12:00') AS noon_openings
+  FROM generate_series(1, 100) g;
+SELECT sum(seq_scan + idx_scan) - :scans AS call_times_read FROM pg_stat_xact_user_tables
+ WHERE relid = 'vicidial.vicidial_call_times'::regclass;
+ROLLBACK;

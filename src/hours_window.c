@@ -7,28 +7,31 @@
  * The fill, the room count and the sweep ask for the same few windows (a
  * call-times set on a date) hundreds of times in one statement, and each
  * asking ran the query below through PL/pgSQL. A window depends on the
- * call-time tables alone, which cannot change within what one snapshot
- * sees: so the answers are kept at each call site for as long as the
- * snapshot in force sees what the one that read them saw (the same
- * transaction and command, the same transactions in progress), as a
- * STABLE function's may be. A call site can outlive a statement
- * (PL/pgSQL keeps one for the whole transaction), hence the test of the
- * snapshot, not of the statement.
+ * call-time tables alone: so the answers are kept at each call site for
+ * as long as nothing can make the tables read otherwise, as a STABLE
+ * function's may be. That is while the same role reads, in the same
+ * subtransaction (a subtransaction rolled back takes its writes with it,
+ * and starts another), with a snapshot that sees the same: the same
+ * command of its own and the same transactions in progress. A call site
+ * can outlive a statement (PL/pgSQL keeps one for the whole transaction),
+ * hence the test of the snapshot, not of the statement. A snapshot whose
+ * list of subtransactions overflowed does not say which ones it sees: the
+ * window is read again at every call.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/date.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
-
-#include "vicidial_callbacks.h"
 
 /*
  * Each call time's window is the holiday's when the date is one, else the
@@ -69,10 +72,19 @@ typedef struct RememberedWindow
 
 typedef struct WindowsOfSnapshot
 {
-	/* what the snapshot the windows were read in sees by */
+	/* what the windows were read under */
 	LocalTransactionId transaction;
-	SnapshotData seen;			/* with its arrays in context */
-	MemoryContext context;		/* those arrays and the remembered ones */
+	SubTransactionId subtransaction;
+	Oid			user;
+	TransactionId xmin;
+	TransactionId xmax;
+	CommandId	command;
+	uint32		xcnt;
+	int32		subxcnt;
+	TransactionId *xip;			/* in seen_context */
+	TransactionId *subxip;		/* in seen_context */
+	MemoryContext seen_context;
+	MemoryContext windows_context;	/* the remembered arrays */
 	TupleDesc	result_type;
 	int			count;
 	RememberedWindow windows[REMEMBERED_WINDOWS];
@@ -86,6 +98,7 @@ read_window(Datum call_times, bool call_times_null, Datum day, bool day_null, Re
 {
 	Datum		values[2] = {call_times, day};
 	char		nulls[2] = {call_times_null ? 'n' : ' ', day_null ? 'n' : ' '};
+	int			result;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "vicidial._hours_window(): SPI_connect failed");
@@ -94,12 +107,16 @@ read_window(Datum call_times, bool call_times_null, Datum day, bool day_null, Re
 		Oid			argtypes[2] = {VARCHARARRAYOID, DATEOID};
 		SPIPlanPtr	plan = SPI_prepare_cursor(WINDOW_QUERY, 2, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
-		if (plan == NULL || SPI_keepplan(plan) != 0)
+		if (plan == NULL)
 			elog(ERROR, "vicidial._hours_window(): SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "vicidial._hours_window(): SPI_keepplan failed");
 		window_plan = plan;
 	}
-	if (SPI_execute_plan(window_plan, values, nulls, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "vicidial._hours_window(): SPI_execute_plan failed");
+	result = SPI_execute_plan(window_plan, values, nulls, true, 1);
+	if (result != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "vicidial._hours_window(): SPI_execute_plan returned %s, %llu rows",
+			 SPI_result_code_string(result), (unsigned long long) SPI_processed);
 	window->start = DatumGetTimeADT(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
 												  &window->start_null));
 	window->stop = DatumGetTimeADT(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
@@ -107,26 +124,54 @@ read_window(Datum call_times, bool call_times_null, Datum day, bool day_null, Re
 	SPI_finish();
 }
 
-/*
- * Whether two snapshots of this transaction see the same rows: the same
- * transactions in progress and the same command of its own.
- */
 static bool
-sees_the_same(Snapshot seen, Snapshot snapshot)
+same_ids(const TransactionId *a, const TransactionId *b, int count)
 {
-	return seen->xmin == snapshot->xmin && seen->xmax == snapshot->xmax &&
-		seen->curcid == snapshot->curcid &&
-		seen->suboverflowed == snapshot->suboverflowed &&
-		seen->takenDuringRecovery == snapshot->takenDuringRecovery &&
-		seen->xcnt == snapshot->xcnt && seen->subxcnt == snapshot->subxcnt &&
-		memcmp(seen->xip, snapshot->xip, snapshot->xcnt * sizeof(TransactionId)) == 0 &&
-		memcmp(seen->subxip, snapshot->subxip, snapshot->subxcnt * sizeof(TransactionId)) == 0;
+	return count == 0 || memcmp(a, b, count * sizeof(TransactionId)) == 0;
+}
+
+/* Whether the windows were read under what reads now (see the header). */
+static bool
+read_under_the_same(WindowsOfSnapshot *remembered, Snapshot snapshot)
+{
+	return remembered->transaction == MyProc->lxid &&
+		remembered->subtransaction == GetCurrentSubTransactionId() &&
+		remembered->user == GetUserId() &&
+		remembered->xmin == snapshot->xmin && remembered->xmax == snapshot->xmax &&
+		remembered->command == snapshot->curcid &&
+		remembered->xcnt == snapshot->xcnt && remembered->subxcnt == snapshot->subxcnt &&
+		same_ids(remembered->xip, snapshot->xip, snapshot->xcnt) &&
+		same_ids(remembered->subxip, snapshot->subxip, snapshot->subxcnt);
+}
+
+static void
+remember_reading_under(WindowsOfSnapshot *remembered, Snapshot snapshot)
+{
+	MemoryContextReset(remembered->seen_context);
+	MemoryContextReset(remembered->windows_context);
+	remembered->count = 0;
+	remembered->transaction = MyProc->lxid;
+	remembered->subtransaction = GetCurrentSubTransactionId();
+	remembered->user = GetUserId();
+	remembered->xmin = snapshot->xmin;
+	remembered->xmax = snapshot->xmax;
+	remembered->command = snapshot->curcid;
+	remembered->xcnt = snapshot->xcnt;
+	remembered->subxcnt = snapshot->subxcnt;
+	remembered->xip = MemoryContextAlloc(remembered->seen_context,
+										 Max(snapshot->xcnt, 1) * sizeof(TransactionId));
+	if (snapshot->xcnt > 0)
+		memcpy(remembered->xip, snapshot->xip, snapshot->xcnt * sizeof(TransactionId));
+	remembered->subxip = MemoryContextAlloc(remembered->seen_context,
+											Max(snapshot->subxcnt, 1) * sizeof(TransactionId));
+	if (snapshot->subxcnt > 0)
+		memcpy(remembered->subxip, snapshot->subxip, snapshot->subxcnt * sizeof(TransactionId));
 }
 
 /*
- * The windows remembered at this call site, emptied when the snapshot in
- * force does not see what the one they were read in saw; NULL when no
- * snapshot is in force.
+ * The windows remembered at this call site, emptied unless they were read
+ * under what reads now; NULL when they cannot be kept (no snapshot, or
+ * one that does not tell what it sees).
  */
 static WindowsOfSnapshot *
 windows_of_snapshot(FunctionCallInfo fcinfo)
@@ -137,7 +182,7 @@ windows_of_snapshot(FunctionCallInfo fcinfo)
 	if (!ActiveSnapshotSet())
 		return NULL;
 	snapshot = GetActiveSnapshot();
-	if (snapshot->snapshot_type != SNAPSHOT_MVCC)
+	if (snapshot->snapshot_type != SNAPSHOT_MVCC || snapshot->suboverflowed)
 		return NULL;
 	if (remembered == NULL)
 	{
@@ -148,27 +193,17 @@ windows_of_snapshot(FunctionCallInfo fcinfo)
 			elog(ERROR, "vicidial._hours_window(): its result is not a row");
 		caller_context = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 		remembered = palloc0(sizeof(WindowsOfSnapshot));
-		remembered->context = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "vicidial hours windows",
-													ALLOCSET_SMALL_SIZES);
+		remembered->seen_context = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "vicidial hours snapshot",
+														 ALLOCSET_SMALL_SIZES);
+		remembered->windows_context = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "vicidial hours windows",
+															ALLOCSET_SMALL_SIZES);
 		remembered->result_type = BlessTupleDesc(CreateTupleDescCopy(result_type));
 		MemoryContextSwitchTo(caller_context);
 		remembered->transaction = InvalidLocalTransactionId;
 		fcinfo->flinfo->fn_extra = remembered;
 	}
-	if (remembered->transaction != MyProc->lxid || !sees_the_same(&remembered->seen, snapshot) ||
-		remembered->count == REMEMBERED_WINDOWS)
-	{
-		MemoryContextReset(remembered->context);
-		remembered->count = 0;
-		remembered->transaction = MyProc->lxid;
-		remembered->seen = *snapshot;
-		remembered->seen.xip = MemoryContextAlloc(remembered->context,
-												  Max(snapshot->xcnt, 1) * sizeof(TransactionId));
-		memcpy(remembered->seen.xip, snapshot->xip, snapshot->xcnt * sizeof(TransactionId));
-		remembered->seen.subxip = MemoryContextAlloc(remembered->context,
-													 Max(snapshot->subxcnt, 1) * sizeof(TransactionId));
-		memcpy(remembered->seen.subxip, snapshot->subxip, snapshot->subxcnt * sizeof(TransactionId));
-	}
+	if (!read_under_the_same(remembered, snapshot))
+		remember_reading_under(remembered, snapshot);
 	return remembered;
 }
 
@@ -178,7 +213,7 @@ Datum
 vicidial_hours_window(PG_FUNCTION_ARGS)
 {
 	WindowsOfSnapshot *remembered = NULL;
-	RememberedWindow read;
+	RememberedWindow fresh;
 	RememberedWindow *window = NULL;
 	ArrayType  *call_times = NULL;
 	DateADT		day = 0;
@@ -202,12 +237,18 @@ vicidial_hours_window(PG_FUNCTION_ARGS)
 		}
 	if (window == NULL)
 	{
-		window = remembered ? &remembered->windows[remembered->count] : &read;
+		/* full: the oldest reading goes with the rest */
+		if (remembered && remembered->count == REMEMBERED_WINDOWS)
+		{
+			MemoryContextReset(remembered->windows_context);
+			remembered->count = 0;
+		}
+		window = remembered ? &remembered->windows[remembered->count] : &fresh;
 		read_window(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1), PG_ARGISNULL(1), window);
 		if (remembered)
 		{
 			window->day = day;
-			window->call_times = MemoryContextAlloc(remembered->context, VARSIZE(call_times));
+			window->call_times = MemoryContextAlloc(remembered->windows_context, VARSIZE(call_times));
 			memcpy(window->call_times, call_times, VARSIZE(call_times));
 			remembered->count++;
 		}

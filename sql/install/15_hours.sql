@@ -21,8 +21,8 @@ END $$;
 -- (NULL start) when any is closed or unknown: a rule narrows, never
 -- widens; start = stop closes the day too. In C (src/hours_window.c),
 -- its query planned once per backend: the sweep, the fill and hopper_next
--- ask it many times, and within one snapshot each call site reads a
--- window once.
+-- ask it many times, and each call site reads a window once while
+-- nothing could make it read otherwise.
 CREATE OR REPLACE FUNCTION vicidial._hours_window(call_times varchar[], day date, OUT start time, OUT stop time)
 LANGUAGE c STABLE SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'vicidial_hours_window';
 

@@ -83,6 +83,22 @@ for rep in $(seq 1 "$reps"); do
     callback_log ENABLE
 done
 
+# A refill, as each of the worker's runs makes while agents take leads:
+# the hoppers full (10 x 500, committed), the first 5 of each taken out
+# (untimed), put back; the median of 21 in one session, as the worker
+# keeps one. Ours counts the room, decides hours, do-not-call and the
+# 24-hour limit and queues; the floor inserts the same 50 leads bare.
+sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = 500; SELECT vicidial.hopper_fill('$due')" >/dev/null
+first="SELECT q.hopper_id, q.lead_id FROM (SELECT h.hopper_id, h.lead_id, row_number() OVER (PARTITION BY h.campaign_id ORDER BY h.priority DESC, h.hopper_id) AS n FROM vicidial.vicidial_hopper h) q WHERE q.n <= 5"
+take="DELETE FROM vicidial.vicidial_hopper WHERE hopper_id IN (SELECT f.hopper_id FROM ($first) f)"
+floor_refill=$(sql -c "SELECT bench.floor_refill(array_agg(f.lead_id), '$due') FROM ($first) f")
+refill() { clean; sql -c "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY bench.time_ms(\$s\$$1\$s\$, $2, \$s\$$take\$s\$)) FROM generate_series(1, 21)"; }
+for rep in $(seq 1 "$reps"); do
+    record 'refill 10 campaigns x 5 taken' floor "$rep" "$(refill "$floor_refill" true)"
+    record 'refill 10 campaigns x 5 taken' ours "$rep" "$(refill "SELECT vicidial.hopper_fill('$due')" false)"
+done
+sql -c "DELETE FROM vicidial.vicidial_hopper" >/dev/null
+
 # An idle run while the 50,000 ANYONE leads of the due callbacks wait for
 # their hours (a night's sweep, committed): it reads what an idle run reads.
 hours 9am-9pm

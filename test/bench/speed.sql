@@ -46,13 +46,17 @@ VACUUM ANALYZE;
 
 -- Milliseconds one statement takes, its deferred checks made immediate and
 -- timed with it, then undone. replica: with every trigger off (the floor).
-CREATE FUNCTION bench.time_ms(statement text, replica boolean DEFAULT false) RETURNS numeric
+-- setup: a statement run first, untimed, with the triggers on.
+CREATE FUNCTION bench.time_ms(statement text, replica boolean DEFAULT false, setup text DEFAULT NULL) RETURNS numeric
 LANGUAGE plpgsql AS $$
 DECLARE
     started timestamptz;
     taken numeric;
 BEGIN
     BEGIN
+        IF setup IS NOT NULL THEN
+            EXECUTE setup;
+        END IF;
         IF replica THEN
             SET LOCAL session_replication_role = replica;
         END IF;
@@ -100,6 +104,16 @@ CREATE FUNCTION bench.floor_fill(at timestamptz) RETURNS text LANGUAGE sql AS $$
                        ORDER BY l.lead_id LIMIT cp.hopper_level) c
                 WHERE li.campaign_id = cp.campaign_id
                 ORDER BY c.lead_id LIMIT cp.hopper_level) pick$f$, at)
+$$;
+
+-- The leads taken from full hoppers put back by one bare insert: the
+-- rows any refill writes, with nothing to find or decide.
+CREATE FUNCTION bench.floor_refill(leads bigint[], at timestamptz) RETURNS text LANGUAGE sql AS $$
+    SELECT format($f$
+        INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time)
+        SELECT l.lead_id, li.campaign_id, l.list_id, 'READY', 0, 'S', %L
+          FROM vicidial.vicidial_list l JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
+         WHERE l.lead_id = ANY (%L::bigint[])$f$, at, leads)
 $$;
 
 CREATE TABLE bench.results (what text, driver text, rep integer, ms numeric);
