@@ -298,7 +298,8 @@ SELECT lead_id, status, customer_timezone, customer_time::time,
        next_dialable = CASE WHEN dialable_now THEN now() ELSE vicidial.lead_next_dialable(lead_id) END AS next_is_next
   FROM vicidial.callbacks_report(campaign => 'HRS', sort_by => 'lead_id') WHERE status <> 'ARCHIVE';
 
--- A window is read once per call site and snapshot (src/hours_window.c),
+-- A window is read once per call site while nothing could make it read
+-- otherwise (src/hours_window.c),
 -- and PL/pgSQL keeps _hours_open's call site for the whole transaction:
 -- the transaction's own change of the hours is still seen by its next
 -- statement (closed at 10:00, then open).
@@ -354,3 +355,19 @@ SELECT count(*) FILTER (WHERE (vicidial._hours_window('{noon}', '2027-01-20'::da
 SELECT sum(seq_scan + idx_scan) - :scans AS call_times_read FROM pg_stat_xact_user_tables
  WHERE relid = 'vicidial.vicidial_call_times'::regclass;
 ROLLBACK;
+-- Nor is a window read by one role served to another in the same
+-- transaction: a role that may run the functions but not read the call
+-- times is refused, though the owner read the same window just before.
+CREATE ROLE regress_hours_reader;
+GRANT USAGE ON SCHEMA vicidial TO regress_hours_reader;
+GRANT EXECUTE ON FUNCTION vicidial._hours_open(text, varchar[], timestamptz),
+    vicidial._hours_window(varchar[], date) TO regress_hours_reader;
+BEGIN;
+SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 13:00+00') AS open_read_by_owner;
+SET LOCAL ROLE regress_hours_reader;
+\set VERBOSITY terse
+SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 13:00+00') AS open_read_by_reader;
+\set VERBOSITY default
+ROLLBACK;
+DROP OWNED BY regress_hours_reader;
+DROP ROLE regress_hours_reader;

@@ -5,13 +5,13 @@
  *     (15_hours.sql) comes down to it.
  *
  * The fill, the room count and the sweep ask for the same few windows (a
- * call-times set on a date) hundreds of times in one statement, and each
+ * call-times set on a date) over and over in one statement, and each
  * asking ran the query below through PL/pgSQL. A window depends on the
  * call-time tables alone: so the answers are kept at each call site for
  * as long as nothing can make the tables read otherwise, as a STABLE
  * function's may be. That is while the same role reads, in the same
- * subtransaction (a subtransaction rolled back takes its writes with it,
- * and starts another), with a snapshot that sees the same: the same
+ * subtransaction (one rolled back takes its writes with it, and what
+ * runs next runs in another, or in its parent), with a snapshot that sees the same: the same
  * command of its own and the same transactions in progress. A call site
  * can outlive a statement (PL/pgSQL keeps one for the whole transaction),
  * hence the test of the snapshot, not of the statement. A snapshot whose
@@ -57,7 +57,7 @@
 	"                                 t.ct_default_stop) END) AS w(start, stop)" \
 	" WHERE ct.id IS NOT NULL"
 
-/* enough for every (call times, date) pair a fill or a sweep meets */
+/* per call site; past it, each new reading takes the oldest one's place */
 #define REMEMBERED_WINDOWS 64
 
 typedef struct RememberedWindow
@@ -86,7 +86,9 @@ typedef struct WindowsOfSnapshot
 	MemoryContext seen_context;
 	MemoryContext windows_context;	/* the remembered arrays */
 	TupleDesc	result_type;
+	bool		usable;			/* the windows may be served under this snapshot */
 	int			count;
+	int			oldest;			/* the next to be replaced once count is full */
 	RememberedWindow windows[REMEMBERED_WINDOWS];
 } WindowsOfSnapshot;
 
@@ -150,6 +152,7 @@ remember_reading_under(WindowsOfSnapshot *remembered, Snapshot snapshot)
 	MemoryContextReset(remembered->seen_context);
 	MemoryContextReset(remembered->windows_context);
 	remembered->count = 0;
+	remembered->oldest = 0;
 	remembered->transaction = MyProc->lxid;
 	remembered->subtransaction = GetCurrentSubTransactionId();
 	remembered->user = GetUserId();
@@ -169,21 +172,16 @@ remember_reading_under(WindowsOfSnapshot *remembered, Snapshot snapshot)
 }
 
 /*
- * The windows remembered at this call site, emptied unless they were read
- * under what reads now; NULL when they cannot be kept (no snapshot, or
- * one that does not tell what it sees).
+ * This call site's windows, emptied unless they were read under what
+ * reads now; not usable when there is no snapshot, or one that does not
+ * tell what it sees.
  */
 static WindowsOfSnapshot *
-windows_of_snapshot(FunctionCallInfo fcinfo)
+windows_of_call_site(FunctionCallInfo fcinfo)
 {
 	WindowsOfSnapshot *remembered = (WindowsOfSnapshot *) fcinfo->flinfo->fn_extra;
-	Snapshot	snapshot;
+	Snapshot	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : NULL;
 
-	if (!ActiveSnapshotSet())
-		return NULL;
-	snapshot = GetActiveSnapshot();
-	if (snapshot->snapshot_type != SNAPSHOT_MVCC || snapshot->suboverflowed)
-		return NULL;
 	if (remembered == NULL)
 	{
 		TupleDesc	result_type;
@@ -202,7 +200,8 @@ windows_of_snapshot(FunctionCallInfo fcinfo)
 		remembered->transaction = InvalidLocalTransactionId;
 		fcinfo->flinfo->fn_extra = remembered;
 	}
-	if (!read_under_the_same(remembered, snapshot))
+	remembered->usable = snapshot != NULL && snapshot->snapshot_type == SNAPSHOT_MVCC && !snapshot->suboverflowed;
+	if (remembered->usable && !read_under_the_same(remembered, snapshot))
 		remember_reading_under(remembered, snapshot);
 	return remembered;
 }
@@ -212,22 +211,16 @@ PG_FUNCTION_INFO_V1(vicidial_hours_window);
 Datum
 vicidial_hours_window(PG_FUNCTION_ARGS)
 {
-	WindowsOfSnapshot *remembered = NULL;
+	WindowsOfSnapshot *remembered = windows_of_call_site(fcinfo);
+	bool		keep = remembered->usable && !PG_ARGISNULL(0) && !PG_ARGISNULL(1);
 	RememberedWindow fresh;
 	RememberedWindow *window = NULL;
-	ArrayType  *call_times = NULL;
-	DateADT		day = 0;
-	TupleDesc	result_type;
+	ArrayType  *call_times = keep ? PG_GETARG_ARRAYTYPE_P(0) : NULL;
+	DateADT		day = keep ? PG_GETARG_DATEADT(1) : 0;
 	Datum		values[2];
 	bool		nulls[2];
 
-	if (!PG_ARGISNULL(0) && !PG_ARGISNULL(1))
-	{
-		call_times = PG_GETARG_ARRAYTYPE_P(0);
-		day = PG_GETARG_DATEADT(1);
-		remembered = windows_of_snapshot(fcinfo);
-	}
-	for (int i = 0; remembered != NULL && i < remembered->count; i++)
+	for (int i = 0; keep && i < remembered->count; i++)
 		if (remembered->windows[i].day == day &&
 			VARSIZE(remembered->windows[i].call_times) == VARSIZE(call_times) &&
 			memcmp(remembered->windows[i].call_times, call_times, VARSIZE(call_times)) == 0)
@@ -237,32 +230,30 @@ vicidial_hours_window(PG_FUNCTION_ARGS)
 		}
 	if (window == NULL)
 	{
-		/* full: the oldest reading goes with the rest */
-		if (remembered && remembered->count == REMEMBERED_WINDOWS)
+		read_window(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1), PG_ARGISNULL(1), &fresh);
+		window = &fresh;
+	}
+	if (keep && window == &fresh)
+	{
+		RememberedWindow *slot;
+
+		if (remembered->count < REMEMBERED_WINDOWS)
+			slot = &remembered->windows[remembered->count++];
+		else
 		{
-			MemoryContextReset(remembered->windows_context);
-			remembered->count = 0;
+			slot = &remembered->windows[remembered->oldest];
+			remembered->oldest = (remembered->oldest + 1) % REMEMBERED_WINDOWS;
+			pfree(slot->call_times);
 		}
-		window = remembered ? &remembered->windows[remembered->count] : &fresh;
-		read_window(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1), PG_ARGISNULL(1), window);
-		if (remembered)
-		{
-			window->day = day;
-			window->call_times = MemoryContextAlloc(remembered->windows_context, VARSIZE(call_times));
-			memcpy(window->call_times, call_times, VARSIZE(call_times));
-			remembered->count++;
-		}
+		*slot = fresh;
+		slot->day = day;
+		slot->call_times = MemoryContextAlloc(remembered->windows_context, VARSIZE(call_times));
+		memcpy(slot->call_times, call_times, VARSIZE(call_times));
 	}
 
-	if (remembered)
-		result_type = remembered->result_type;
-	else if (get_call_result_type(fcinfo, NULL, &result_type) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "vicidial._hours_window(): its result is not a row");
-	else
-		result_type = BlessTupleDesc(result_type);
 	values[0] = TimeADTGetDatum(window->start);
 	nulls[0] = window->start_null;
 	values[1] = TimeADTGetDatum(window->stop);
 	nulls[1] = window->stop_null;
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_type, values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(remembered->result_type, values, nulls)));
 }
