@@ -59,6 +59,22 @@ SET LOCAL ROLE pool_login;
 SELECT set_config('role', 'Carol', true) AS switched;
 SELECT * FROM vicidial.agent_callback_count('zed');
 COMMIT;
+-- A name that needs quoting is still the exact name, and a binding to a
+-- role that does not exist (not yet created, or dropped since) refuses
+-- every caller as not privileged, never with a look-up error.
+UPDATE vicidial.vicidial_users SET db_role = 'Night "B". shift' WHERE "user" = 'zed';
+SET ROLE "Carol";
+SELECT regress.attempt($$SELECT * FROM vicidial.agent_callback_count('zed')$$) AS bound_to_no_role;
+RESET ROLE;
+CREATE ROLE "Night ""B"". shift";
+GRANT "Night ""B"". shift" TO "Carol";
+SET ROLE "Carol";
+SELECT * FROM vicidial.agent_callback_count('zed');
+RESET ROLE;
+DROP ROLE "Night ""B"". shift";
+SET ROLE "Carol";
+SELECT regress.attempt($$SELECT * FROM vicidial.agent_callback_count('zed')$$) AS bound_to_dropped_role;
+RESET ROLE;
 UPDATE vicidial.vicidial_users SET db_role = NULL WHERE "user" = 'zed';
 
 -- One call per agent: a second claim while one is held is refused and

@@ -39,15 +39,23 @@ END $$;
 
 -- A wall-clock time in a zone as an instant: the earlier one when the
 -- clocks repeat it, NULL when they skip it. The zone's offset a day before
--- and a day after covers any one transition between them.
+-- and a day after covers any one transition between them. PL/pgSQL, not
+-- SQL, here and in the callback window below: a SQL function with a SET
+-- clause is never inlined and is planned again at every call.
 CREATE OR REPLACE FUNCTION vicidial._local_instant(local timestamp, zone text) RETURNS timestamptz
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT min(i.at)
-      FROM (SELECT local AT TIME ZONE 'UTC') AS utc(at)
-     CROSS JOIN LATERAL (VALUES (utc.at - interval '1 day'), (utc.at + interval '1 day')) AS near(at)
-     CROSS JOIN LATERAL (SELECT utc.at - ((near.at AT TIME ZONE zone) - (near.at AT TIME ZONE 'UTC'))) AS i(at)
-     WHERE i.at AT TIME ZONE zone = local
-$$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    as_utc timestamptz := local AT TIME ZONE 'UTC';
+    day_before timestamptz := as_utc - interval '1 day';
+    day_after timestamptz := as_utc + interval '1 day';
+    -- "local" read with the offset of each side of a transition
+    with_offset_before timestamptz := as_utc - ((day_before AT TIME ZONE zone) - (day_before AT TIME ZONE 'UTC'));
+    with_offset_after timestamptz := as_utc - ((day_after AT TIME ZONE zone) - (day_after AT TIME ZONE 'UTC'));
+BEGIN
+    -- least() passes over NULLs: the candidates whose clock does not read "local" are none
+    RETURN least(CASE WHEN with_offset_before AT TIME ZONE zone = local THEN with_offset_before END,
+                 CASE WHEN with_offset_after AT TIME ZONE zone = local THEN with_offset_after END);
+END $$;
 
 -- The first instant at which the zone's wall clock reads "local" or later:
 -- the instant itself or, inside a gap the clocks skip, the gap's end

@@ -48,21 +48,22 @@ END $$;
 -- locally so zones offset by :30 or :45 get their own half hours.
 CREATE OR REPLACE FUNCTION vicidial._half_hour_start(at timestamptz, zone text DEFAULT current_setting('TimeZone'))
 RETURNS timestamptz
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT date_trunc('minute', at)
-           - make_interval(mins => extract(minute FROM at AT TIME ZONE zone)::int % 30)
-$$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN date_trunc('minute', at) - make_interval(mins => extract(minute FROM at AT TIME ZONE zone)::int % 30);
+END $$;
 
 -- The window callback_schedule accepts: from the start of the current half
 -- hour to now + days_limit days, both ends included, both on the zone's
 -- wall clock (days counted in the session's zone would move the end by an
 -- hour across a DST change there).
 CREATE OR REPLACE FUNCTION vicidial._callback_window(days_limit integer, zone text) RETURNS tstzrange
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT tstzrange(vicidial._half_hour_start(now(), zone),
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN tstzrange(vicidial._half_hour_start(now(), zone),
                      vicidial._first_instant_from((now() AT TIME ZONE zone) + make_interval(days => days_limit), zone),
-                     '[]')
-$$;
+                     '[]');
+END $$;
 
 -- A callback time must fall in the campaign's window, read on the lead's
 -- clock, and inside the lead's calling hours (I8).
@@ -213,8 +214,10 @@ BEGIN
     END IF;
     IF bound.db_role IS NOT NULL THEN
         caller := vicidial._calling_role();
-        IF NOT coalesce((SELECT pg_has_role(caller, r.oid, 'USAGE') FROM pg_catalog.pg_roles r
-                          WHERE r.rolname = bound.db_role), false) THEN
+        -- to_regrole of the quoted name: the exact name, and NULL (refused)
+        -- for a role that does not exist; a look-up in the role cache,
+        -- where a join to pg_roles was a query at every agent call
+        IF NOT coalesce(pg_has_role(caller, to_regrole(quote_ident(bound.db_role)), 'USAGE'), false) THEN
             RAISE EXCEPTION 'role "%" may not act as agent "%"', caller, agent
                 USING ERRCODE = 'insufficient_privilege',
                       HINT = format('agent "%s" is bound to the database role "%s": act as that role (SET LOCAL ROLE)',
