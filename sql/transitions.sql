@@ -96,6 +96,30 @@ SELECT l.lead_id, l.status, l.called_since_last_reset, h.lead_id IS NOT NULL AS 
   LEFT JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id
  WHERE l.lead_id IN (8010, 8011, 8012) ORDER BY l.lead_id, c.callback_id;
 
+-- I2 and I11 whichever side one statement changes, each change that can
+-- break them checked at commit: a lead inserted as CBHOLD, a lead leaving
+-- INCALL or changing hands, a callback inserted, moved to another owner or
+-- made USERONLY. 8200 is being called early by agent1 (its ANYONE callback
+-- ACTIVE, for agent3); agent1 calls 8201 as the owner of its USERONLY
+-- callback; agent1 calls 8202, which has no callback. (Due after every
+-- sweep below, outside the leads whose callbacks it counts.)
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) SELECT g, 800, 'NEW' FROM generate_series(8200, 8202) g;
+SELECT regress.attempt($$INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time, "user", recipient) VALUES
+           (8210, 8200, now() + interval '30 days', 'agent3', 'ANYONE'), (8211, 8201, now() + interval '30 days', 'agent1', 'USERONLY');
+       UPDATE vicidial.vicidial_list SET status = 'INCALL', "user" = 'agent1' WHERE lead_id IN (8200, 8201, 8202)$$) AS being_called;
+SELECT n, regress.attempt(call) FROM (VALUES
+    ('insert a lead as CBHOLD (I2)', $$INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) VALUES (8209, 800, 'CBHOLD')$$),
+    ('called early, lead to NEW (I2)', $$UPDATE vicidial.vicidial_list SET status = 'NEW' WHERE lead_id = 8200$$),
+    ('USERONLY call handed to another agent (I11)', $$UPDATE vicidial.vicidial_list SET "user" = 'agent3' WHERE lead_id = 8201$$),
+    ('USERONLY moved off the agent calling it (I11)', $$UPDATE vicidial.vicidial_callbacks SET "user" = 'agent3' WHERE callback_id = 8211$$),
+    ('called early, made USERONLY of its owner (I11)', $$UPDATE vicidial.vicidial_callbacks SET recipient = 'USERONLY' WHERE callback_id = 8210$$),
+    ('insert USERONLY for a call of another agent (I11)', $$INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time, "user", recipient)
+                                                           VALUES (8212, 8202, now() + interval '30 days', 'agent3', 'USERONLY')$$)
+) AS cases(n, call);
+SELECT l.lead_id, l.status, l."user", c.callback_id, c.status AS callback_status, c.recipient, c."user" AS owner
+  FROM vicidial.vicidial_list l LEFT JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id
+ WHERE l.lead_id BETWEEN 8200 AND 8209 ORDER BY l.lead_id;
+
 -- I3 from the lead's side: a lead in the hopper cannot turn CBHOLD, and I4:
 -- a lead is in the hopper once.
 INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (8006, 'TRN', 800);

@@ -1,19 +1,18 @@
 /*
  * callback_changes.c
  *     What a statement did to vicidial_callbacks, read once from its
- *     transition tables: whether a callback may now fall due sooner (the
- *     worker is woken at commit) and which leads must follow their
- *     callbacks (handed to vicidial._apply_callback_effects).
+ *     transition tables (transition_rows.c): whether a callback may now
+ *     fall due sooner (the worker is woken at commit), which leads must
+ *     follow their callbacks (handed to vicidial._apply_callback_effects)
+ *     and which leads are checked at commit (queued as lead_changes.c
+ *     queues them).
  *
- * Both questions are asked after every statement that writes callbacks,
- * and many statements answer no to both: an agent's dial counts an
+ * These questions are asked after every statement that writes callbacks,
+ * and many statements answer no to all: an agent's dial counts an
  * attempt, a comment changes. Asked in C, a no costs a pass over the rows
  * and nothing is planned; the moves themselves stay in SQL
  * (sql/install/40_leads.sql), asked only of a statement that inserted
  * callbacks or changed the status or recipient of one.
- *
- * An UPDATE's transition tables hold the old and the new version of each
- * row in the same order (trigger.c adds them in pairs).
  */
 #include "postgres.h"
 
@@ -37,6 +36,7 @@ typedef struct CallbackColumns
 	AttrNumber	status;
 	AttrNumber	recipient;
 	AttrNumber	callback_time;
+	AttrNumber	user;
 } CallbackColumns;
 
 /* one version of a row, as read */
@@ -46,109 +46,83 @@ typedef struct CallbackRow
 	int64		lead_id;
 	text	   *status;			/* NULL when null */
 	text	   *recipient;
+	text	   *user;
 	Datum		callback_time;
 	bool		callback_time_null;
 } CallbackRow;
-
-/* a growing list of ids, handed to SQL as a bigint[] (NULL when empty) */
-typedef struct IdList
-{
-	int64	   *ids;
-	int			count;
-	int			size;
-} IdList;
-
-/* a transition table read from its start, through a read pointer of our own */
-typedef struct TransitionReader
-{
-	Tuplestorestate *rows;
-	TupleTableSlot *slot;
-} TransitionReader;
-
-static AttrNumber
-column_number(Relation relation, const char *name)
-{
-	int			attnum = SPI_fnumber(RelationGetDescr(relation), name);
-
-	if (attnum <= 0)
-		elog(ERROR, "vicidial_callbacks: %s has no column \"%s\"", RelationGetRelationName(relation), name);
-	return attnum;
-}
 
 static CallbackColumns
 callback_columns(Relation relation)
 {
 	CallbackColumns columns;
 
-	columns.callback_id = column_number(relation, "callback_id");
-	columns.lead_id = column_number(relation, "lead_id");
-	columns.status = column_number(relation, "status");
-	columns.recipient = column_number(relation, "recipient");
-	columns.callback_time = column_number(relation, "callback_time");
+	columns.callback_id = transition_column(relation, "callback_id");
+	columns.lead_id = transition_column(relation, "lead_id");
+	columns.status = transition_column(relation, "status");
+	columns.recipient = transition_column(relation, "recipient");
+	columns.callback_time = transition_column(relation, "callback_time");
+	columns.user = transition_column(relation, "user");
 	return columns;
-}
-
-static void
-reader_open(TransitionReader *reader, Tuplestorestate *rows, Relation relation)
-{
-	int			pointer = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
-
-	tuplestore_select_read_pointer(rows, pointer);
-	tuplestore_rescan(rows);
-	reader->rows = rows;
-	reader->slot = MakeSingleTupleTableSlot(RelationGetDescr(relation), &TTSOpsMinimalTuple);
-}
-
-static text *
-text_column(TupleTableSlot *slot, AttrNumber attnum)
-{
-	bool		isnull;
-	Datum		value = slot_getattr(slot, attnum, &isnull);
-
-	return isnull ? NULL : DatumGetTextPP(value);
 }
 
 /* the next row, false at the end; its text is valid until the next call */
 static bool
 reader_next(TransitionReader *reader, const CallbackColumns *columns, CallbackRow *row)
 {
-	bool		isnull;
-
-	if (!tuplestore_gettupleslot(reader->rows, true, false, reader->slot))
+	if (!transition_reader_next(reader))
 		return false;
-	row->callback_id = DatumGetInt64(slot_getattr(reader->slot, columns->callback_id, &isnull));
-	row->lead_id = DatumGetInt64(slot_getattr(reader->slot, columns->lead_id, &isnull));
-	row->status = text_column(reader->slot, columns->status);
-	row->recipient = text_column(reader->slot, columns->recipient);
+	row->callback_id = transition_int64(reader->slot, columns->callback_id);
+	row->lead_id = transition_int64(reader->slot, columns->lead_id);
+	row->status = transition_text(reader->slot, columns->status);
+	row->recipient = transition_text(reader->slot, columns->recipient);
+	row->user = transition_text(reader->slot, columns->user);
 	row->callback_time = slot_getattr(reader->slot, columns->callback_time, &row->callback_time_null);
 	return true;
 }
 
-/* the old version of the row just read from the new rows: the next one */
+/*
+ * A statement's rows, each new version with its old one beside it (an
+ * update's tables hold them at the same position); an insert has no old.
+ */
+typedef struct CallbackChanges
+{
+	CallbackColumns columns;
+	bool		updated;
+	TransitionReader new_rows;
+	TransitionReader old_rows;	/* an update's only */
+	CallbackRow new_row;
+	CallbackRow old_row;		/* an update's only */
+} CallbackChanges;
+
 static void
-read_old_version(TransitionReader *old_rows, const CallbackColumns *columns, CallbackRow *old_row,
-				 const CallbackRow *new_row)
+callback_changes_open(CallbackChanges *changes, TriggerData *trigger)
 {
-	if (!reader_next(old_rows, columns, old_row) || old_row->callback_id != new_row->callback_id)
+	changes->columns = callback_columns(trigger->tg_relation);
+	changes->updated = TRIGGER_FIRED_BY_UPDATE(trigger->tg_event);
+	transition_reader_open(&changes->new_rows, trigger->tg_newtable, trigger->tg_relation);
+	if (changes->updated)
+		transition_reader_open(&changes->old_rows, trigger->tg_oldtable, trigger->tg_relation);
+}
+
+/* the next row and, for an update, its old version; false at the end */
+static bool
+callback_changes_next(CallbackChanges *changes)
+{
+	if (!reader_next(&changes->new_rows, &changes->columns, &changes->new_row))
+		return false;
+	if (changes->updated &&
+		(!reader_next(&changes->old_rows, &changes->columns, &changes->old_row) ||
+		 changes->old_row.callback_id != changes->new_row.callback_id))
 		elog(ERROR, "vicidial_callbacks: the old and new rows of an update are not in pairs");
+	return true;
 }
 
-static bool
-text_is(const text *value, const char *expected)
+static void
+callback_changes_close(CallbackChanges *changes)
 {
-	size_t		length = strlen(expected);
-
-	return value != NULL && VARSIZE_ANY_EXHDR(value) == length && memcmp(VARDATA_ANY(value), expected, length) == 0;
-}
-
-/* IS NOT DISTINCT FROM */
-static bool
-same_text(const text *a, const text *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return VARSIZE_ANY_EXHDR(a) == VARSIZE_ANY_EXHDR(b) &&
-		memcmp(VARDATA_ANY(a), VARDATA_ANY(b), VARSIZE_ANY_EXHDR(a)) == 0;
+	transition_reader_close(&changes->new_rows);
+	if (changes->updated)
+		transition_reader_close(&changes->old_rows);
 }
 
 static bool
@@ -171,56 +145,6 @@ open_callback(const CallbackRow *row)
 	return text_is(row->status, "ACTIVE") || text_is(row->status, "LIVE");
 }
 
-static void
-id_list_add(IdList *list, int64 id)
-{
-	if (list->count == list->size)
-	{
-		list->size = list->size == 0 ? 16 : list->size * 2;
-		list->ids = list->ids == NULL ? palloc(list->size * sizeof(int64))
-			: repalloc(list->ids, list->size * sizeof(int64));
-	}
-	list->ids[list->count++] = id;
-}
-
-static int
-compare_ids(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* in ascending order, the order in which every path locks leads and callbacks */
-static Datum
-id_list_array(IdList *list, bool *isnull)
-{
-	Datum	   *elements;
-	int			i;
-
-	*isnull = list->count == 0;
-	if (*isnull)
-		return (Datum) 0;
-	qsort(list->ids, list->count, sizeof(int64), compare_ids);
-	elements = palloc(list->count * sizeof(Datum));
-	for (i = 0; i < list->count; i++)
-		elements[i] = Int64GetDatum(list->ids[i]);
-	return PointerGetDatum(construct_array(elements, list->count, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
-static void
-require_statement_trigger(FunctionCallInfo fcinfo, const char *name)
-{
-	TriggerData *trigger = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigger->tg_event) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(trigger->tg_event))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s must be called as an after statement trigger", name)));
-}
-
 PG_FUNCTION_INFO_V1(vicidial_wake_worker);
 
 /*
@@ -240,24 +164,16 @@ vicidial_wake_worker(PG_FUNCTION_ARGS)
 	require_statement_trigger(fcinfo, "vicidial._wake_worker()");
 	if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) && trigger->tg_oldtable != NULL && trigger->tg_newtable != NULL)
 	{
-		CallbackColumns columns = callback_columns(trigger->tg_relation);
-		TransitionReader old_rows;
-		TransitionReader new_rows;
-		CallbackRow old_row;
-		CallbackRow new_row;
+		CallbackChanges changes;
 
-		reader_open(&old_rows, trigger->tg_oldtable, trigger->tg_relation);
-		reader_open(&new_rows, trigger->tg_newtable, trigger->tg_relation);
+		callback_changes_open(&changes, trigger);
 		wake = false;
-		while (!wake && reader_next(&new_rows, &columns, &new_row))
-		{
-			read_old_version(&old_rows, &columns, &old_row, &new_row);
-			wake = open_callback(&new_row) &&
-				!(same_text(old_row.status, new_row.status) && same_text(old_row.recipient, new_row.recipient) &&
-				  same_time(&old_row, &new_row));
-		}
-		ExecDropSingleTupleTableSlot(old_rows.slot);
-		ExecDropSingleTupleTableSlot(new_rows.slot);
+		while (!wake && callback_changes_next(&changes))
+			wake = open_callback(&changes.new_row) &&
+				!(same_text(changes.old_row.status, changes.new_row.status) &&
+				  same_text(changes.old_row.recipient, changes.new_row.recipient) &&
+				  same_time(&changes.old_row, &changes.new_row));
+		callback_changes_close(&changes);
 	}
 	if (wake)
 		wakeup_at_commit();
@@ -277,51 +193,35 @@ Datum
 vicidial_callback_effects(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr apply = NULL;
-	TriggerData *trigger = (TriggerData *) fcinfo->context;
-	CallbackColumns columns;
-	TransitionReader new_rows;
-	TransitionReader old_rows;
-	CallbackRow new_row;
-	CallbackRow old_row;
+	CallbackChanges changes;
 	IdList		moves[4] = {{0}};	/* inserted, archived, held, live_for_anyone */
 	Datum		args[4];
 	char		nulls[4];
 	bool		any = false;
 	int			i;
 
-	require_statement_trigger(fcinfo, "vicidial._callback_effects()");
-	if (trigger->tg_newtable == NULL ||
-		(TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) && trigger->tg_oldtable == NULL) ||
-		!(TRIGGER_FIRED_BY_INSERT(trigger->tg_event) || TRIGGER_FIRED_BY_UPDATE(trigger->tg_event)))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("vicidial._callback_effects() needs the transition tables of an insert or an update")));
+	require_transition_tables(fcinfo, "vicidial._callback_effects()");
+	callback_changes_open(&changes, (TriggerData *) fcinfo->context);
+	while (callback_changes_next(&changes))
+	{
+		CallbackRow *old_row = &changes.old_row;
+		CallbackRow *new_row = &changes.new_row;
 
-	columns = callback_columns(trigger->tg_relation);
-	reader_open(&new_rows, trigger->tg_newtable, trigger->tg_relation);
-	if (TRIGGER_FIRED_BY_INSERT(trigger->tg_event))
-	{
-		while (reader_next(&new_rows, &columns, &new_row))
-			id_list_add(&moves[0], new_row.lead_id);
-	}
-	else
-	{
-		reader_open(&old_rows, trigger->tg_oldtable, trigger->tg_relation);
-		while (reader_next(&new_rows, &columns, &new_row))
+		if (!changes.updated)
 		{
-			read_old_version(&old_rows, &columns, &old_row, &new_row);
-			if (same_text(old_row.status, new_row.status) && same_text(old_row.recipient, new_row.recipient))
-				continue;
-			if (text_is(new_row.status, "ARCHIVE"))
-				id_list_add(&moves[1], new_row.callback_id);
-			else if (live_for_anyone(&old_row))
-				id_list_add(&moves[2], new_row.lead_id);
-			if (live_for_anyone(&new_row))
-				id_list_add(&moves[3], new_row.lead_id);
+			id_list_add(&moves[0], new_row->lead_id);
+			continue;
 		}
-		ExecDropSingleTupleTableSlot(old_rows.slot);
+		if (same_text(old_row->status, new_row->status) && same_text(old_row->recipient, new_row->recipient))
+			continue;
+		if (text_is(new_row->status, "ARCHIVE"))
+			id_list_add(&moves[1], new_row->callback_id);
+		else if (live_for_anyone(old_row))
+			id_list_add(&moves[2], new_row->lead_id);
+		if (live_for_anyone(new_row))
+			id_list_add(&moves[3], new_row->lead_id);
 	}
-	ExecDropSingleTupleTableSlot(new_rows.slot);
+	callback_changes_close(&changes);
 
 	for (i = 0; i < 4; i++)
 	{
@@ -348,5 +248,47 @@ vicidial_callback_effects(PG_FUNCTION_ARGS)
 	if (SPI_execute_plan(apply, args, nulls, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "vicidial_callbacks: the callback effects failed");
 	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(vicidial_queue_lead_checks_of_callbacks);
+
+/*
+ * The leads whose callbacks a statement changed in a way that can break
+ * I2 or I11, queued for the check at commit (lead_changes.c): every
+ * inserted row's; an update's that made a callback ACTIVE or ARCHIVE, or
+ * made or moved an open USERONLY one (another recipient or owner).
+ * ACTIVE -> LIVE breaks no rule: the sweep's flips queue nothing.
+ */
+Datum
+vicidial_queue_lead_checks_of_callbacks(PG_FUNCTION_ARGS)
+{
+	CallbackChanges changes;
+	IdList		leads = {0};
+
+	require_transition_tables(fcinfo, "vicidial._queue_lead_checks_of_callbacks()");
+	callback_changes_open(&changes, (TriggerData *) fcinfo->context);
+	while (callback_changes_next(&changes))
+	{
+		CallbackRow *old_row = &changes.old_row;
+		CallbackRow *new_row = &changes.new_row;
+		bool		made_active_or_archived;
+		bool		useronly_made_or_moved;
+
+		if (!changes.updated)
+		{
+			id_list_add(&leads, new_row->lead_id);
+			continue;
+		}
+		made_active_or_archived = texts_differ(old_row->status, new_row->status) &&
+			(text_is(new_row->status, "ACTIVE") || text_is(new_row->status, "ARCHIVE"));
+		useronly_made_or_moved = text_is(new_row->recipient, "USERONLY") &&
+			new_row->status != NULL && !text_is(new_row->status, "ARCHIVE") &&
+			(texts_differ(old_row->recipient, new_row->recipient) || !same_text(old_row->user, new_row->user));
+		if (made_active_or_archived || useronly_made_or_moved)
+			id_list_add(&leads, new_row->lead_id);
+	}
+	callback_changes_close(&changes);
+	queue_lead_checks(&leads);
 	return PointerGetDatum(NULL);
 }

@@ -73,55 +73,23 @@ CREATE CONSTRAINT TRIGGER lead_checks_at_commit AFTER INSERT ON vicidial.lead_ch
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     EXECUTE FUNCTION vicidial._check_leads();
 
--- Queue the leads one statement touched in a way that can break a rule. A
--- restore loads leads and callbacks in separate statements and is not
--- queued (the inserts' WHEN clauses).
+-- Queue the leads one statement touched in a way that can break a rule,
+-- read in C from the statement's transition tables, a pass over its rows
+-- that plans nothing when nothing is queued (src/lead_changes.c,
+-- src/callback_changes.c). A restore loads leads and callbacks in
+-- separate statements and is not queued (the inserts' WHEN clauses).
 --   leads: inserted as CBHOLD, or status or user changed into or out of
 --   CBHOLD or INCALL.
 CREATE OR REPLACE FUNCTION vicidial._queue_lead_checks_of_leads() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- joins an update's old and new rows: never by a nested loop (see
--- "Plans for many rows" in the design page)
-SET enable_nestloop = off AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO vicidial.lead_checks (lead_ids)
-        SELECT array_agg(n.lead_id) FROM new_rows n
-         WHERE n.status = 'CBHOLD'
-        HAVING count(*) > 0;
-    ELSE
-        INSERT INTO vicidial.lead_checks (lead_ids)
-        SELECT array_agg(n.lead_id) FROM new_rows n JOIN old_rows o ON o.lead_id = n.lead_id
-         WHERE (n.status = 'CBHOLD' OR o.status IN ('CBHOLD', 'INCALL'))
-           AND (n.status <> o.status OR n."user" IS DISTINCT FROM o."user")
-        HAVING count(*) > 0;
-    END IF;
-    RETURN NULL;
-END $$;
+LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'vicidial_queue_lead_checks_of_leads';
 
 --   callbacks: inserted, made ACTIVE or ARCHIVE, or made or moved as
 --   USERONLY. ACTIVE->LIVE cannot break a rule: the sweep's flips queue
 --   nothing.
 CREATE OR REPLACE FUNCTION vicidial._queue_lead_checks_of_callbacks() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
--- joins an update's old and new rows: never by a nested loop (see
--- "Plans for many rows" in the design page)
-SET enable_nestloop = off AS $$
-BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO vicidial.lead_checks (lead_ids)
-        SELECT array_agg(n.lead_id) FROM new_rows n
-        HAVING count(*) > 0;
-    ELSE
-        INSERT INTO vicidial.lead_checks (lead_ids)
-        SELECT array_agg(n.lead_id) FROM new_rows n JOIN old_rows o ON o.callback_id = n.callback_id
-         WHERE (o.status <> n.status AND n.status IN ('ACTIVE', 'ARCHIVE'))
-            OR (n.recipient = 'USERONLY' AND n.status <> 'ARCHIVE'
-                AND (o.recipient <> n.recipient OR o."user" IS DISTINCT FROM n."user"))
-        HAVING count(*) > 0;
-    END IF;
-    RETURN NULL;
-END $$;
+LANGUAGE c SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'vicidial_queue_lead_checks_of_callbacks';
 
 CREATE OR REPLACE TRIGGER leads_checked_insert AFTER INSERT ON vicidial.vicidial_list
     REFERENCING NEW TABLE AS new_rows
