@@ -1,10 +1,12 @@
 -- What each kind of write to the callbacks sets off, read once per
--- statement from its transition tables (src/callback_changes.c): whether
--- the worker is woken at commit, and whether the leads' moves are handed
--- to SQL (_apply_callback_effects). Many writes do neither: a dial counts
--- an attempt, a comment changes; a callback call's hangup archives, which
--- asks SQL about the lead but wakes nobody. Each case is its own
--- transaction, rolled back or committed as the story needs.
+-- statement from its transition tables (src/callback_changes.c,
+-- src/lead_changes.c): whether the worker is woken at commit, whether the
+-- leads' moves are handed to SQL (_apply_callback_effects), and how many
+-- leads are queued for the check of I2 and I11 at commit. Many writes do
+-- none of it: a dial counts an attempt, a comment changes, a hand-out
+-- takes a lead no rule holds; a callback call's hangup archives, which
+-- asks SQL about the lead and has it checked but wakes nobody. Each case
+-- is its own transaction, rolled back or committed as the story needs.
 \i test/regress_fixture.sql
 SET TimeZone = 'UTC';
 SET track_functions = 'all';
@@ -18,7 +20,8 @@ SELECT date_trunc('day', now()) + interval '2 days 10:00' AS due \gset
 -- What this transaction has set off since regress.mark_calls().
 CREATE VIEW regress.set_off AS
 SELECT vicidial._wakes_worker_at_commit() AS wakes_worker,
-       regress.calls_since_mark('_apply_callback_effects') AS moves_applied;
+       regress.calls_since_mark('_apply_callback_effects') AS moves_applied,
+       (SELECT coalesce(sum(cardinality(q.lead_ids)), 0) FROM vicidial.lead_checks q) AS leads_checked;
 
 -- Scheduling inserts: the worker wakes for the new due time; the API's
 -- scheduling has held the lead, which the moves confirm.
@@ -115,3 +118,12 @@ SELECT * FROM regress.set_off;
 SELECT c.status AS callback, l.status AS lead FROM vicidial.vicidial_callbacks c
   JOIN vicidial.vicidial_list l ON l.lead_id = c.lead_id WHERE c.callback_id = :cb3;
 ROLLBACK;
+
+-- The trigger functions written in C, called other than as their
+-- triggers (a direct call, which their owner or a superuser can make),
+-- refuse with 39P01 before reading any trigger data.
+SELECT p.oid::regprocedure AS trigger_function, regress.attempt('SELECT ' || p.oid::regprocedure::text) AS called_directly
+  FROM pg_proc p
+ WHERE p.pronamespace = 'vicidial'::regnamespace AND p.prorettype = 'trigger'::regtype
+   AND p.prolang = (SELECT l.oid FROM pg_language l WHERE l.lanname = 'c')
+ ORDER BY 1::text;

@@ -113,12 +113,32 @@ SELECT n, regress.attempt(call) FROM (VALUES
     ('USERONLY call handed to another agent (I11)', $$UPDATE vicidial.vicidial_list SET "user" = 'agent3' WHERE lead_id = 8201$$),
     ('USERONLY moved off the agent calling it (I11)', $$UPDATE vicidial.vicidial_callbacks SET "user" = 'agent3' WHERE callback_id = 8211$$),
     ('called early, made USERONLY of its owner (I11)', $$UPDATE vicidial.vicidial_callbacks SET recipient = 'USERONLY' WHERE callback_id = 8210$$),
+    ('renumbered into CBHOLD (I2)', $$UPDATE vicidial.vicidial_list SET lead_id = 8208, status = 'CBHOLD' WHERE lead_id = 8202$$),
     ('insert USERONLY for a call of another agent (I11)', $$INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time, "user", recipient)
                                                            VALUES (8212, 8202, now() + interval '30 days', 'agent3', 'USERONLY')$$)
 ) AS cases(n, call);
 SELECT l.lead_id, l.status, l."user", c.callback_id, c.status AS callback_status, c.recipient, c."user" AS owner
   FROM vicidial.vicidial_list l LEFT JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id
  WHERE l.lead_id BETWEEN 8200 AND 8209 ORDER BY l.lead_id;
+
+-- The check at commit stands behind the moves that a callback's change
+-- makes to its lead: with those moves off, an archive that leaves its lead
+-- in CBHOLD, and a LIVE ANYONE callback made ACTIVE again while its lead
+-- waits in the hopper, are refused. 8203's callback is LIVE for anyone,
+-- its lead released; 8204's is ACTIVE, its lead held.
+BEGIN;
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) SELECT g, 800, 'NEW' FROM generate_series(8203, 8204) g;
+INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time, "user") VALUES
+    (8213, 8203, now() + interval '30 days', 'agent2'), (8214, 8204, now() + interval '30 days', 'agent2');
+UPDATE vicidial.vicidial_callbacks SET status = 'LIVE' WHERE callback_id = 8213;
+SELECT hopper_inserted >= 1 AS released FROM vicidial.sweep();
+SELECT lead_id, status FROM vicidial.vicidial_list WHERE lead_id IN (8203, 8204) ORDER BY lead_id;
+ALTER TABLE vicidial.vicidial_callbacks DISABLE TRIGGER callbacks_apply_effects;
+SELECT n, regress.attempt(call) FROM (VALUES
+    ('made ACTIVE, its lead released (I2)', $$UPDATE vicidial.vicidial_callbacks SET status = 'ACTIVE', callback_time = now() + interval '31 days' WHERE callback_id = 8213$$),
+    ('archived, its lead held (I2)', $$UPDATE vicidial.vicidial_callbacks SET status = 'ARCHIVE' WHERE callback_id = 8214$$)
+) AS cases(n, call);
+ROLLBACK;
 
 -- I3 from the lead's side: a lead in the hopper cannot turn CBHOLD, and I4:
 -- a lead is in the hopper once.

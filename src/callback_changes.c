@@ -18,13 +18,9 @@
 
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
-#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
 #include "utils/timestamp.h"
-#include "utils/tuplestore.h"
 
 #include "vicidial_callbacks.h"
 
@@ -65,31 +61,23 @@ callback_columns(Relation relation)
 	return columns;
 }
 
-/* the next row, false at the end; its text is valid until the next call */
-static bool
-reader_next(TransitionReader *reader, const CallbackColumns *columns, CallbackRow *row)
+/* one version of a row; its text is valid until the slot's next row */
+static void
+read_callback_row(TupleTableSlot *slot, const CallbackColumns *columns, CallbackRow *row)
 {
-	if (!transition_reader_next(reader))
-		return false;
-	row->callback_id = transition_int64(reader->slot, columns->callback_id);
-	row->lead_id = transition_int64(reader->slot, columns->lead_id);
-	row->status = transition_text(reader->slot, columns->status);
-	row->recipient = transition_text(reader->slot, columns->recipient);
-	row->user = transition_text(reader->slot, columns->user);
-	row->callback_time = slot_getattr(reader->slot, columns->callback_time, &row->callback_time_null);
-	return true;
+	row->callback_id = transition_int64(slot, columns->callback_id);
+	row->lead_id = transition_int64(slot, columns->lead_id);
+	row->status = transition_text(slot, columns->status);
+	row->recipient = transition_text(slot, columns->recipient);
+	row->user = transition_text(slot, columns->user);
+	row->callback_time = slot_getattr(slot, columns->callback_time, &row->callback_time_null);
 }
 
-/*
- * A statement's rows, each new version with its old one beside it (an
- * update's tables hold them at the same position); an insert has no old.
- */
+/* a statement's rows, read as callbacks (transition_changes_next) */
 typedef struct CallbackChanges
 {
 	CallbackColumns columns;
-	bool		updated;
-	TransitionReader new_rows;
-	TransitionReader old_rows;	/* an update's only */
+	TransitionChanges rows;
 	CallbackRow new_row;
 	CallbackRow old_row;		/* an update's only */
 } CallbackChanges;
@@ -98,31 +86,18 @@ static void
 callback_changes_open(CallbackChanges *changes, TriggerData *trigger)
 {
 	changes->columns = callback_columns(trigger->tg_relation);
-	changes->updated = TRIGGER_FIRED_BY_UPDATE(trigger->tg_event);
-	transition_reader_open(&changes->new_rows, trigger->tg_newtable, trigger->tg_relation);
-	if (changes->updated)
-		transition_reader_open(&changes->old_rows, trigger->tg_oldtable, trigger->tg_relation);
+	transition_changes_open(&changes->rows, trigger);
 }
 
-/* the next row and, for an update, its old version; false at the end */
 static bool
 callback_changes_next(CallbackChanges *changes)
 {
-	if (!reader_next(&changes->new_rows, &changes->columns, &changes->new_row))
+	if (!transition_changes_next(&changes->rows))
 		return false;
-	if (changes->updated &&
-		(!reader_next(&changes->old_rows, &changes->columns, &changes->old_row) ||
-		 changes->old_row.callback_id != changes->new_row.callback_id))
-		elog(ERROR, "vicidial_callbacks: the old and new rows of an update are not in pairs");
+	read_callback_row(changes->rows.new_rows.slot, &changes->columns, &changes->new_row);
+	if (changes->rows.updated)
+		read_callback_row(changes->rows.old_rows.slot, &changes->columns, &changes->old_row);
 	return true;
-}
-
-static void
-callback_changes_close(CallbackChanges *changes)
-{
-	transition_reader_close(&changes->new_rows);
-	if (changes->updated)
-		transition_reader_close(&changes->old_rows);
 }
 
 static bool
@@ -173,7 +148,7 @@ vicidial_wake_worker(PG_FUNCTION_ARGS)
 				!(same_text(changes.old_row.status, changes.new_row.status) &&
 				  same_text(changes.old_row.recipient, changes.new_row.recipient) &&
 				  same_time(&changes.old_row, &changes.new_row));
-		callback_changes_close(&changes);
+		transition_changes_close(&changes.rows);
 	}
 	if (wake)
 		wakeup_at_commit();
@@ -207,7 +182,7 @@ vicidial_callback_effects(PG_FUNCTION_ARGS)
 		CallbackRow *old_row = &changes.old_row;
 		CallbackRow *new_row = &changes.new_row;
 
-		if (!changes.updated)
+		if (!changes.rows.updated)
 		{
 			id_list_add(&moves[0], new_row->lead_id);
 			continue;
@@ -221,7 +196,7 @@ vicidial_callback_effects(PG_FUNCTION_ARGS)
 		if (live_for_anyone(new_row))
 			id_list_add(&moves[3], new_row->lead_id);
 	}
-	callback_changes_close(&changes);
+	transition_changes_close(&changes.rows);
 
 	for (i = 0; i < 4; i++)
 	{
@@ -275,7 +250,7 @@ vicidial_queue_lead_checks_of_callbacks(PG_FUNCTION_ARGS)
 		bool		made_active_or_archived;
 		bool		useronly_made_or_moved;
 
-		if (!changes.updated)
+		if (!changes.rows.updated)
 		{
 			id_list_add(&leads, new_row->lead_id);
 			continue;
@@ -288,7 +263,7 @@ vicidial_queue_lead_checks_of_callbacks(PG_FUNCTION_ARGS)
 		if (made_active_or_archived || useronly_made_or_moved)
 			id_list_add(&leads, new_row->lead_id);
 	}
-	callback_changes_close(&changes);
+	transition_changes_close(&changes.rows);
 	queue_lead_checks(&leads);
 	return PointerGetDatum(NULL);
 }

@@ -57,48 +57,38 @@ Datum
 vicidial_queue_lead_checks_of_leads(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigger = (TriggerData *) fcinfo->context;
-	Relation	relation = trigger->tg_relation;
 	AttrNumber	lead_id;
 	AttrNumber	status;
 	AttrNumber	user;
-	TransitionReader new_rows;
-	TransitionReader old_rows;
+	TransitionChanges changes;
 	IdList		leads = {0};
 
 	require_transition_tables(fcinfo, "vicidial._queue_lead_checks_of_leads()");
-	lead_id = transition_column(relation, "lead_id");
-	status = transition_column(relation, "status");
-	user = transition_column(relation, "user");
-	transition_reader_open(&new_rows, trigger->tg_newtable, relation);
-	if (TRIGGER_FIRED_BY_INSERT(trigger->tg_event))
+	lead_id = transition_column(trigger->tg_relation, "lead_id");
+	status = transition_column(trigger->tg_relation, "status");
+	user = transition_column(trigger->tg_relation, "user");
+	transition_changes_open(&changes, trigger);
+	while (transition_changes_next(&changes))
 	{
-		while (transition_reader_next(&new_rows))
-			if (text_is(transition_text(new_rows.slot, status), "CBHOLD"))
-				id_list_add(&leads, transition_int64(new_rows.slot, lead_id));
-	}
-	else
-	{
-		transition_reader_open(&old_rows, trigger->tg_oldtable, relation);
-		while (transition_reader_next(&new_rows))
-		{
-			text	   *new_status = transition_text(new_rows.slot, status);
-			text	   *old_status;
-			bool		held_or_called;
+		TupleTableSlot *new_row = changes.new_rows.slot;
+		TupleTableSlot *old_row;
+		text	   *new_status = transition_text(new_row, status);
+		text	   *old_status;
 
-			/* the same row's old version: the tables are in pairs */
-			if (!transition_reader_next(&old_rows))
-				elog(ERROR, "vicidial_callbacks: the old and new rows of an update are not in pairs");
-			old_status = transition_text(old_rows.slot, status);
-			held_or_called = text_is(new_status, "CBHOLD") ||
-				text_is(old_status, "CBHOLD") || text_is(old_status, "INCALL");
-			if (held_or_called &&
-				(texts_differ(old_status, new_status) ||
-				 !same_text(transition_text(old_rows.slot, user), transition_text(new_rows.slot, user))))
-				id_list_add(&leads, transition_int64(new_rows.slot, lead_id));
+		if (!changes.updated)
+		{
+			if (text_is(new_status, "CBHOLD"))
+				id_list_add(&leads, transition_int64(new_row, lead_id));
+			continue;
 		}
-		transition_reader_close(&old_rows);
+		old_row = changes.old_rows.slot;
+		old_status = transition_text(old_row, status);
+		if ((text_is(new_status, "CBHOLD") || text_is(old_status, "CBHOLD") || text_is(old_status, "INCALL")) &&
+			(texts_differ(old_status, new_status) ||
+			 !same_text(transition_text(old_row, user), transition_text(new_row, user))))
+			id_list_add(&leads, transition_int64(new_row, lead_id));
 	}
-	transition_reader_close(&new_rows);
+	transition_changes_close(&changes);
 	queue_lead_checks(&leads);
 	return PointerGetDatum(NULL);
 }

@@ -10,7 +10,8 @@
  * only when there is something to do. An UPDATE's transition tables hold
  * the old and the new version of each row in the same order (trigger.c
  * adds them in pairs), so an old row is the next one read beside its new
- * row, never a join.
+ * row, never a join: the only join that stays correct at every size
+ * without a plan (see "Plans for many rows" in the design page).
  */
 #include "postgres.h"
 
@@ -57,6 +58,38 @@ void
 transition_reader_close(TransitionReader *reader)
 {
 	ExecDropSingleTupleTableSlot(reader->slot);
+}
+
+/*
+ * A statement's rows, each new row with, for an update, its old version:
+ * the next row of the old table, at the same position as its new one.
+ */
+void
+transition_changes_open(TransitionChanges *changes, TriggerData *trigger)
+{
+	changes->updated = TRIGGER_FIRED_BY_UPDATE(trigger->tg_event);
+	transition_reader_open(&changes->new_rows, trigger->tg_newtable, trigger->tg_relation);
+	if (changes->updated)
+		transition_reader_open(&changes->old_rows, trigger->tg_oldtable, trigger->tg_relation);
+}
+
+/* the next row into new_rows.slot (and old_rows.slot), false at the end */
+bool
+transition_changes_next(TransitionChanges *changes)
+{
+	bool		more = transition_reader_next(&changes->new_rows);
+
+	if (changes->updated && transition_reader_next(&changes->old_rows) != more)
+		elog(ERROR, "vicidial_callbacks: the old and new rows of an update are not in pairs");
+	return more;
+}
+
+void
+transition_changes_close(TransitionChanges *changes)
+{
+	transition_reader_close(&changes->new_rows);
+	if (changes->updated)
+		transition_reader_close(&changes->old_rows);
 }
 
 int64

@@ -6,6 +6,7 @@
 #ifndef VICIDIAL_CALLBACKS_H
 #define VICIDIAL_CALLBACKS_H
 
+#include "commands/trigger.h"
 #include "datatype/timestamp.h"
 #include "executor/tuptable.h"
 #include "fmgr.h"
@@ -46,10 +47,21 @@ typedef struct IdList
 	int			size;
 } IdList;
 
+/* each new row and, for an update, its old version beside it */
+typedef struct TransitionChanges
+{
+	bool		updated;
+	TransitionReader new_rows;
+	TransitionReader old_rows;	/* an update's only */
+} TransitionChanges;
+
 extern AttrNumber transition_column(Relation relation, const char *name);
 extern void transition_reader_open(TransitionReader *reader, Tuplestorestate *rows, Relation relation);
 extern bool transition_reader_next(TransitionReader *reader);
 extern void transition_reader_close(TransitionReader *reader);
+extern void transition_changes_open(TransitionChanges *changes, TriggerData *trigger);
+extern bool transition_changes_next(TransitionChanges *changes);
+extern void transition_changes_close(TransitionChanges *changes);
 extern int64 transition_int64(TupleTableSlot *slot, AttrNumber attnum);
 extern text *transition_text(TupleTableSlot *slot, AttrNumber attnum);
 extern bool text_is(const text *value, const char *expected);

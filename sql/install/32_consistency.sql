@@ -19,8 +19,8 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 -- the statements below probe per lead whatever the queue's length: one
 -- generic plan, not a re-planning at every commit; and nested loops, which
 -- those probes are, whatever the caller set (a session that made the
--- checks IMMEDIATE runs this inside the triggers that queue the leads,
--- which forbid nested loops for their own join)
+-- checks IMMEDIATE runs this inside the statement that queued the leads,
+-- under whatever settings that statement's function made)
 SET plan_cache_mode = force_generic_plan SET enable_nestloop = on AS $$
 DECLARE
     broken record;
