@@ -35,6 +35,7 @@ int			vicidial_history_rows = 10000;
 int			vicidial_lock_timeout = 1000;
 double		vicidial_notify_queue_limit = 0.5;
 int			vicidial_sweep_chunk = 5000;
+int			vicidial_fill_interval = 1000;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -90,6 +91,12 @@ define_reloadable_settings(void)
 							"the first while the rest are swept; hopper_run and sweep take them all.",
 							&vicidial_sweep_chunk, 5000, 1, INT_MAX,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("vicidial_callbacks.fill_interval",
+							"Shortest time between two fills of the hoppers by the background worker.",
+							"A run that comes sooner (a callback fell due) sweeps and leaves the fill "
+							"to the time this allows; 0 fills at every run.",
+							&vicidial_fill_interval, 1000, 0, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 }
 
 /* Settings fixed at server start: PostgreSQL allows them only while preloading. */

@@ -22,6 +22,7 @@ extern int	vicidial_history_rows;
 extern int	vicidial_lock_timeout;
 extern double vicidial_notify_queue_limit;
 extern int	vicidial_sweep_chunk;
+extern int	vicidial_fill_interval;
 
 /* wake-up slots, one per served database (wakeup.c) */
 extern void wakeup_request_shmem(int nslots);

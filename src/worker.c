@@ -3,7 +3,10 @@
  *     The background worker of one database: runs vicidial.hopper_run()
  *     every vicidial_callbacks.interval, and also at the earliest ACTIVE
  *     callback_time, so a callback goes LIVE on time rather than up to an
- *     interval late.
+ *     interval late. Such a run sweeps at once but fills the hoppers at
+ *     most once per vicidial_callbacks.fill_interval: under load a
+ *     callback falls due every few seconds, and each fill counts every
+ *     hopper's room again.
  *
  * Modelled on worker_spi: a latch loop, SIGHUP reloads the settings,
  * SIGTERM exits with a code that makes the postmaster restart the worker,
@@ -92,11 +95,12 @@ sweep_in_transaction(int64 *run_id, bool *more_due)
 
 /*
  * One transaction: if the extension is installed, optionally run the
- * hopper (the fill of a sweep already committed, or the whole run) and
- * record it, then read when the worker must wake next.
+ * hopper (the fill of a sweep already committed, when "fill" allows it,
+ * or the whole run) and record it, then read when the worker must wake
+ * next. *filled says whether the hoppers were filled.
  */
 static PassResult
-pass_in_transaction(bool run, TimestampTz *next_due, bool *more_due)
+pass_in_transaction(bool run, bool fill, TimestampTz *next_due, bool *more_due, bool *filled)
 {
 	PassResult	result = PASS_NO_EXTENSION;
 	int64		run_id = 0;
@@ -119,12 +123,13 @@ pass_in_transaction(bool run, TimestampTz *next_due, bool *more_due)
 			Datum		args[1] = {Int64GetDatum(run_id)};
 
 			/* a burst's fill waits for its last chunk */
-			if (!*more_due)
+			if (!*more_due && fill)
 			{
 				pgstat_report_activity(STATE_RUNNING, "SELECT vicidial._worker_fill()");
 				if (SPI_execute_with_args("SELECT vicidial._worker_fill($1)", 1, argtypes, args,
 										  NULL, false, 0) != SPI_OK_SELECT)
 					elog(ERROR, "vicidial_callbacks: SPI_execute failed for _worker_fill");
+				*filled = true;
 			}
 		}
 		else if (run)
@@ -136,6 +141,8 @@ pass_in_transaction(bool run, TimestampTz *next_due, bool *more_due)
 			if (SPI_execute_with_args("SELECT vicidial._worker_run($1)", 1, argtypes, args,
 									  NULL, false, 0) != SPI_OK_SELECT)
 				elog(ERROR, "vicidial_callbacks: SPI_execute failed for _worker_run");
+			/* a version that runs in one part fills at every run */
+			*filled = true;
 		}
 		/* not read-only: a fresh snapshot, which sees what the run just flipped */
 		if (SPI_execute("SELECT vicidial._next_due()", false, 1) != SPI_OK_SELECT || SPI_processed != 1)
@@ -179,15 +186,16 @@ record_failure(TimestampTz started, const char *message)
 }
 
 static PassResult
-pass(bool run, TimestampTz *next_due, bool *more_due)
+pass(bool run, bool fill, TimestampTz *next_due, bool *more_due, bool *filled)
 {
 	volatile PassResult result = PASS_FAILED;
 	TimestampTz started = GetCurrentTimestamp();
 
 	*more_due = false;
+	*filled = false;
 	PG_TRY();
 	{
-		result = pass_in_transaction(run, next_due, more_due);
+		result = pass_in_transaction(run, fill, next_due, more_due, filled);
 	}
 	PG_CATCH();
 	{
@@ -222,6 +230,7 @@ pass(bool run, TimestampTz *next_due, bool *more_due)
 		/* do not retry before the next interval */
 		*next_due = DT_NOEND;
 		*more_due = false;
+		*filled = false;
 	}
 	PG_END_TRY();
 	MemoryContextReset(worker_context);
@@ -235,6 +244,8 @@ vicidial_worker_main(Datum main_arg)
 	char		database[BGW_EXTRALEN];
 	TimestampTz next_run = 0;	/* run once at start */
 	TimestampTz next_due = DT_NOEND;
+	TimestampTz last_fill = 0;	/* none yet: the first run fills */
+	TimestampTz fill_due = DT_NOEND;	/* a fill put off by fill_interval */
 	bool		missing_logged = false;
 	bool		woken = true;
 	bool		more_due = false;
@@ -256,6 +267,7 @@ vicidial_worker_main(Datum main_arg)
 		TimestampTz next_wake;
 		PassResult	result = PASS_FAILED;
 		bool		passed = false;
+		bool		filled;
 		int			events;
 
 		/*
@@ -280,11 +292,21 @@ vicidial_worker_main(Datum main_arg)
 		}
 
 		now = GetCurrentTimestamp();
-		if (vicidial_worker_enabled && (now >= next_run || now >= next_due))
+		if (vicidial_worker_enabled && (now >= next_run || now >= next_due || now >= fill_due))
 		{
-			result = pass(true, &next_due, &more_due);
+			TimestampTz fill_allowed = TimestampTzPlusMilliseconds(last_fill, vicidial_fill_interval);
+
+			result = pass(true, now >= fill_allowed, &next_due, &more_due, &filled);
 			passed = true;
 			next_run = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), vicidial_worker_interval * 1000L);
+			/* a fill put off comes when the interval allows; a burst's, after its last chunk */
+			if (filled)
+			{
+				last_fill = now;
+				fill_due = DT_NOEND;
+			}
+			else if (result == PASS_DONE && !more_due)
+				fill_due = fill_allowed;
 			/*
 			 * A full chunk swept: the next chunk at once. Otherwise a
 			 * callback that was due before the run began and is still
@@ -301,7 +323,7 @@ vicidial_worker_main(Datum main_arg)
 		else if (vicidial_worker_enabled && woken)
 		{
 			/* a change may have made something due sooner */
-			result = pass(false, &next_due, &more_due);
+			result = pass(false, false, &next_due, &more_due, &filled);
 			passed = true;
 		}
 
@@ -313,7 +335,7 @@ vicidial_worker_main(Datum main_arg)
 		if (passed && result != PASS_FAILED)
 			missing_logged = (result == PASS_NO_EXTENSION);
 
-		next_wake = vicidial_worker_enabled ? Min(next_run, next_due)
+		next_wake = vicidial_worker_enabled ? Min(next_run, Min(next_due, fill_due))
 			: TimestampTzPlusMilliseconds(GetCurrentTimestamp(), vicidial_worker_interval * 1000L);
 		wakeup_publish_next(slot, vicidial_worker_enabled ? next_wake : 0);
 

@@ -133,11 +133,68 @@ $node->safe_psql('postgres', q{SELECT vicidial.callback_schedule(5, 'bob', vicid
 ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 5}),
     'the worker survives DROP and CREATE EXTENSION');
 
+# A run that comes sooner than vicidial_callbacks.fill_interval after the
+# last fill sweeps and leaves the fill: with an hour's interval, the runs
+# (every second here) turn a due callback LIVE and release its lead to
+# the hopper, and fill nothing (hopper_filled NULL; a fill of these empty
+# hoppers records 0). Set to 0, every run fills again, as the burst below
+# needs.
+$node->append_conf('postgresql.conf', "vicidial_callbacks.fill_interval = 1h\n");
+$node->reload;
+my $before_reload = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
+# the run under way when the setting came may still fill; the next may not
+ok($node->poll_query_until('postgres', "SELECT max(run_id) >= $before_reload + 2 FROM vicidial.hopper_runs"),
+    'the worker runs on after the reload');
+$node->safe_psql('postgres', q{SELECT vicidial.callback_schedule(8, 'bob', vicidial._half_hour_start(now()))});
+ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 8}),
+    'a callback falls due under a fill interval of an hour');
+is($node->safe_psql('postgres', qq{
+    SELECT count(*) FILTER (WHERE went_live > 0) || ' swept, ' || count(hopper_filled) || ' filled'
+      FROM vicidial.hopper_runs WHERE run_id > $before_reload + 1}),
+    '1 swept, 0 filled', 'runs within the fill interval sweep and do not fill');
+is($node->safe_psql('postgres', q{
+    SELECT l.status || ':' || h.priority || h.source FROM vicidial.vicidial_list l
+      JOIN vicidial.vicidial_hopper h USING (lead_id) WHERE l.lead_id = 8}),
+    'CALLBK:50C', 'the due ANYONE lead is in the hopper all the same');
+# The fill put off comes at its time, with no other run to bring it: 20 s
+# between fills, an hour between the worker's regular runs.
+$node->append_conf('postgresql.conf', "vicidial_callbacks.fill_interval = 20s\nvicidial_callbacks.interval = 1h\n");
+$node->reload;
+my $before_fill = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
+ok($node->poll_query_until('postgres', qq{
+    SELECT count(hopper_filled) > 0 FROM vicidial.hopper_runs WHERE run_id > $before_fill}),
+    'a fill comes once the shorter fill interval allows it');
+my ($filled_run, $filled_at) = split /\|/, $node->safe_psql('postgres', qq{
+    SELECT run_id, started_at FROM vicidial.hopper_runs
+     WHERE run_id > $before_fill AND hopper_filled IS NOT NULL ORDER BY run_id LIMIT 1});
+$node->safe_psql('postgres', q{SELECT vicidial.callback_schedule(9, 'bob', vicidial._half_hour_start(now()))});
+ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 9}),
+    'a callback due within 20 s of that fill goes LIVE');
+ok($node->poll_query_until('postgres', qq{
+    SELECT count(hopper_filled) > 0 FROM vicidial.hopper_runs WHERE run_id > $filled_run}),
+    'the fill put off by its run comes without another run to bring it');
+is($node->safe_psql('postgres', qq{
+    SELECT string_agg(CASE WHEN went_live > 0 THEN 'sweep' ELSE 'run' END
+                      || CASE WHEN hopper_filled IS NULL THEN '' ELSE ' then fill' END, ', ' ORDER BY run_id)
+      FROM vicidial.hopper_runs WHERE run_id > $filled_run}),
+    'sweep, run then fill', 'the due callback swept at once, the fill at its time');
+cmp_ok($node->safe_psql('postgres', qq{
+    SELECT extract(epoch FROM max(started_at) - '$filled_at') FROM vicidial.hopper_runs WHERE run_id > $filled_run}),
+    '>=', 19.9, 'no sooner than 20 s after the fill before it');
+
+$node->append_conf('postgresql.conf', "vicidial_callbacks.fill_interval = 0\nvicidial_callbacks.interval = 1s\n");
+$node->reload;
+my $refill_from = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
+ok($node->poll_query_until('postgres', qq{
+    SELECT count(hopper_filled) > 0 FROM vicidial.hopper_runs WHERE run_id > $refill_from}),
+    'a fill interval of 0 fills at every run again');
+
 # A burst, swept in chunks: 450 callbacks due at the same instant (one
 # time for all, read once: clock_timestamp() per row could straddle a
 # second and split the burst) with a
 # chunk of 100 go LIVE in runs of 100, 100, 100, 100 and 50, each
-# committed on its own, and only the last is followed by the fill.
+# committed on its own, and only the last is followed by the fill (a
+# fill at every run, as set above).
 $node->append_conf('postgresql.conf', "vicidial_callbacks.sweep_chunk = 100\n");
 $node->reload;
 ok($node->poll_query_until('postgres', 'SELECT setting = \'100\' FROM pg_settings WHERE name = \'vicidial_callbacks.sweep_chunk\''),
