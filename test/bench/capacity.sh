@@ -355,7 +355,8 @@ for n in $STEPS; do
     [ "$past" = skipped ] && continue
     last=$n
     if [ "$past" = true ]; then
-        first_past=$n
+        # the first step past the limits, even when ALL_STEPS runs the rest
+        [ -n "$first_past" ] || first_past=$n
         [ "$ALL_STEPS" = 1 ] || break
     fi
 done
