@@ -245,7 +245,7 @@ vicidial_worker_main(Datum main_arg)
 	TimestampTz next_run = 0;	/* run once at start */
 	TimestampTz next_due = DT_NOEND;
 	TimestampTz last_fill = 0;	/* none yet: the first run fills */
-	TimestampTz fill_due = DT_NOEND;	/* a fill put off by fill_interval */
+	bool		fill_put_off = false;	/* by fill_interval, for later */
 	bool		missing_logged = false;
 	bool		woken = true;
 	bool		more_due = false;
@@ -265,6 +265,7 @@ vicidial_worker_main(Datum main_arg)
 	{
 		TimestampTz now;
 		TimestampTz next_wake;
+		TimestampTz fill_allowed;
 		PassResult	result = PASS_FAILED;
 		bool		passed = false;
 		bool		filled;
@@ -292,21 +293,30 @@ vicidial_worker_main(Datum main_arg)
 		}
 
 		now = GetCurrentTimestamp();
-		if (vicidial_worker_enabled && (now >= next_run || now >= next_due || now >= fill_due))
+		/* from the setting as it is now, so that a reload moves a fill put off */
+		fill_allowed = TimestampTzPlusMilliseconds(last_fill, vicidial_fill_interval);
+		if (vicidial_worker_enabled &&
+			(now >= next_run || now >= next_due || (fill_put_off && now >= fill_allowed)))
 		{
-			TimestampTz fill_allowed = TimestampTzPlusMilliseconds(last_fill, vicidial_fill_interval);
-
 			result = pass(true, now >= fill_allowed, &next_due, &more_due, &filled);
 			passed = true;
 			next_run = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), vicidial_worker_interval * 1000L);
-			/* a fill put off comes when the interval allows; a burst's, after its last chunk */
+			/*
+			 * A fill put off comes when the interval allows; a burst's,
+			 * after its last chunk. A failed pass leaves it to the next
+			 * regular run, as it leaves everything else: a fill time
+			 * already past would run the failing pass again at once.
+			 */
 			if (filled)
 			{
 				last_fill = now;
-				fill_due = DT_NOEND;
+				fill_put_off = false;
 			}
-			else if (result == PASS_DONE && !more_due)
-				fill_due = fill_allowed;
+			else if (result != PASS_DONE)
+				fill_put_off = false;
+			else if (!more_due)
+				fill_put_off = true;
+			fill_allowed = TimestampTzPlusMilliseconds(last_fill, vicidial_fill_interval);
 			/*
 			 * A full chunk swept: the next chunk at once. Otherwise a
 			 * callback that was due before the run began and is still
@@ -335,7 +345,7 @@ vicidial_worker_main(Datum main_arg)
 		if (passed && result != PASS_FAILED)
 			missing_logged = (result == PASS_NO_EXTENSION);
 
-		next_wake = vicidial_worker_enabled ? Min(next_run, Min(next_due, fill_due))
+		next_wake = vicidial_worker_enabled ? Min(next_run, Min(next_due, fill_put_off ? fill_allowed : DT_NOEND))
 			: TimestampTzPlusMilliseconds(GetCurrentTimestamp(), vicidial_worker_interval * 1000L);
 		wakeup_publish_next(slot, vicidial_worker_enabled ? next_wake : 0);
 
