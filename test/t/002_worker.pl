@@ -156,13 +156,22 @@ is($node->safe_psql('postgres', q{
     SELECT l.status || ':' || h.priority || h.source FROM vicidial.vicidial_list l
       JOIN vicidial.vicidial_hopper h USING (lead_id) WHERE l.lead_id = 8}),
     'CALLBK:50C', 'the due ANYONE lead is in the hopper all the same');
+# Reloads with the given settings and waits for a fill after the runs
+# recorded so far; returns the last of those runs.
+sub reload_and_await_fill
+{
+    my ($settings, $name) = @_;
+    $node->append_conf('postgresql.conf', $settings);
+    $node->reload;
+    my $before = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
+    ok($node->poll_query_until('postgres', qq{
+        SELECT count(hopper_filled) > 0 FROM vicidial.hopper_runs WHERE run_id > $before}), $name);
+    return $before;
+}
+
 # The fill put off comes at its time, with no other run to bring it: 20 s
 # between fills, an hour between the worker's regular runs.
-$node->append_conf('postgresql.conf', "vicidial_callbacks.fill_interval = 20s\nvicidial_callbacks.interval = 1h\n");
-$node->reload;
-my $before_fill = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
-ok($node->poll_query_until('postgres', qq{
-    SELECT count(hopper_filled) > 0 FROM vicidial.hopper_runs WHERE run_id > $before_fill}),
+my $before_fill = reload_and_await_fill("vicidial_callbacks.fill_interval = 20s\nvicidial_callbacks.interval = 1h\n",
     'a fill comes once the shorter fill interval allows it');
 my ($filled_run, $filled_at) = split /\|/, $node->safe_psql('postgres', qq{
     SELECT run_id, started_at FROM vicidial.hopper_runs
@@ -182,11 +191,7 @@ cmp_ok($node->safe_psql('postgres', qq{
     SELECT extract(epoch FROM max(started_at) - '$filled_at') FROM vicidial.hopper_runs WHERE run_id > $filled_run}),
     '>=', 19.5, 'no sooner than 20 s after the fill before it');
 
-$node->append_conf('postgresql.conf', "vicidial_callbacks.fill_interval = 0\nvicidial_callbacks.interval = 1s\n");
-$node->reload;
-my $refill_from = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
-ok($node->poll_query_until('postgres', qq{
-    SELECT count(hopper_filled) > 0 FROM vicidial.hopper_runs WHERE run_id > $refill_from}),
+reload_and_await_fill("vicidial_callbacks.fill_interval = 0\nvicidial_callbacks.interval = 1s\n",
     'a fill interval of 0 fills at every run again');
 
 # A burst, swept in chunks: 450 callbacks due at the same instant (one
