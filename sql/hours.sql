@@ -371,3 +371,43 @@ SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 13:00+00') AS open_read
 ROLLBACK;
 DROP OWNED BY regress_hours_reader;
 DROP ROLE regress_hours_reader;
+
+-- _hours_open is C (src/hours_window.c): it answers as its definition,
+-- written here in SQL, on every zone, call-times set and instant of a
+-- grid that crosses holidays, a weekend, two DST changes, midnight and
+-- every NULL and infinity.
+CREATE FUNCTION regress.hours_open_by_definition(zone text, call_times varchar[], at timestamptz) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(l.local::time >= w.start AND l.local::time < w.stop, false)
+      FROM (SELECT at AT TIME ZONE zone) AS l(local)
+     CROSS JOIN LATERAL vicidial._hours_window(call_times, l.local::date) AS w
+$$;
+WITH grid AS (
+    SELECT z.zone, c.call_times, a.at
+      FROM unnest(ARRAY['America/New_York', 'Europe/Berlin', 'Asia/Kathmandu', 'UTC', NULL]) AS z(zone)
+     CROSS JOIN (VALUES ('{weekdays}'::varchar[]), ('{noon}'), ('{night}'), ('{never}'), ('{flip}'), ('{weekdays,noon}'),
+                        ('{noon,NULL}'), ('{missing}'), ('{}'), (NULL)) AS c(call_times)
+     CROSS JOIN (SELECT g FROM generate_series('2027-01-15 00:00+00'::timestamptz, '2027-01-21 00:00+00', '17 minutes') g
+                 UNION ALL
+                 SELECT g FROM generate_series('2027-03-13 00:00+00'::timestamptz, '2027-03-15 00:00+00', '10 minutes') g
+                 UNION ALL
+                 SELECT g FROM generate_series('2027-03-27 00:00+00'::timestamptz, '2027-03-29 00:00+00', '10 minutes') g
+                 UNION ALL
+                 VALUES (NULL::timestamptz), ('infinity'), ('-infinity')) AS a(at))
+SELECT count(*) AS asked, count(*) FILTER (WHERE vicidial._hours_open(zone, call_times, at)) AS open,
+       count(*) FILTER (WHERE vicidial._hours_open(zone, call_times, at)
+                              IS DISTINCT FROM regress.hours_open_by_definition(zone, call_times, at)) AS disagreeing
+  FROM grid;
+DROP FUNCTION regress.hours_open_by_definition(text, varchar[], timestamptz);
+
+-- Neither the window nor the predicate carries a SET clause: their query
+-- names the schema of everything, so that a caller's search_path cannot
+-- change the hours. Here one puts an unnest that turns "never" into
+-- "24hours" before pg_catalog.
+BEGIN;
+CREATE SCHEMA regress_hijack;
+CREATE FUNCTION regress_hijack.unnest(varchar[]) RETURNS SETOF varchar LANGUAGE sql AS $$ SELECT '24hours'::varchar $$;
+SET LOCAL search_path = regress_hijack, pg_catalog;
+SELECT vicidial._hours_open('UTC', '{never}', '2027-01-20 10:00+00') AS never_open_with_hijack,
+       (vicidial._hours_window('{never}', '2027-01-20')).stop AS never_window_stop;
+ROLLBACK;

@@ -2,7 +2,10 @@
  * hours_window.c
  *     vicidial._hours_window(call_times, day): the window of several call
  *     times on a local date, intersected; every decision on calling hours
- *     (15_hours.sql) comes down to it.
+ *     (15_hours.sql) comes down to it. And vicidial._hours_open(zone,
+ *     call_times, at), I8's predicate, which a hand-out asks for every lead
+ *     it tries: in C, so that it reads the window here, with no function
+ *     call between.
  *
  * The fill, the room count and the sweep ask for the same few windows (a
  * call-times set on a date) over and over in one statement, and each
@@ -29,31 +32,38 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 /*
  * Each call time's window is the holiday's when the date is one, else the
  * weekday's pair, else the default pair. Closed (NULL start) when any is
  * closed or unknown: a rule narrows, never widens; start = stop closes
- * the day too. NULLs in the array are ignored.
+ * the day too. NULLs in the array are ignored. Everything is named with
+ * its schema, so that the caller's search_path cannot change what it reads:
+ * the two functions carry no SET clause, whose save and restore of the
+ * setting would cost each call more than a remembered window does.
  */
 #define WINDOW_QUERY \
-	"SELECT CASE WHEN bool_and(w.start IS NOT NULL) THEN max(w.start) END, min(w.stop)" \
-	"  FROM unnest($1) AS ct(id)" \
-	"  LEFT JOIN vicidial.vicidial_call_times t ON t.call_time_id = ct.id" \
-	"  LEFT JOIN vicidial.vicidial_call_time_holidays h ON h.call_time_id = ct.id AND h.holiday_date = $2" \
+	"SELECT CASE WHEN pg_catalog.bool_and(w.start IS NOT NULL) THEN pg_catalog.max(w.start) END," \
+	"       pg_catalog.min(w.stop)" \
+	"  FROM pg_catalog.unnest($1) AS ct(id)" \
+	"  LEFT JOIN vicidial.vicidial_call_times t ON t.call_time_id OPERATOR(pg_catalog.=) ct.id" \
+	"  LEFT JOIN vicidial.vicidial_call_time_holidays h" \
+	"         ON h.call_time_id OPERATOR(pg_catalog.=) ct.id AND h.holiday_date OPERATOR(pg_catalog.=) $2" \
 	" CROSS JOIN LATERAL (" \
 	"       SELECT CASE WHEN h.holiday_date IS NOT NULL THEN h.ct_start" \
 	"                   ELSE coalesce((ARRAY[t.ct_sunday_start, t.ct_monday_start, t.ct_tuesday_start," \
 	"                                        t.ct_wednesday_start, t.ct_thursday_start, t.ct_friday_start," \
-	"                                        t.ct_saturday_start])[extract(dow FROM $2)::integer + 1]," \
+	"                                        t.ct_saturday_start])[extract(dow FROM $2)::integer OPERATOR(pg_catalog.+) 1]," \
 	"                                 t.ct_default_start) END," \
 	"              CASE WHEN h.holiday_date IS NOT NULL THEN h.ct_stop" \
 	"                   ELSE coalesce((ARRAY[t.ct_sunday_stop, t.ct_monday_stop, t.ct_tuesday_stop," \
 	"                                        t.ct_wednesday_stop, t.ct_thursday_stop, t.ct_friday_stop," \
-	"                                        t.ct_saturday_stop])[extract(dow FROM $2)::integer + 1]," \
+	"                                        t.ct_saturday_stop])[extract(dow FROM $2)::integer OPERATOR(pg_catalog.+) 1]," \
 	"                                 t.ct_default_stop) END) AS w(start, stop)" \
 	" WHERE ct.id IS NOT NULL"
 
@@ -85,7 +95,7 @@ typedef struct WindowsOfSnapshot
 	TransactionId *subxip;		/* in seen_context */
 	MemoryContext seen_context;
 	MemoryContext windows_context;	/* the remembered arrays */
-	TupleDesc	result_type;
+	TupleDesc	result_type;	/* _hours_window's, once asked */
 	bool		usable;			/* the windows may be served under this snapshot */
 	int			count;
 	int			oldest;			/* the next to be replaced once count is full */
@@ -184,19 +194,11 @@ windows_of_call_site(FunctionCallInfo fcinfo)
 
 	if (remembered == NULL)
 	{
-		TupleDesc	result_type;
-		MemoryContext caller_context;
-
-		if (get_call_result_type(fcinfo, NULL, &result_type) != TYPEFUNC_COMPOSITE)
-			elog(ERROR, "vicidial._hours_window(): its result is not a row");
-		caller_context = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-		remembered = palloc0(sizeof(WindowsOfSnapshot));
+		remembered = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(WindowsOfSnapshot));
 		remembered->seen_context = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "vicidial hours snapshot",
 														 ALLOCSET_SMALL_SIZES);
 		remembered->windows_context = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "vicidial hours windows",
 															ALLOCSET_SMALL_SIZES);
-		remembered->result_type = BlessTupleDesc(CreateTupleDescCopy(result_type));
-		MemoryContextSwitchTo(caller_context);
 		remembered->transaction = InvalidLocalTransactionId;
 		fcinfo->flinfo->fn_extra = remembered;
 	}
@@ -206,54 +208,98 @@ windows_of_call_site(FunctionCallInfo fcinfo)
 	return remembered;
 }
 
-PG_FUNCTION_INFO_V1(vicidial_hours_window);
-
-Datum
-vicidial_hours_window(PG_FUNCTION_ARGS)
+/*
+ * The window of call_times on day: remembered at this call site, else read
+ * into *fresh (and remembered when it may be served again).
+ */
+static RememberedWindow *
+window_of(FunctionCallInfo fcinfo, Datum call_times_datum, bool call_times_null, Datum day_datum, bool day_null,
+		  RememberedWindow *fresh)
 {
 	WindowsOfSnapshot *remembered = windows_of_call_site(fcinfo);
-	bool		keep = remembered->usable && !PG_ARGISNULL(0) && !PG_ARGISNULL(1);
-	RememberedWindow fresh;
-	RememberedWindow *window = NULL;
-	ArrayType  *call_times = keep ? PG_GETARG_ARRAYTYPE_P(0) : NULL;
-	DateADT		day = keep ? PG_GETARG_DATEADT(1) : 0;
-	Datum		values[2];
-	bool		nulls[2];
+	bool		keep = remembered->usable && !call_times_null && !day_null;
+	ArrayType  *call_times = keep ? DatumGetArrayTypeP(call_times_datum) : NULL;
+	DateADT		day = keep ? DatumGetDateADT(day_datum) : 0;
+	RememberedWindow *slot;
 
 	for (int i = 0; keep && i < remembered->count; i++)
 		if (remembered->windows[i].day == day &&
 			VARSIZE(remembered->windows[i].call_times) == VARSIZE(call_times) &&
 			memcmp(remembered->windows[i].call_times, call_times, VARSIZE(call_times)) == 0)
-		{
-			window = &remembered->windows[i];
-			break;
-		}
-	if (window == NULL)
+			return &remembered->windows[i];
+	read_window(call_times_datum, call_times_null, day_datum, day_null, fresh);
+	if (!keep)
+		return fresh;
+	if (remembered->count < REMEMBERED_WINDOWS)
+		slot = &remembered->windows[remembered->count++];
+	else
 	{
-		read_window(PG_GETARG_DATUM(0), PG_ARGISNULL(0), PG_GETARG_DATUM(1), PG_ARGISNULL(1), &fresh);
-		window = &fresh;
+		slot = &remembered->windows[remembered->oldest];
+		remembered->oldest = (remembered->oldest + 1) % REMEMBERED_WINDOWS;
+		pfree(slot->call_times);
 	}
-	if (keep && window == &fresh)
+	*slot = *fresh;
+	slot->day = day;
+	slot->call_times = MemoryContextAlloc(remembered->windows_context, VARSIZE(call_times));
+	memcpy(slot->call_times, call_times, VARSIZE(call_times));
+	return slot;
+}
+
+PG_FUNCTION_INFO_V1(vicidial_hours_window);
+
+Datum
+vicidial_hours_window(PG_FUNCTION_ARGS)
+{
+	RememberedWindow fresh;
+	RememberedWindow *window = window_of(fcinfo, PG_GETARG_DATUM(0), PG_ARGISNULL(0),
+										 PG_GETARG_DATUM(1), PG_ARGISNULL(1), &fresh);
+	WindowsOfSnapshot *remembered = (WindowsOfSnapshot *) fcinfo->flinfo->fn_extra;
+	Datum		values[2];
+	bool		nulls[2];
+
+	if (remembered->result_type == NULL)
 	{
-		RememberedWindow *slot;
+		TupleDesc	result_type;
+		MemoryContext caller_context;
 
-		if (remembered->count < REMEMBERED_WINDOWS)
-			slot = &remembered->windows[remembered->count++];
-		else
-		{
-			slot = &remembered->windows[remembered->oldest];
-			remembered->oldest = (remembered->oldest + 1) % REMEMBERED_WINDOWS;
-			pfree(slot->call_times);
-		}
-		*slot = fresh;
-		slot->day = day;
-		slot->call_times = MemoryContextAlloc(remembered->windows_context, VARSIZE(call_times));
-		memcpy(slot->call_times, call_times, VARSIZE(call_times));
+		if (get_call_result_type(fcinfo, NULL, &result_type) != TYPEFUNC_COMPOSITE)
+			elog(ERROR, "vicidial._hours_window(): its result is not a row");
+		caller_context = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		remembered->result_type = BlessTupleDesc(CreateTupleDescCopy(result_type));
+		MemoryContextSwitchTo(caller_context);
 	}
-
 	values[0] = TimeADTGetDatum(window->start);
 	nulls[0] = window->start_null;
 	values[1] = TimeADTGetDatum(window->stop);
 	nulls[1] = window->stop_null;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(remembered->result_type, values, nulls)));
+}
+
+/*
+ * vicidial._hours_open(zone, call_times, at): "at" falls in [start, stop)
+ * of the window of its own local date, on the zone's wall clock. Not
+ * strict: any NULL is closed (false), as is an infinite "at", which has no
+ * wall-clock time. An unknown zone is AT TIME ZONE's own error.
+ */
+PG_FUNCTION_INFO_V1(vicidial_hours_open);
+
+Datum
+vicidial_hours_open(PG_FUNCTION_ARGS)
+{
+	Timestamp	local;
+	RememberedWindow fresh;
+	RememberedWindow *window;
+	TimeADT		time_of_day;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_BOOL(false);
+	local = DatumGetTimestamp(DirectFunctionCall2(timestamptz_zone, PG_GETARG_DATUM(0), PG_GETARG_DATUM(2)));
+	if (TIMESTAMP_NOT_FINITE(local))
+		PG_RETURN_BOOL(false);
+	window = window_of(fcinfo, PG_GETARG_DATUM(1), false, DirectFunctionCall1(timestamp_date, TimestampGetDatum(local)),
+					   false, &fresh);
+	if (window->start_null || window->stop_null)
+		PG_RETURN_BOOL(false);
+	time_of_day = DatumGetTimeADT(DirectFunctionCall1(timestamp_time, TimestampGetDatum(local)));
+	PG_RETURN_BOOL(time_of_day >= window->start && time_of_day < window->stop);
 }
