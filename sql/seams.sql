@@ -75,6 +75,20 @@ DROP ROLE "Night ""B"". shift";
 SET ROLE "Carol";
 SELECT regress.attempt($$SELECT * FROM vicidial.agent_callback_count('zed')$$) AS bound_to_dropped_role;
 RESET ROLE;
+-- Nor is a name longer than a role's (63 bytes) cut to the role that
+-- its first 63 bytes name.
+SELECT 'regress_long_' || repeat('x', 50) AS long_role \gset
+CREATE ROLE :"long_role";
+GRANT :"long_role" TO "Carol";
+UPDATE vicidial.vicidial_users SET db_role = :'long_role' WHERE "user" = 'zed';
+SET ROLE "Carol";
+SELECT count(*) AS bound_to_63_bytes FROM vicidial.agent_callback_count('zed');
+RESET ROLE;
+UPDATE vicidial.vicidial_users SET db_role = :'long_role' || 'yz' WHERE "user" = 'zed';
+SET ROLE "Carol";
+SELECT regress.attempt($$SELECT * FROM vicidial.agent_callback_count('zed')$$) AS bound_to_65_bytes;
+RESET ROLE;
+DROP ROLE :"long_role";
 UPDATE vicidial.vicidial_users SET db_role = NULL WHERE "user" = 'zed';
 
 -- One call per agent: a second claim while one is held is refused and

@@ -181,76 +181,28 @@ BEGIN
     RETURN found_agent;
 END $$;
 
--- The role the caller acts as: the session's SET ROLE (or SET LOCAL
--- ROLE), else its login. A SECURITY DEFINER function runs as its owner,
--- so current_user says nothing about the caller; these two do.
--- (PL/pgSQL, as every helper asked on the hot paths: a SQL function that
--- sets search_path is never inlined and is planned again at every call.)
-CREATE OR REPLACE FUNCTION vicidial._calling_role() RETURNS name
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RETURN CASE current_setting('role') WHEN 'none' THEN session_user ELSE current_setting('role')::name END;
-END $$;
-
 -- An agent named by an agent function, read (or locked, for a writer:
 -- agents are locked before leads) and, when bound to a database role
 -- (db_role, the exact role name), acted for only by a caller that has that
 -- role's privileges: a member that inherits them, or a NOINHERIT login
--- that has switched to it. A superuser acts as anyone.
+-- that has switched to it. A superuser acts as anyone. The caller is the
+-- session's SET ROLE (or SET LOCAL ROLE), else its login: a SECURITY
+-- DEFINER function runs as its owner, so current_user says nothing about
+-- the caller. In C (src/bound_agent.c), its queries planned once per
+-- backend and naming the schema of everything, with no SET clause: every
+-- agent call asks it (or the two below) first, and every screen polls.
 CREATE OR REPLACE FUNCTION vicidial._bound_agent(agent varchar, for_update boolean) RETURNS vicidial.vicidial_users
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    bound vicidial.vicidial_users;
-    caller name;
-BEGIN
-    PERFORM vicidial._not_null(agent, 'agent');
-    IF for_update THEN
-        SELECT * INTO bound FROM vicidial.vicidial_users u WHERE u."user" = agent FOR NO KEY UPDATE;
-    ELSE
-        SELECT * INTO bound FROM vicidial.vicidial_users u WHERE u."user" = agent;
-    END IF;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'agent "%" does not exist', agent USING ERRCODE = 'no_data_found';
-    END IF;
-    IF bound.db_role IS NOT NULL THEN
-        caller := vicidial._calling_role();
-        -- to_regrole of the quoted name: the exact name, and NULL (refused)
-        -- for a role that does not exist; a look-up in the role cache,
-        -- where a join to pg_roles was a query at every agent call
-        IF NOT coalesce(pg_has_role(caller, to_regrole(quote_ident(bound.db_role)), 'USAGE'), false) THEN
-            RAISE EXCEPTION 'role "%" may not act as agent "%"', caller, agent
-                USING ERRCODE = 'insufficient_privilege',
-                      HINT = format('agent "%s" is bound to the database role "%s": act as that role (SET LOCAL ROLE)',
-                                    agent, bound.db_role);
-        END IF;
-    END IF;
-    RETURN bound;
-END $$;
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'vicidial_bound_agent';
 
-CREATE OR REPLACE FUNCTION vicidial._require_active(acting vicidial.vicidial_users) RETURNS vicidial.vicidial_users
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF NOT acting.active THEN
-        RAISE EXCEPTION 'agent "%" is inactive', acting."user" USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    RETURN acting;
-END $$;
-
--- An agent acting through an agent function: bound, and active.
+-- An agent acting through an agent function: bound, and active (C too).
 CREATE OR REPLACE FUNCTION vicidial._acting_agent(agent varchar) RETURNS vicidial.vicidial_users
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RETURN vicidial._require_active(vicidial._bound_agent(agent, false));
-END $$;
+LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'vicidial_acting_agent';
 
 -- The same for an agent function that writes: the agent's row is locked
 -- first, so that one agent's writes (a double click) run one after the
 -- other, and tested as locked.
 CREATE OR REPLACE FUNCTION vicidial._lock_acting_agent(agent varchar) RETURNS vicidial.vicidial_users
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RETURN vicidial._require_active(vicidial._bound_agent(agent, true));
-END $$;
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'vicidial_lock_acting_agent';
 
 -- An agent claiming a lead (hopper_next, callback_dial): locked and
 -- active, and holding no call: a second claim while one is held (a double

@@ -107,3 +107,7 @@ DROP FUNCTION vicidial._wait_for_release();
 -- The count of the hoppers' room also says until when the hoppers stay
 -- full by the clock alone (37_hopper_room.sql): one more result column.
 DROP FUNCTION vicidial._fill_room(timestamptz);
+
+-- The agent's binding is checked in C (_bound_agent, src/bound_agent.c),
+-- which reads the caller from the session itself.
+DROP FUNCTION vicidial._calling_role();
