@@ -191,6 +191,35 @@ cmp_ok($node->safe_psql('postgres', qq{
     SELECT extract(epoch FROM max(started_at) - '$filled_at') FROM vicidial.hopper_runs WHERE run_id > $filled_run}),
     '>=', 19.5, 'no sooner than 20 s after the fill before it');
 
+# A fill that fails is not tried again at once: the worker waits for its
+# next run or the next callback due, as after any failed run, even when
+# the fill it fails is one that a run put off. Every fill fails here (a
+# trigger refuses the fill's record). Callback 10 due now brings a run
+# whose fill fails, now or at the fill's time; callback 6, due 3 s after
+# that failure, brings the only other one. A worker that tried the failed
+# fill again at once would fail hundreds of times in those 3 s.
+$node->safe_psql('postgres', q{
+    CREATE FUNCTION public.refuse_fill() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'the test refuses every fill';
+    END $$;
+    CREATE TRIGGER refuse_fill BEFORE UPDATE ON vicidial.hopper_runs
+        FOR EACH ROW WHEN (NEW.hopper_filled IS NOT NULL) EXECUTE FUNCTION public.refuse_fill()});
+my $before_failures = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
+$node->safe_psql('postgres', q{SELECT vicidial.callback_schedule(10, 'bob', vicidial._half_hour_start(now()))});
+ok($node->poll_query_until('postgres', qq{
+    SELECT count(*) > 0 FROM vicidial.hopper_runs WHERE run_id > $before_failures AND error IS NOT NULL}),
+    'a failing fill is recorded as a failed run');
+$node->safe_psql('postgres', q{SELECT vicidial.callback_schedule(6, 'bob', clock_timestamp() + interval '3 seconds')});
+ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 6}),
+    'a callback due after the failed fill is swept all the same');
+is($node->safe_psql('postgres', qq{
+    SELECT count(*) FILTER (WHERE error IS NOT NULL) || ' failed, '
+           || count(*) FILTER (WHERE went_live > 0) || ' swept'
+      FROM vicidial.hopper_runs WHERE run_id > $before_failures}),
+    '2 failed, 2 swept', 'a failed fill is not tried again at once, the fill put off included');
+$node->safe_psql('postgres', 'DROP TRIGGER refuse_fill ON vicidial.hopper_runs');
+
 reload_and_await_fill("vicidial_callbacks.fill_interval = 0\nvicidial_callbacks.interval = 1s\n",
     'a fill interval of 0 fills at every run again');
 
