@@ -34,7 +34,8 @@
 # (a step it does not fit is skipped).
 #
 # Settings (environment): STEPS, CLIENTS, POOL_SIZE (pgbouncer's server
-# connections), CAMPAIGNS, RAMP (default N / 200, at least 20), WARMUP,
+# connections), SERVER_LIFETIME (pgbouncer's, in seconds; default 3600,
+# its own), CAMPAIGNS, RAMP (default N / 200, at least 20), WARMUP,
 # WINDOW, TAIL (seconds), LEADS,
 # PERF=0 (no perf), ALL_STEPS=1. CSVs, the PNG and the profile go to
 # test/bench/results/. Numbers, not a pass/fail. Run as root on Debian 12;
@@ -45,6 +46,7 @@ set -euo pipefail
 STEPS=${STEPS:-"500 1000 2000 5000 10000 20000"}
 CLIENTS=${CLIENTS:-}
 POOL_SIZE=${POOL_SIZE:-10}
+SERVER_LIFETIME=${SERVER_LIFETIME:-3600}
 CAMPAIGNS=${CAMPAIGNS:-20}
 RAMP=${RAMP:-}
 WARMUP=${WARMUP:-15}
@@ -227,6 +229,7 @@ auth_file = $bouncer/userlist.txt
 admin_users = postgres
 pool_mode = transaction
 default_pool_size = $POOL_SIZE
+server_lifetime = $SERVER_LIFETIME
 max_client_conn = $((fd_limit - 200))
 log_connections = 0
 log_disconnections = 0
