@@ -299,14 +299,25 @@ SELECT lead_id, status, customer_timezone, customer_time::time,
   FROM vicidial.callbacks_report(campaign => 'HRS', sort_by => 'lead_id') WHERE status <> 'ARCHIVE';
 
 -- A window is read once per call site while nothing could make it read
--- otherwise (src/hours_window.c),
--- and PL/pgSQL keeps _hours_open's call site for the whole transaction:
--- the transaction's own change of the hours is still seen by its next
+-- otherwise (src/hours_window.c). PL/pgSQL keeps a simple expression's
+-- call site for the whole transaction, so this function's call of
+-- _hours_open serves the statements of a transaction from one cache: the
+-- transaction's own change of the hours is still seen by its next
 -- statement (closed at 10:00, then open).
+CREATE FUNCTION regress.open_kept(zone text, call_times varchar[], at timestamptz) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN vicidial._hours_open(zone, call_times, at);
+END $$;
 BEGIN;
-SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_at_ten;
+SELECT regress.open_kept('UTC', '{noon}', '2027-01-20 10:00+00') AS open_at_ten;
+SELECT coalesce(sum(seq_scan + idx_scan), 0) AS scans FROM pg_stat_xact_user_tables
+ WHERE relid = 'vicidial.vicidial_call_times'::regclass \gset
+SELECT regress.open_kept('UTC', '{noon}', '2027-01-20 10:00+00') AS open_at_ten_again;
+SELECT sum(seq_scan + idx_scan) - :scans AS call_times_read_again FROM pg_stat_xact_user_tables
+ WHERE relid = 'vicidial.vicidial_call_times'::regclass;
 UPDATE vicidial.vicidial_call_times SET ct_default_start = '09:00' WHERE call_time_id = 'noon';
-SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_at_ten_after_change;
+SELECT regress.open_kept('UTC', '{noon}', '2027-01-20 10:00+00') AS open_at_ten_after_change;
 ROLLBACK;
 
 -- A subtransaction rolled back takes its change of the hours with it,
@@ -315,9 +326,9 @@ ROLLBACK;
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SAVEPOINT before_change;
 UPDATE vicidial.vicidial_call_times SET ct_default_start = '09:00' WHERE call_time_id = 'noon';
-SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_in_savepoint;
+SELECT regress.open_kept('UTC', '{noon}', '2027-01-20 10:00+00') AS open_in_savepoint;
 ROLLBACK TO before_change;
-SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_after_rollback;
+SELECT regress.open_kept('UTC', '{noon}', '2027-01-20 10:00+00') AS open_after_rollback;
 ROLLBACK;
 -- The same in READ COMMITTED, a savepoint inside another: the inner one
 -- rolled back keeps the change, the outer one takes it.
@@ -327,9 +338,9 @@ UPDATE vicidial.vicidial_call_times SET ct_default_start = '09:00' WHERE call_ti
 SAVEPOINT inner_change;
 CREATE TEMP TABLE inner_scratch (i integer);
 ROLLBACK TO inner_change;
-SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_after_inner_rollback;
+SELECT regress.open_kept('UTC', '{noon}', '2027-01-20 10:00+00') AS open_after_inner_rollback;
 ROLLBACK TO outer_change;
-SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00') AS open_after_outer_rollback;
+SELECT regress.open_kept('UTC', '{noon}', '2027-01-20 10:00+00') AS open_after_outer_rollback;
 ROLLBACK;
 -- And a PL/pgSQL block that fails: its change is gone after it.
 BEGIN ISOLATION LEVEL REPEATABLE READ;
@@ -337,12 +348,12 @@ DO $$
 BEGIN
     BEGIN
         UPDATE vicidial.vicidial_call_times SET ct_default_start = '09:00' WHERE call_time_id = 'noon';
-        RAISE NOTICE 'open in the block: %', vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00');
+        RAISE NOTICE 'open in the block: %', regress.open_kept('UTC', '{noon}', '2027-01-20 10:00+00');
         RAISE division_by_zero;
     EXCEPTION WHEN division_by_zero THEN
         NULL;
     END;
-    RAISE NOTICE 'open after the block failed: %', vicidial._hours_open('UTC', '{noon}', '2027-01-20 10:00+00');
+    RAISE NOTICE 'open after the block failed: %', regress.open_kept('UTC', '{noon}', '2027-01-20 10:00+00');
 END $$;
 ROLLBACK;
 -- What it saves: one statement asking a window a hundred times on two
@@ -360,17 +371,19 @@ ROLLBACK;
 -- times is refused, though the owner read the same window just before.
 CREATE ROLE regress_hours_reader;
 GRANT USAGE ON SCHEMA vicidial TO regress_hours_reader;
+GRANT USAGE ON SCHEMA regress TO regress_hours_reader;
 GRANT EXECUTE ON FUNCTION vicidial._hours_open(text, varchar[], timestamptz),
-    vicidial._hours_window(varchar[], date) TO regress_hours_reader;
+    vicidial._hours_window(varchar[], date), regress.open_kept(text, varchar[], timestamptz) TO regress_hours_reader;
 BEGIN;
-SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 13:00+00') AS open_read_by_owner;
+SELECT regress.open_kept('UTC', '{noon}', '2027-01-20 13:00+00') AS open_read_by_owner;
 SET LOCAL ROLE regress_hours_reader;
 \set VERBOSITY terse
-SELECT vicidial._hours_open('UTC', '{noon}', '2027-01-20 13:00+00') AS open_read_by_reader;
+SELECT regress.open_kept('UTC', '{noon}', '2027-01-20 13:00+00') AS open_read_by_reader;
 \set VERBOSITY default
 ROLLBACK;
 DROP OWNED BY regress_hours_reader;
 DROP ROLE regress_hours_reader;
+DROP FUNCTION regress.open_kept(text, varchar[], timestamptz);
 
 -- _hours_open is C (src/hours_window.c): it answers as its definition,
 -- written here in SQL, on every zone, call-times set and instant of a
@@ -399,15 +412,22 @@ SELECT count(*) AS asked, count(*) FILTER (WHERE vicidial._hours_open(zone, call
                               IS DISTINCT FROM regress.hours_open_by_definition(zone, call_times, at)) AS disagreeing
   FROM grid;
 DROP FUNCTION regress.hours_open_by_definition(text, varchar[], timestamptz);
+-- An unknown zone is AT TIME ZONE's error, with call times or without.
+SELECT regress.attempt($$SELECT vicidial._hours_open('Mars/Olympus', '{noon}', '2027-01-20 10:00+00')$$) AS unknown_zone,
+       regress.attempt($$SELECT vicidial._hours_open('Mars/Olympus', NULL, '2027-01-20 10:00+00')$$) AS unknown_zone_no_call_times;
 
--- Neither the window nor the predicate carries a SET clause: their query
--- names the schema of everything, so that a caller's search_path cannot
--- change the hours. Here one puts an unnest that turns "never" into
--- "24hours" before pg_catalog.
+-- Neither the window and the predicate nor the agent check
+-- (src/bound_agent.c) carries a SET clause: their queries name the schema
+-- of everything, so that a caller's search_path cannot change them. Here
+-- one puts before pg_catalog an unnest that turns "never" into "24hours"
+-- and an = on varchar that is always true (any agent name would match).
 BEGIN;
 CREATE SCHEMA regress_hijack;
 CREATE FUNCTION regress_hijack.unnest(varchar[]) RETURNS SETOF varchar LANGUAGE sql AS $$ SELECT '24hours'::varchar $$;
+CREATE FUNCTION regress_hijack.always(varchar, varchar) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;
+CREATE OPERATOR regress_hijack.= (LEFTARG = varchar, RIGHTARG = varchar, FUNCTION = regress_hijack.always);
 SET LOCAL search_path = regress_hijack, pg_catalog;
 SELECT vicidial._hours_open('UTC', '{never}', '2027-01-20 10:00+00') AS never_open_with_hijack,
        (vicidial._hours_window('{never}', '2027-01-20')).stop AS never_window_stop;
+SELECT regress.attempt($$SELECT vicidial._bound_agent('nobody', false)$$) AS agent_with_hijack;
 ROLLBACK;

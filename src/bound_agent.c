@@ -12,10 +12,11 @@
  *
  * Every agent call asks one of them first, and a pooled screen polls its
  * callback count every few seconds: in C, with its two queries planned
- * once per backend, a poll pays one index probe for it. The caller is the outer
- * user: the session's SET ROLE (or SET LOCAL ROLE), else its login, which
- * a SECURITY DEFINER function does not change; the role is looked up in
- * the role cache by its exact name.
+ * once per backend, a poll pays one index probe for it. The caller is the
+ * outer user: the session's SET ROLE (or SET LOCAL ROLE), else its login,
+ * which a SECURITY DEFINER function does not change. A read sees what the
+ * calling statement sees, as a STABLE function's should; a lock takes a
+ * fresh snapshot, as the statements of a VOLATILE one do.
  */
 #include "postgres.h"
 
@@ -23,6 +24,7 @@
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -41,24 +43,28 @@ agent_plan(bool for_update)
 	if (*kept == NULL)
 	{
 		Oid			argtypes[1] = {VARCHAROID};
-		SPIPlanPtr	plan = SPI_prepare(for_update ? AGENT_QUERY " FOR NO KEY UPDATE OF u" : AGENT_QUERY,
-									   1, argtypes);
+		SPIPlanPtr	plan = SPI_prepare_cursor(for_update ? AGENT_QUERY " FOR NO KEY UPDATE OF u" : AGENT_QUERY,
+											  1, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
-		if (plan == NULL || SPI_keepplan(plan) != 0)
+		if (plan == NULL)
 			elog(ERROR, "vicidial._bound_agent(): SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "vicidial._bound_agent(): SPI_keepplan failed");
 		*kept = plan;
 	}
 	return *kept;
 }
 
 /*
- * Refuses a caller without the privileges of the role named, exactly: the
- * name is looked up as it stands, never cut to a role name's length.
+ * Refuses a caller without the privileges of the role named, exactly. A
+ * name longer than a role name can be is no role, and is not looked up:
+ * the catalog cache would remember the miss under the name cut short,
+ * where no later look-up finds it, and so grow at every call.
  */
 static void
 require_role(Oid caller, const char *role_name, const char *agent_name)
 {
-	Oid			role = get_role_oid(role_name, true);
+	Oid			role = strlen(role_name) < NAMEDATALEN ? get_role_oid(role_name, true) : InvalidOid;
 
 	if (!OidIsValid(role) || !has_privs_of_role(caller, role))
 		ereport(ERROR,
@@ -69,11 +75,12 @@ require_role(Oid caller, const char *role_name, const char *agent_name)
 }
 
 /* The agent named, bound to the caller, as a vicidial_users row. */
-static Datum
+static HeapTupleHeader
 bound_agent(FunctionCallInfo fcinfo, bool for_update)
 {
 	Datum		agent;
-	Datum		bound;
+	Datum		row;
+	HeapTupleHeader bound;
 	Datum		db_role;
 	bool		isnull;
 	int			result;
@@ -86,7 +93,6 @@ bound_agent(FunctionCallInfo fcinfo, bool for_update)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "vicidial._bound_agent(): SPI_connect failed");
-	/* a read sees what the calling statement sees; a lock takes a fresh snapshot */
 	result = SPI_execute_plan(agent_plan(for_update), &agent, NULL, !for_update, 1);
 	if (result != SPI_OK_SELECT)
 		elog(ERROR, "vicidial._bound_agent(): SPI_execute_plan returned %s", SPI_result_code_string(result));
@@ -95,22 +101,24 @@ bound_agent(FunctionCallInfo fcinfo, bool for_update)
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("agent \"%s\" does not exist", TextDatumGetCString(agent))));
 	/* into the caller's memory, which SPI_finish leaves */
-	bound = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
+	row = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
 	SPI_finish();
+	/* after SPI_finish, so that a detoasted copy is the caller's too */
+	bound = DatumGetHeapTupleHeader(row);
 
-	db_role = GetAttributeByName(DatumGetHeapTupleHeader(bound), "db_role", &isnull);
+	db_role = GetAttributeByName(bound, "db_role", &isnull);
 	if (!isnull)
 		require_role(GetOuterUserId(), TextDatumGetCString(db_role), TextDatumGetCString(agent));
 	return bound;
 }
 
 /* The agent named, bound to the caller and active. */
-static Datum
+static HeapTupleHeader
 acting_agent(FunctionCallInfo fcinfo, bool for_update)
 {
-	Datum		acting = bound_agent(fcinfo, for_update);
+	HeapTupleHeader acting = bound_agent(fcinfo, for_update);
 	bool		isnull;
-	Datum		active = GetAttributeByName(DatumGetHeapTupleHeader(acting), "active", &isnull);
+	Datum		active = GetAttributeByName(acting, "active", &isnull);
 
 	if (isnull || !DatumGetBool(active))
 		ereport(ERROR,
@@ -124,7 +132,7 @@ PG_FUNCTION_INFO_V1(vicidial_bound_agent);
 Datum
 vicidial_bound_agent(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_DATUM(bound_agent(fcinfo, !PG_ARGISNULL(1) && PG_GETARG_BOOL(1)));
+	PG_RETURN_HEAPTUPLEHEADER(bound_agent(fcinfo, !PG_ARGISNULL(1) && PG_GETARG_BOOL(1)));
 }
 
 PG_FUNCTION_INFO_V1(vicidial_acting_agent);
@@ -132,7 +140,7 @@ PG_FUNCTION_INFO_V1(vicidial_acting_agent);
 Datum
 vicidial_acting_agent(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_DATUM(acting_agent(fcinfo, false));
+	PG_RETURN_HEAPTUPLEHEADER(acting_agent(fcinfo, false));
 }
 
 /*
@@ -145,5 +153,5 @@ PG_FUNCTION_INFO_V1(vicidial_lock_acting_agent);
 Datum
 vicidial_lock_acting_agent(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_DATUM(acting_agent(fcinfo, true));
+	PG_RETURN_HEAPTUPLEHEADER(acting_agent(fcinfo, true));
 }

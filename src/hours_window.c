@@ -44,8 +44,8 @@
  * closed or unknown: a rule narrows, never widens; start = stop closes
  * the day too. NULLs in the array are ignored. Everything is named with
  * its schema, so that the caller's search_path cannot change what it reads:
- * the two functions carry no SET clause, whose save and restore of the
- * setting would cost each call more than a remembered window does.
+ * the two functions carry no SET clause, which would save and restore the
+ * setting at every call.
  */
 #define WINDOW_QUERY \
 	"SELECT CASE WHEN pg_catalog.bool_and(w.start IS NOT NULL) THEN pg_catalog.max(w.start) END," \
@@ -279,7 +279,8 @@ vicidial_hours_window(PG_FUNCTION_ARGS)
  * vicidial._hours_open(zone, call_times, at): "at" falls in [start, stop)
  * of the window of its own local date, on the zone's wall clock. Not
  * strict: any NULL is closed (false), as is an infinite "at", which has no
- * wall-clock time. An unknown zone is AT TIME ZONE's own error.
+ * wall-clock time. An unknown zone is AT TIME ZONE's own error, whenever
+ * there is an instant to read in it.
  */
 PG_FUNCTION_INFO_V1(vicidial_hours_open);
 
@@ -291,10 +292,10 @@ vicidial_hours_open(PG_FUNCTION_ARGS)
 	RememberedWindow *window;
 	TimeADT		time_of_day;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
 		PG_RETURN_BOOL(false);
 	local = DatumGetTimestamp(DirectFunctionCall2(timestamptz_zone, PG_GETARG_DATUM(0), PG_GETARG_DATUM(2)));
-	if (TIMESTAMP_NOT_FINITE(local))
+	if (PG_ARGISNULL(1) || TIMESTAMP_NOT_FINITE(local))
 		PG_RETURN_BOOL(false);
 	window = window_of(fcinfo, PG_GETARG_DATUM(1), false, DirectFunctionCall1(timestamp_date, TimestampGetDatum(local)),
 					   false, &fresh);

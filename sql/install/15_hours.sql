@@ -30,8 +30,8 @@ LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'vicidial_hours_window';
 
 -- I8's predicate: "at" falls in [start, stop) of the window of its own
 -- local date, on the zone's wall clock; any NULL is closed. In C beside
--- the window, which it reads with no call between, and with no SET clause
--- for the same reason: every hand-out asks it of each lead it tries.
+-- the window, which it reads with no call between: every hand-out asks it
+-- of each lead it tries.
 CREATE OR REPLACE FUNCTION vicidial._hours_open(zone text, call_times varchar[], at timestamptz) RETURNS boolean
 LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'vicidial_hours_open';
 

@@ -181,26 +181,20 @@ BEGIN
     RETURN found_agent;
 END $$;
 
--- An agent named by an agent function, read (or locked, for a writer:
--- agents are locked before leads) and, when bound to a database role
--- (db_role, the exact role name), acted for only by a caller that has that
--- role's privileges: a member that inherits them, or a NOINHERIT login
--- that has switched to it. A superuser acts as anyone. The caller is the
--- session's SET ROLE (or SET LOCAL ROLE), else its login: a SECURITY
--- DEFINER function runs as its owner, so current_user says nothing about
--- the caller. In C (src/bound_agent.c), its queries planned once per
--- backend and naming the schema of everything, with no SET clause: every
--- agent call asks it (or the two below) first, and every screen polls.
+-- Who may act as an agent, in C (src/bound_agent.c, which says the rule):
+-- the agent an agent function names, read or locked (agents are locked
+-- before leads), and acted for only by a caller with the privileges of its
+-- db_role; _acting_agent and _lock_acting_agent also require it active.
+-- Their queries name the schema of everything: no SET clause, as every
+-- agent call asks one of them first.
 CREATE OR REPLACE FUNCTION vicidial._bound_agent(agent varchar, for_update boolean) RETURNS vicidial.vicidial_users
 LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'vicidial_bound_agent';
 
--- An agent acting through an agent function: bound, and active (C too).
 CREATE OR REPLACE FUNCTION vicidial._acting_agent(agent varchar) RETURNS vicidial.vicidial_users
 LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'vicidial_acting_agent';
 
--- The same for an agent function that writes: the agent's row is locked
--- first, so that one agent's writes (a double click) run one after the
--- other, and tested as locked.
+-- for an agent function that writes: one agent's writes (a double click)
+-- run one after the other
 CREATE OR REPLACE FUNCTION vicidial._lock_acting_agent(agent varchar) RETURNS vicidial.vicidial_users
 LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'vicidial_lock_acting_agent';
 

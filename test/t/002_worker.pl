@@ -193,11 +193,13 @@ cmp_ok($node->safe_psql('postgres', qq{
 
 # A fill that fails is not tried again at once: the worker waits for its
 # next run or the next callback due, as after any failed run, even when
-# the fill it fails is one that a run put off. Every fill fails here (a
-# trigger refuses the fill's record). Callback 10 due now brings a run
-# whose fill fails, now or at the fill's time; callback 6, due 3 s after
-# that failure, brings the only other one. A worker that tried the failed
-# fill again at once would fail hundreds of times in those 3 s.
+# the fill that fails is one a run put off. Every fill fails here (a
+# trigger refuses the fill's record). Callback 10, due a moment after the
+# fill above, is swept by a run that puts its fill off to 20 s after that
+# fill, when the fill fails; callback 6, due 3 s after that failure,
+# brings the only other run, whose sweep commits and whose fill fails. A
+# worker that tried the failed fill again at once would fail hundreds of
+# times in those 3 s.
 $node->safe_psql('postgres', q{
     CREATE FUNCTION public.refuse_fill() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
@@ -211,13 +213,18 @@ ok($node->poll_query_until('postgres', qq{
     SELECT count(*) > 0 FROM vicidial.hopper_runs WHERE run_id > $before_failures AND error IS NOT NULL}),
     'a failing fill is recorded as a failed run');
 $node->safe_psql('postgres', q{SELECT vicidial.callback_schedule(6, 'bob', clock_timestamp() + interval '3 seconds')});
-ok($node->poll_query_until('postgres', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 6}),
-    'a callback due after the failed fill is swept all the same');
-is($node->safe_psql('postgres', qq{
-    SELECT count(*) FILTER (WHERE error IS NOT NULL) || ' failed, '
-           || count(*) FILTER (WHERE went_live > 0) || ' swept'
+# the sweep, then the failed fill's record, each committed on its own
+ok($node->poll_query_until('postgres', qq{
+    SELECT count(*) FILTER (WHERE error IS NOT NULL) >= 2
+           AND (SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 6)
       FROM vicidial.hopper_runs WHERE run_id > $before_failures}),
-    '2 failed, 2 swept', 'a failed fill is not tried again at once, the fill put off included');
+    'a callback due after the failed fill is swept all the same, and its fill fails');
+is($node->safe_psql('postgres', qq{
+    SELECT string_agg(CASE WHEN error IS NOT NULL THEN 'failed' WHEN went_live > 0 THEN 'sweep' ELSE 'run' END,
+                      ', ' ORDER BY run_id)
+      FROM vicidial.hopper_runs WHERE run_id > $before_failures}),
+    'sweep, run, failed, sweep, failed',
+    'the fill put off fails once and is not tried again before the next callback due');
 $node->safe_psql('postgres', 'DROP TRIGGER refuse_fill ON vicidial.hopper_runs');
 
 reload_and_await_fill("vicidial_callbacks.fill_interval = 0\nvicidial_callbacks.interval = 1s\n",
