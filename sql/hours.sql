@@ -303,13 +303,15 @@ SELECT lead_id, status, customer_timezone, customer_time::time,
 -- call site for the whole transaction, so this function's call of
 -- _hours_open serves the statements of a transaction from one cache: the
 -- transaction's own change of the hours is still seen by its next
--- statement (closed at 10:00, then open).
+-- statement (closed at 10:00, then open). REPEATABLE READ, so that no
+-- other session's commit (autovacuum's) moves the snapshot between the
+-- two reads that must share a window.
 CREATE FUNCTION regress.open_kept(zone text, call_times varchar[], at timestamptz) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN vicidial._hours_open(zone, call_times, at);
 END $$;
-BEGIN;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT regress.open_kept('UTC', '{noon}', '2027-01-20 10:00+00') AS open_at_ten;
 SELECT coalesce(sum(seq_scan + idx_scan), 0) AS scans FROM pg_stat_xact_user_tables
  WHERE relid = 'vicidial.vicidial_call_times'::regclass \gset

@@ -100,8 +100,9 @@ bound_agent(FunctionCallInfo fcinfo, bool for_update)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("agent \"%s\" does not exist", TextDatumGetCString(agent))));
-	/* into the caller's memory, which SPI_finish leaves */
+	/* into the caller's memory, which SPI_finish leaves; a whole row is never NULL */
 	row = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull), false, -1);
+	Assert(!isnull);
 	SPI_finish();
 	/* after SPI_finish, so that a detoasted copy is the caller's too */
 	bound = DatumGetHeapTupleHeader(row);

@@ -193,8 +193,8 @@ LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'vicidial_bound_agent';
 CREATE OR REPLACE FUNCTION vicidial._acting_agent(agent varchar) RETURNS vicidial.vicidial_users
 LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'vicidial_acting_agent';
 
--- for an agent function that writes: one agent's writes (a double click)
--- run one after the other
+-- For an agent function that writes: one agent's writes (a double click)
+-- run one after the other.
 CREATE OR REPLACE FUNCTION vicidial._lock_acting_agent(agent varchar) RETURNS vicidial.vicidial_users
 LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'vicidial_lock_acting_agent';
 
