@@ -76,3 +76,34 @@ seed_one_campaign()
         INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, local_call_time) VALUES ('C', 0, '24hours');
         INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');" >/dev/null
 }
+
+# The goals a benchmark measures, each met or missed. The query $2, run on
+# the benchmark's cluster, gives one row per goal (figure, goal, measured,
+# met or missed); they replace benchmark $1's lines in
+# test/bench/results/goals.txt, which run.sh prints at its end, and are
+# printed.
+GOALS_FILE=$PROJECT_ROOT/test/bench/results/goals.txt
+record_goals()
+{
+    local rows
+    rows=$(cluster_psql -q -A -t -F '|' -c "$2")
+    mkdir -p "$(dirname "$GOALS_FILE")"
+    { grep -v "^$1|" "$GOALS_FILE" 2>/dev/null || true; sed "s/^/$1|/" <<<"$rows"; } > "$GOALS_FILE.new"
+    mv "$GOALS_FILE.new" "$GOALS_FILE"
+    echo "goals:"
+    print_goals "$1"
+}
+
+# The goals file as a table, only benchmark $1's lines when it is given.
+print_goals()
+{
+    awk -F'|' -v only="${1:-}" '
+        only != "" && $1 != only { next }
+        { rows[++n] = $0; for (i = 1; i <= NF; i++) if (length($i) > w[i]) w[i] = length($i) }
+        END {
+            for (r = 1; r <= n; r++) {
+                split(rows[r], f, "|")
+                printf "  %-" w[1] "s  %-" w[2] "s  %-" w[3] "s  %" w[4] "s  %s\n", f[1], f[2], f[3], f[4], f[5]
+            }
+        }' "$GOALS_FILE"
+}

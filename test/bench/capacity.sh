@@ -470,5 +470,16 @@ if [ -n "$first_past" ]; then
 else
     echo "capacity: every step inside the limits, up to $capacity agents"
 fi
+# The goals: 10,000 agents inside the limits, and callbacks on time
+# (due -> LIVE p99 at most 250 ms) at the box's capacity.
+record_goals capacity "
+SELECT 'agents served inside the limits (an agent call p99 <= 50 ms, due -> LIVE p99 <= 1 s)', '>= 10000',
+       coalesce('$capacity', 'below the first step'),
+       CASE WHEN coalesce(nullif('$capacity', '')::integer, 0) >= 10000 THEN 'met' ELSE 'missed' END
+UNION ALL
+SELECT 'due -> LIVE p99 at that step, s', '<= 0.25', coalesce(s.late_p99_s::text, '-'),
+       CASE WHEN s.late_p99_s <= 0.25 THEN 'met' ELSE 'missed' END
+  FROM (VALUES (nullif('$capacity', '')::integer)) AS at(agents)
+  LEFT JOIN bench.summary s ON s.roles = 'own' AND s.agents = at.agents"
 echo "invariant violations after the run: $(sql -c "SELECT count(*) FROM vicidial.invariant_violations()")"
 echo "elapsed: $(( ($(date +%s) - began) / 60 )) min $(( ($(date +%s) - began) % 60 )) s"

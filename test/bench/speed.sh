@@ -195,3 +195,36 @@ SELECT o.what,
   LEFT JOIN m l ON l.what = o.what AND l.driver = 'per-row loop'
  WHERE o.driver = 'ours'
  ORDER BY o.what"
+# The goals, each on the medians: the sweeps and the fill against their
+# floors and VICIdial's loop, the idle runs in every state, and the agent
+# cycle against its same-work floor and the rate of the job queues
+# graphile-worker 0.18 (2,200 a second) and pg-boss 12 (1,460) measured
+# on this box with 8 clients.
+record_goals speed "
+CREATE FUNCTION pg_temp.median(what text, driver text) RETURNS numeric LANGUAGE sql AS
+    \$\$ SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY r.ms)::numeric FROM bench.results r
+         WHERE r.what = median.what AND r.driver = median.driver \$\$;
+WITH goals (n, figure, goal, measured) AS (
+    VALUES (1, 'sweep of 100,000 due, ours / floor', '<= 1.3',
+            pg_temp.median('sweep 100,000 due', 'ours') / pg_temp.median('sweep 100,000 due', 'floor')),
+           (2, 'sweep of 100,000 due, VICIdial''s per-row loop / ours', '>= 5',
+            pg_temp.median('sweep 100,000 due', 'per-row loop') / pg_temp.median('sweep 100,000 due', 'ours')),
+           (3, 'sweep of 1,000 due, ours / floor', '<= 1.3',
+            pg_temp.median('sweep 1,000 due', 'ours') / pg_temp.median('sweep 1,000 due', 'floor')),
+           (4, 'fill of 10 campaigns x 500, ours / floor', '<= 2',
+            pg_temp.median('fill 10 campaigns x 500', 'ours') / pg_temp.median('fill 10 campaigns x 500', 'floor')),
+           (5, 'idle run, nothing due, ms', '<= 1', pg_temp.median('idle run (nothing due)', 'ours')),
+           (6, 'idle run, 50,000 leads waiting for their hours, ms', '<= 1',
+            pg_temp.median('idle run, 50,000 leads waiting for their hours', 'ours')),
+           (7, 'idle run, hoppers full (200,000 queued), ms', '<= 1',
+            pg_temp.median('idle run, hoppers full (200,000 queued)', 'ours')),
+           (8, 'agent cycle, 8 clients, ours / same-work floor', '<= 1.3',
+            pg_temp.median('agent cycle, 8 clients (ms per cycle)', 'ours')
+            / pg_temp.median('agent cycle, 8 clients (ms per cycle)', 'floor')),
+           (9, 'agent cycles a second, 8 clients (job queues: 2,200 and 1,460)', '>= 2200',
+            8000 / pg_temp.median('agent cycle, 8 clients (ms per cycle)', 'ours')))
+SELECT figure, goal, round(measured, 2),
+       CASE WHEN CASE split_part(goal, ' ', 1) WHEN '<=' THEN measured <= split_part(goal, ' ', 2)::numeric
+                                               ELSE measured >= split_part(goal, ' ', 2)::numeric END
+            THEN 'met' ELSE 'missed' END
+  FROM goals ORDER BY n"
