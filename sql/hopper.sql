@@ -130,6 +130,21 @@ SELECT count(vicidial.callback_schedule(g, 'agent2', :'t'::timestamptz + interva
 SELECT went_live FROM vicidial.hopper_run(:'t'::timestamptz + interval '8 hours');
 RESET vicidial_callbacks.sweep_chunk;
 
+-- A queued lead set aside until a time (WAIT, as hopper_next sets aside a
+-- lead outside its hours) is back in line at that time in the sweep part
+-- of a run, the part the worker runs at every wake: it does not wait for
+-- a fill, which the worker may put off (vicidial_callbacks.fill_interval).
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) VALUES (5120, 500, 'SALE');  -- no fill takes it after
+INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (5120, 'HOP', 500);
+UPDATE vicidial.vicidial_hopper SET status = 'WAIT', dialable_after = :'t'::timestamptz + interval '10 hours',
+                                    hours_version = vicidial._hours_version()
+ WHERE lead_id = 5120;
+SELECT cut_short FROM vicidial._run_parts(:'t'::timestamptz + interval '10 hours' - interval '1 second', '{sweep}', NULL);
+SELECT status, dialable_after IS NOT NULL AS waits FROM vicidial.vicidial_hopper WHERE lead_id = 5120;
+SELECT cut_short FROM vicidial._run_parts(:'t'::timestamptz + interval '10 hours', '{sweep}', NULL);
+SELECT status, dialable_after IS NOT NULL AS waits FROM vicidial.vicidial_hopper WHERE lead_id = 5120;
+DELETE FROM vicidial.vicidial_hopper WHERE lead_id = 5120;
+
 -- The hopper's foreign keys are checked row by row, each check a query of
 -- its own that follows plan_cache_mode: the release and the fill pick
 -- their rows under force_custom_plan but queue them under auto, so that

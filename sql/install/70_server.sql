@@ -158,6 +158,30 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT s.went_live, s.useronly, s.hopper_inserted FROM vicidial._sweep(now, NULL) s
 $$;
 
+-- Rows hopper_next set aside until their hours open (or the 24-hour limit
+-- lapses) are READY again at that time, in their place, and so are those
+-- set aside on hours that have changed since (hours_now, the version the
+-- caller read); a row another session holds is left to the next run. Part
+-- of every fill and of every run's sweep, so that a lead is back in line
+-- at its time even while the worker puts its fill off
+-- (vicidial_callbacks.fill_interval): the worker wakes for that time.
+CREATE OR REPLACE FUNCTION vicidial._back_in_line(now timestamptz, hours_now bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- Asked first, each one index entry (the earliest time, the oldest
+    -- version): an update fires the hopper's statement triggers even when
+    -- it changes no row.
+    IF (SELECT min(w.dialable_after) FROM vicidial.vicidial_hopper w WHERE w.status = 'WAIT') <= _back_in_line.now
+       OR (SELECT min(w.hours_version) FROM vicidial.vicidial_hopper w WHERE w.status = 'WAIT') < hours_now THEN
+        UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL, hours_version = NULL
+          FROM (SELECT w.hopper_id FROM vicidial.vicidial_hopper w
+                 WHERE w.status = 'WAIT' AND (w.dialable_after <= _back_in_line.now OR w.hours_version < hours_now)
+                 ORDER BY w.hopper_id
+                   FOR UPDATE SKIP LOCKED) due
+         WHERE h.hopper_id = due.hopper_id;
+    END IF;
+END $$;
+
 -- Each active campaign's room at "at": hopper_level less the READY rows
 -- that hopper_next would hand out then (only campaigns with room), and
 -- full_until, the first instant at which hours whose rows count close.
@@ -239,22 +263,8 @@ BEGIN
     PERFORM vicidial._check_time(hopper_fill.now, 'now');
     PERFORM vicidial._require_read_committed('hopper_fill');
     PERFORM vicidial._serialize_hopper_runs();
-    -- Rows hopper_next set aside until their hours open (or the 24-hour
-    -- limit lapses) are READY again at that time, in their place, and so
-    -- are those set aside on hours that have changed since; a row another
-    -- session holds is left to the next run. (Asked first: an update fires
-    -- the hopper's statement triggers even when it changes no row.)
-    -- (The earliest time and the oldest version, each one index entry.)
     hours_now := vicidial._hours_version();
-    IF (SELECT min(w.dialable_after) FROM vicidial.vicidial_hopper w WHERE w.status = 'WAIT') <= hopper_fill.now
-       OR (SELECT min(w.hours_version) FROM vicidial.vicidial_hopper w WHERE w.status = 'WAIT') < hours_now THEN
-        UPDATE vicidial.vicidial_hopper h SET status = 'READY', dialable_after = NULL, hours_version = NULL
-          FROM (SELECT w.hopper_id FROM vicidial.vicidial_hopper w
-                 WHERE w.status = 'WAIT' AND (w.dialable_after <= hopper_fill.now OR w.hours_version < hours_now)
-                 ORDER BY w.hopper_id
-                   FOR UPDATE SKIP LOCKED) due
-         WHERE h.hopper_id = due.hopper_id;
-    END IF;
+    PERFORM vicidial._back_in_line(hopper_fill.now, hours_now);
     -- Every hopper still full since the last count, by the clock, the
     -- hours and every change since (37_hopper_room.sql): stop before
     -- counting.
@@ -362,7 +372,8 @@ BEGIN
 END $$;
 
 -- The parts of a run, serialized with every other run: 'sweep' (the
--- INCALL timeout, then the sweep) and 'fill'. No lock is waited for longer
+-- INCALL timeout, the sweep, then the queued leads set aside whose time
+-- has come) and 'fill'. No lock is waited for longer
 -- than vicidial_callbacks.lock_timeout: a part that cannot get its locks
 -- in time (a writer holds them open) is rolled back alone and left to a
 -- later run, and cut_short says which and why.
@@ -398,6 +409,11 @@ BEGIN
               FROM vicidial._sweep(_run_parts.now, sweep_chunk) s;
         EXCEPTION WHEN lock_not_available THEN
             cut_short := concat_ws('; ', cut_short, 'sweep: ' || SQLERRM);
+        END;
+        BEGIN
+            PERFORM vicidial._back_in_line(_run_parts.now, vicidial._hours_version());
+        EXCEPTION WHEN lock_not_available THEN
+            cut_short := concat_ws('; ', cut_short, 'leads set aside: ' || SQLERRM);
         END;
     END IF;
     IF 'fill' = ANY (parts) THEN

@@ -156,6 +156,17 @@ is($node->safe_psql('postgres', q{
     SELECT l.status || ':' || h.priority || h.source FROM vicidial.vicidial_list l
       JOIN vicidial.vicidial_hopper h USING (lead_id) WHERE l.lead_id = 8}),
     'CALLBK:50C', 'the due ANYONE lead is in the hopper all the same');
+# A queued lead set aside until a time (WAIT, as hopper_next sets aside a
+# lead outside its hours) is back in line at that time though no fill
+# comes: the sweep part of the worker's run returns it.
+$node->safe_psql('postgres', q{
+    UPDATE vicidial.vicidial_hopper SET status = 'WAIT', dialable_after = clock_timestamp() + interval '2 seconds',
+                                        hours_version = vicidial._hours_version()
+     WHERE lead_id = 8});
+ok($node->poll_query_until('postgres', q{SELECT status = 'READY' FROM vicidial.vicidial_hopper WHERE lead_id = 8}),
+    'a lead set aside is back in line at its time under a fill interval of an hour');
+is($node->safe_psql('postgres', "SELECT count(hopper_filled) FROM vicidial.hopper_runs WHERE run_id > $before_reload + 1"),
+    '0', 'with no fill');
 # Reloads with the given settings and waits for a fill after the runs
 # recorded so far; returns the last of those runs.
 sub reload_and_await_fill
