@@ -78,7 +78,11 @@ BEGIN
         -- Only a lead that an update brings into the hopper: a row's own
         -- lead cannot have become CBHOLD or INCALL while queued (the
         -- leads' guard), and a run that makes a waiting row READY again
-        -- must not wait on the lead locks of agents' calls.
+        -- must not wait on the lead locks of agents' calls, nor on a lock
+        -- of the whole leads table: with no such lead, no lead is locked.
+        IF NOT EXISTS (SELECT q.lead_id FROM queued q EXCEPT SELECT o.lead_id FROM unqueued o) THEN
+            RETURN NULL;
+        END IF;
         WITH locked AS (
             SELECT l.lead_id, l.status FROM vicidial.vicidial_list l
              WHERE l.lead_id IN (SELECT q.lead_id FROM queued q EXCEPT SELECT o.lead_id FROM unqueued o)

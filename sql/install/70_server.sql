@@ -373,7 +373,7 @@ END $$;
 
 -- The parts of a run, serialized with every other run: 'sweep' (the
 -- INCALL timeout, the sweep, then the queued leads set aside whose time
--- has come) and 'fill'. No lock is waited for longer
+-- has come or whose hours have changed) and 'fill'. No lock is waited for longer
 -- than vicidial_callbacks.lock_timeout: a part that cannot get its locks
 -- in time (a writer holds them open) is rolled back alone and left to a
 -- later run, and cut_short says which and why.

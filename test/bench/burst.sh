@@ -117,7 +117,7 @@ SELECT 'first of a burst of ' || to_char($burst, 'FM999,999,999') || ' claimable
        max(first_s)::text, CASE WHEN max(first_s) <= 1 THEN 'met' ELSE 'missed' END
   FROM bursts WHERE chunk = '5000'
 UNION ALL
-SELECT 'drain: agents / job queue, best against best', '>= 1', round(r.ratio, 2)::text,
+SELECT 'drain: agents / job queue floor, best against best', '>= 1', round(r.ratio, 2)::text,
        CASE WHEN r.ratio >= 1 THEN 'met' ELSE 'missed' END
   FROM (SELECT max(per_s) FILTER (WHERE driver = 'ours') / max(per_s) FILTER (WHERE driver = 'queue') AS ratio
           FROM drains) r"

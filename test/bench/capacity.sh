@@ -474,7 +474,7 @@ fi
 # (due -> LIVE p99 at most 250 ms) at the box's capacity.
 record_goals capacity "
 SELECT 'agents served inside the limits (an agent call p99 <= 50 ms, due -> LIVE p99 <= 1 s)', '>= 10000',
-       coalesce('$capacity', 'below the first step'),
+       coalesce(nullif('$capacity', ''), 'below the first step'),
        CASE WHEN coalesce(nullif('$capacity', '')::integer, 0) >= 10000 THEN 'met' ELSE 'missed' END
 UNION ALL
 SELECT 'due -> LIVE p99 at that step, s', '<= 0.25', coalesce(s.late_p99_s::text, '-'),

@@ -48,11 +48,20 @@ $admin->query_safe(q{BEGIN; UPDATE vicidial.vicidial_campaigns SET local_call_ti
 # run commits the rest and says which part it left.
 $node->safe_psql('postgres', q{
     SELECT vicidial.callback_schedule(3, 'bob', clock_timestamp() + interval '3 seconds', 'ANYONE')});
+# A queued lead set aside until a moment from now is back in line all the
+# same: that brings no lead into the hopper, so it locks no lead.
+$node->safe_psql('postgres', q{
+    INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (9, 'C', 1);
+    UPDATE vicidial.vicidial_hopper SET status = 'WAIT', dialable_after = clock_timestamp() + interval '2 seconds',
+                                        hours_version = vicidial._hours_version()
+     WHERE lead_id = 9});
 $admin->query_safe(q{BEGIN; LOCK TABLE vicidial.vicidial_list IN EXCLUSIVE MODE});
 my $runs_before = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
 ok($node->poll_query_until('postgres', qq{
     SELECT count(*) >= 2 FROM vicidial.hopper_runs WHERE run_id > $runs_before AND cut_short IS NOT NULL}),
     'runs go on while the leads table is locked, each cut short');
+ok($node->poll_query_until('postgres', q{SELECT status = 'READY' FROM vicidial.vicidial_hopper WHERE lead_id = 9}),
+    'a queued lead set aside is back in line at its time while the leads table is locked');
 is($node->safe_psql('postgres', qq{
     SELECT string_agg(DISTINCT cut_short || ' | ' || (error IS NULL), ', ') FROM vicidial.hopper_runs
      WHERE run_id > $runs_before AND cut_short IS NOT NULL}),
