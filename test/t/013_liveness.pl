@@ -48,11 +48,12 @@ $admin->query_safe(q{BEGIN; UPDATE vicidial.vicidial_campaigns SET local_call_ti
 # run commits the rest and says which part it left.
 $node->safe_psql('postgres', q{
     SELECT vicidial.callback_schedule(3, 'bob', clock_timestamp() + interval '3 seconds', 'ANYONE')});
-# A queued lead set aside until a moment from now is back in line all the
-# same: that brings no lead into the hopper, so it locks no lead.
+# A queued lead set aside until a moment after the lock is taken is back
+# in line all the same: that brings no lead into the hopper, so it locks
+# no lead.
 $node->safe_psql('postgres', q{
     INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (9, 'C', 1);
-    UPDATE vicidial.vicidial_hopper SET status = 'WAIT', dialable_after = clock_timestamp() + interval '2 seconds',
+    UPDATE vicidial.vicidial_hopper SET status = 'WAIT', dialable_after = clock_timestamp() + interval '5 seconds',
                                         hours_version = vicidial._hours_version()
      WHERE lead_id = 9});
 $admin->query_safe(q{BEGIN; LOCK TABLE vicidial.vicidial_list IN EXCLUSIVE MODE});
