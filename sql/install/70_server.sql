@@ -47,7 +47,7 @@ DECLARE
     hours_changed boolean;
     due_leads bigint[];
     locked_leads bigint[];
-    due_ids bigint[];
+    notices text[];
 BEGIN
     PERFORM vicidial._check_time(_sweep.now, 'now');
     PERFORM vicidial._require_read_committed('sweep');
@@ -122,11 +122,14 @@ BEGIN
     flipped AS (
         UPDATE vicidial.vicidial_callbacks c SET status = 'LIVE', modify_date = now()
           FROM due WHERE c.callback_id = due.callback_id
-        RETURNING c.callback_id, c.recipient)
-    SELECT coalesce(array_agg(f.callback_id ORDER BY f.callback_id), '{}'),
-           count(*)::integer, (count(*) FILTER (WHERE f.recipient = 'USERONLY'))::integer
-      INTO due_ids, went_live, useronly
-      FROM flipped f;
+        RETURNING c.callback_id, c.recipient, c.lead_id, c."user", c.campaign_id)
+    -- each USERONLY callback's notification, taken from the flip itself (a
+    -- search of the callbacks for them read the whole table in a burst)
+    SELECT count(*)::integer, (count(*) FILTER (WHERE f.recipient = 'USERONLY'))::integer,
+           array_agg(row_to_json(n)::text ORDER BY f.callback_id) FILTER (WHERE f.recipient = 'USERONLY')
+      INTO went_live, useronly, notices
+      FROM flipped f
+     CROSS JOIN LATERAL (SELECT 'live' AS event, f.callback_id, f.lead_id, f."user", f.campaign_id) n;
 
     -- An agent screen LISTENs instead of polling for its USERONLY callbacks.
     -- Notifications are hints: a queue that a listener stuck in an open
@@ -134,11 +137,7 @@ BEGIN
     -- vicidial_callbacks.notify_queue_limit the run sends none and says so.
     IF useronly > 0 THEN
         IF pg_notification_queue_usage() < vicidial._notify_queue_limit() THEN
-            PERFORM pg_notify('vicidial_callbacks', row_to_json(n)::text)
-               FROM (SELECT 'live' AS event, c.callback_id, c.lead_id, c."user", c.campaign_id
-                       FROM vicidial.vicidial_callbacks c
-                      WHERE c.callback_id = ANY (due_ids) AND c.recipient = 'USERONLY'
-                      ORDER BY c.callback_id) n;
+            PERFORM pg_notify('vicidial_callbacks', notice) FROM unnest(notices) AS notice;
         ELSE
             RAISE WARNING 'vicidial_callbacks: the NOTIFY queue is % full: % callbacks went LIVE without a notification',
                 to_char(pg_notification_queue_usage() * 100, 'FM990.0%'), useronly
