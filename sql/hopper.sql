@@ -164,3 +164,34 @@ SELECT vicidial.callback_schedule(5115, 'agent2', :'t'::timestamptz + interval '
 SELECT went_live, hopper_inserted, hopper_filled FROM vicidial.hopper_run(:'t'::timestamptz + interval '9 hours');
 SELECT source, plan_cache_mode, count(*) AS queued FROM regress.queued_under GROUP BY 1, 2 ORDER BY 1, 2;
 DROP TRIGGER record_queued_under ON vicidial.vicidial_hopper;
+
+-- A sweep of a few leads (up to 50: an early wake's one or two callbacks)
+-- runs its statements, and the release of its leads, on the session's
+-- generic plans, since planning them for their values would cost more than
+-- running them; a sweep of more plans each for its leads, as a burst
+-- needs. The setting is the sweep's own: the caller's is as it was after.
+CREATE TABLE regress.swept_under (table_name text, plan_cache_mode text);
+CREATE FUNCTION regress.record_swept_under() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO regress.swept_under VALUES (TG_TABLE_NAME, current_setting('plan_cache_mode'));
+    RETURN NULL;
+END $$;
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) SELECT g, 500, 'NEW' FROM generate_series(5200, 5251) g;
+SELECT count(vicidial.callback_schedule(5200, 'agent2', :'t'::timestamptz + interval '11 hours')) AS one_due;
+SELECT count(vicidial.callback_schedule(g, 'agent2', :'t'::timestamptz + interval '12 hours')) AS fifty_one_due
+  FROM generate_series(5201, 5251) g;
+CREATE TRIGGER record_swept_under AFTER UPDATE ON vicidial.vicidial_callbacks
+    FOR EACH ROW EXECUTE FUNCTION regress.record_swept_under();
+CREATE TRIGGER record_swept_under AFTER UPDATE ON vicidial.vicidial_list
+    FOR EACH ROW EXECUTE FUNCTION regress.record_swept_under();
+BEGIN;
+SET LOCAL plan_cache_mode = auto;
+SELECT went_live, hopper_inserted FROM vicidial.sweep(:'t'::timestamptz + interval '11 hours');
+SHOW plan_cache_mode;
+COMMIT;
+SELECT table_name, plan_cache_mode, count(*) AS rows_changed FROM regress.swept_under GROUP BY 1, 2 ORDER BY 1, 2;
+DELETE FROM regress.swept_under;
+SELECT went_live, hopper_inserted FROM vicidial.sweep(:'t'::timestamptz + interval '12 hours');
+SELECT table_name, plan_cache_mode, count(*) AS rows_changed FROM regress.swept_under GROUP BY 1, 2 ORDER BY 1, 2;
+DROP TRIGGER record_swept_under ON vicidial.vicidial_callbacks;
+DROP TRIGGER record_swept_under ON vicidial.vicidial_list;

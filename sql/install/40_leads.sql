@@ -89,6 +89,20 @@ CREATE OR REPLACE TRIGGER callbacks_apply_effects_insert AFTER INSERT ON vicidia
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT WHEN (NOT vicidial._restoring_dump()) EXECUTE FUNCTION vicidial._callback_effects();
 
+-- How the rest of the calling function's statements are planned, for the
+-- number of leads they act on. A few (an early wake's one or two
+-- callbacks): on the plans the session made once, since planning them for
+-- their values costs more than running them on a generic plan, whose
+-- index probe per lead is right for a few. More: planned for their values
+-- (force_custom_plan), as a burst needs. The setting lasts until the
+-- caller returns: the caller's own SET plan_cache_mode clause ends it (a
+-- function's SET clause scopes only the settings it names).
+CREATE OR REPLACE FUNCTION vicidial._plan_for_leads(leads integer) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT set_config('plan_cache_mode',
+                      CASE WHEN leads <= 50 THEN 'force_generic_plan' ELSE 'force_custom_plan' END, true)
+$$;
+
 -- Of these leads (locked by the caller), those waiting in CBHOLD beside a
 -- LIVE ANYONE callback that nothing else holds back at "at" (the hand-out
 -- predicate, _dial_blockers) are released: the lead takes the callback's
@@ -99,8 +113,9 @@ CREATE OR REPLACE TRIGGER callbacks_apply_effects_insert AFTER INSERT ON vicidia
 -- with. Returns how many hopper rows were added.
 CREATE OR REPLACE FUNCTION vicidial._release_anyone(lead_ids bigint[], at timestamptz) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
--- planned for the arrays given, which each statement reads as a relation
--- (unnest): joined by "= ANY", a probe per row would search the array
+-- many leads: planned for the arrays given, which each statement reads as
+-- a relation (unnest; joined by "= ANY", a probe per row would search the
+-- array); a few: see _plan_for_leads
 SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     -- read before anything is decided on the hours
@@ -108,6 +123,7 @@ DECLARE
     open_leads bigint[];
     released_leads bigint[];
 BEGIN
+    PERFORM vicidial._plan_for_leads(cardinality(lead_ids));
     -- The leads waiting in CBHOLD beside a LIVE ANYONE callback, and what
     -- holds each back (besides that hold) by the hand-out predicate: a lead
     -- outside its hours or over its 24-hour limit waits until the later of

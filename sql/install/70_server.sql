@@ -109,6 +109,7 @@ BEGIN
            AND c.callback_time < _sweep.now - make_interval(mins => cp.callback_useronly_move_minutes)), true))
                                  AS k(lead_id)
                           ORDER BY k.lead_id);
+    PERFORM vicidial._plan_for_leads(cardinality(locked_leads));
 
     -- Then test under the lock: only the chosen leads' due callbacks flip,
     -- so a callback committed meanwhile is neither flipped nor locked
