@@ -169,17 +169,19 @@ DROP TRIGGER record_queued_under ON vicidial.vicidial_hopper;
 -- runs its statements, and the release of its leads, on the session's
 -- generic plans, since planning them for their values would cost more than
 -- running them; a sweep of more plans each for its leads, as a burst
--- needs. The setting is the sweep's own: the caller's is as it was after.
+-- needs. The setting is the sweep's own, and the release's: the caller's
+-- is as it was after either.
 CREATE TABLE regress.swept_under (table_name text, plan_cache_mode text);
 CREATE FUNCTION regress.record_swept_under() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO regress.swept_under VALUES (TG_TABLE_NAME, current_setting('plan_cache_mode'));
     RETURN NULL;
 END $$;
-INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) SELECT g, 500, 'NEW' FROM generate_series(5200, 5251) g;
-SELECT count(vicidial.callback_schedule(5200, 'agent2', :'t'::timestamptz + interval '11 hours')) AS one_due;
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) SELECT g, 500, 'NEW' FROM generate_series(5200, 5300) g;
+SELECT count(vicidial.callback_schedule(g, 'agent2', :'t'::timestamptz + interval '11 hours')) AS fifty_due
+  FROM generate_series(5200, 5249) g;
 SELECT count(vicidial.callback_schedule(g, 'agent2', :'t'::timestamptz + interval '12 hours')) AS fifty_one_due
-  FROM generate_series(5201, 5251) g;
+  FROM generate_series(5250, 5300) g;
 CREATE TRIGGER record_swept_under AFTER UPDATE ON vicidial.vicidial_callbacks
     FOR EACH ROW EXECUTE FUNCTION regress.record_swept_under();
 CREATE TRIGGER record_swept_under AFTER UPDATE ON vicidial.vicidial_list
@@ -187,6 +189,8 @@ CREATE TRIGGER record_swept_under AFTER UPDATE ON vicidial.vicidial_list
 BEGIN;
 SET LOCAL plan_cache_mode = auto;
 SELECT went_live, hopper_inserted FROM vicidial.sweep(:'t'::timestamptz + interval '11 hours');
+SHOW plan_cache_mode;
+SELECT vicidial._release_anyone('{5200}', :'t'::timestamptz + interval '11 hours') AS released_again;
 SHOW plan_cache_mode;
 COMMIT;
 SELECT table_name, plan_cache_mode, count(*) AS rows_changed FROM regress.swept_under GROUP BY 1, 2 ORDER BY 1, 2;

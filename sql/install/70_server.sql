@@ -37,7 +37,8 @@ CREATE OR REPLACE FUNCTION vicidial._sweep(now timestamptz, chunk integer,
                                            OUT went_live integer, OUT useronly integer, OUT hopper_inserted integer,
                                            OUT chunk_full boolean)
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
--- planned for the actual now, not a generic plan; no JIT for a short statement
+-- planned for the actual now, not a generic plan (a few leads: see
+-- _plan_for_leads); no JIT for a short statement
 SET plan_cache_mode = force_custom_plan SET jit = off SET vicidial.change_reason = 'SWEEP' AS $$
 DECLARE
     earliest timestamptz;
