@@ -52,6 +52,11 @@
  *   -x CMD       run by sh -c at the window's start, waited for at exit
  *   -R ROLE      every agent switches to ROLE rather than to a role of its
  *                own (agents not bound to roles: db_role NULL)
+ *   -L B -U PFX  pool logins by block: agents 1..B switch roles as login
+ *                PFX1, the next B as PFX2, ...; each block its own client
+ *                connections (a share of M, at least one), so each server
+ *                connection serves the roles of one block (supervisors:
+ *                CONNINFO's login)
  *
  * Prints CSV lines: "step,..." once and "call,..." per call; progress on
  * stderr. Exits non-zero if a connection is lost.
@@ -179,12 +184,15 @@ typedef struct PoolStats
 /* settings */
 static int	n_agents = 100;
 static int	n_clients = 0;
+static int	clients_asked = 0;	/* -c, shared out among the blocks */
 static int	n_campaigns = 10;
 static int	n_admins = -1;
 static double ramp = 20, warmup = 15, window = 60, tail = 5;
 static unsigned long long rng = 88172645463325252ULL;
 static pid_t postmaster_pid, pgbouncer_pid;
 static const char *console_info, *direct_info, *start_sql, *end_sql, *start_cmd, *shared_role;
+static int	block_size = 0;		/* agents per pool login; 0: CONNINFO's login for all */
+static const char *block_login = NULL;
 
 /* state */
 static Agent *agents;
@@ -340,15 +348,46 @@ percentile(const Samples *s, double p)
 
 /* requests */
 static int
+n_blocks(void)
+{
+	return block_size > 0 ? (n_agents + block_size - 1) / block_size : 1;
+}
+
+/* agents block * block_size.. switch roles as one pool login */
+static int
+agent_block(int agent)
+{
+	return block_size > 0 ? agent / block_size : 0;
+}
+
+static int
+agents_in_block(int block)
+{
+	int			first = block * (block_size > 0 ? block_size : n_agents);
+	int			end = block_size > 0 && first + block_size < n_agents ? first + block_size : n_agents;
+
+	return end - first;
+}
+
+/* a block's share of the shared client connections, at least one */
+static int
+block_clients(int block)
+{
+	int			share = (int) ((long) clients_asked * agents_in_block(block) / n_agents);
+
+	return share > 0 ? share : 1;
+}
+
+static int
 agent_queue(int agent)
 {
-	return n_clients > 0 ? 0 : agent;
+	return n_clients > 0 ? agent_block(agent) : agent;
 }
 
 static int
 admin_queue(int admin)
 {
-	return (n_clients > 0 ? 1 : n_agents) + admin;
+	return (n_clients > 0 ? n_blocks() : n_agents) + admin;
 }
 
 static void send_next(int queue);
@@ -919,7 +958,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: agents [-n agents] [-c clients] [-C campaigns] [-A supervisors] [-r ramp] [-w warmup]\n"
 			"              [-m window] [-t tail] [-s seed] [-P postmaster] [-B pgbouncer]\n"
-			"              [-S console] [-D direct -M sql -E sql] [-x command] [-R role] CONNINFO\n");
+			"              [-S console] [-D direct -M sql -E sql] [-x command] [-R role]\n"
+			"              [-L agents -U login_prefix] CONNINFO\n");
 	exit(2);
 }
 
@@ -936,7 +976,7 @@ main(int argc, char **argv)
 	bool		ended = false;
 	long		on_call_left;
 
-	while ((opt = getopt(argc, argv, "n:c:C:A:r:w:m:t:s:P:B:S:D:M:E:x:R:")) != -1)
+	while ((opt = getopt(argc, argv, "n:c:C:A:r:w:m:t:s:P:B:S:D:M:E:x:R:L:U:")) != -1)
 	{
 		switch (opt)
 		{
@@ -957,11 +997,14 @@ main(int argc, char **argv)
 			case 'E': end_sql = optarg; break;
 			case 'x': start_cmd = optarg; break;
 			case 'R': shared_role = optarg; break;
+			case 'L': block_size = atoi(optarg); break;
+			case 'U': block_login = optarg; break;
 			default: usage();
 		}
 	}
 	if (optind != argc - 1 || n_agents < 1 || n_agents > 99999 || n_clients < 0 || n_campaigns < 1 ||
-		n_campaigns > 99 || ramp < 0 || warmup < 0 || window <= 0 || tail < 0)
+		n_campaigns > 99 || ramp < 0 || warmup < 0 || window <= 0 || tail < 0 ||
+		block_size < 0 || (block_size > 0) != (block_login != NULL))
 		usage();
 	if (n_admins < 0)
 		n_admins = n_agents / 100 > 0 ? n_agents / 100 : 1;
@@ -969,8 +1012,20 @@ main(int argc, char **argv)
 		n_clients = n_agents;
 	signal(SIGPIPE, SIG_IGN);
 
-	/* connections: the agents' (one each, or a shared pool), one per supervisor */
-	n_queues = (n_clients > 0 ? 1 : n_agents) + n_admins;
+	/*
+	 * connections: the agents' (one each, or a shared pool per block of
+	 * agents), one per supervisor
+	 */
+	if (n_clients > 0)
+	{
+		int			agent_conns = 0;
+
+		clients_asked = n_clients;
+		for (i = 0; i < n_blocks(); i++)
+			agent_conns += block_clients(i);
+		n_clients = agent_conns;
+	}
+	n_queues = (n_clients > 0 ? n_blocks() : n_agents) + n_admins;
 	n_conns = (n_clients > 0 ? n_clients : n_agents) + n_admins;
 	queues = calloc(n_queues, sizeof(Queue));
 	conns = calloc(n_conns, sizeof(Conn));
@@ -979,20 +1034,37 @@ main(int argc, char **argv)
 		die("out of memory", NULL);
 	for (i = 0; i < n_queues; i++)
 	{
-		int			serving = (n_clients > 0 && i == 0) ? n_clients : 1;
+		int			serving = (n_clients > 0 && i < n_blocks()) ? block_clients(i) : 1;
 
 		queues[i].free = malloc(serving * sizeof(int));
 		if (queues[i].free == NULL)
 			die("out of memory", NULL);
 	}
 	started = now_mono();
-	for (c = 0; c < n_conns; c++)
+	for (c = 0, i = 0; c < n_conns; c++)
 	{
 		struct epoll_event ev;
 		int			agent_conns = n_clients > 0 ? n_clients : n_agents;
-		int			queue = c < agent_conns ? (n_clients > 0 ? 0 : c) : admin_queue(c - agent_conns);
+		int			queue;
+		int			block = -1;
+		char		info[1024];
 
-		conns[c].pg = connect_to(argv[optind]);
+		if (c >= agent_conns)
+			queue = admin_queue(c - agent_conns);
+		else if (n_clients == 0)
+			queue = c, block = agent_block(c);
+		else
+		{
+			/* the block's connections one after the other */
+			while (queues[i].nfree == block_clients(i))
+				i++;
+			queue = i, block = i;
+		}
+		if (block_size > 0 && block >= 0)
+			snprintf(info, sizeof(info), "%s user=%s%d", argv[optind], block_login, block + 1);
+		else
+			snprintf(info, sizeof(info), "%s", argv[optind]);
+		conns[c].pg = connect_to(info);
 		if (PQsetnonblocking(conns[c].pg, 1) != 0)
 			die("cannot make the connection non-blocking", conns[c].pg);
 		conns[c].queue = queue;

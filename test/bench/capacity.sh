@@ -33,8 +33,18 @@
 # every container. CLIENTS=0 gives every agent a connection of its own
 # (a step it does not fit is skipped).
 #
+# Agents switch roles through pool logins of POOL_BLOCK agents each
+# (default 2,000), as the deployment page advises for a large call
+# center: dialer_pool_1 may switch to agents 1..2,000, dialer_pool_2 to
+# the next 2,000, and so on, each login with its own share of the client
+# connections and its own server connections. A server connection then
+# caches the role memberships of one block, not of every agent, and
+# PostgreSQL searches those one by one at each request's privilege check.
+# POOL_BLOCK=0: one login, dialer_pool, for every agent.
+#
 # Settings (environment): STEPS, CLIENTS, POOL_SIZE (pgbouncer's server
-# connections), SERVER_LIFETIME (pgbouncer's, in seconds; default 3600,
+# connections, shared out among the pool logins, at least 2 each),
+# POOL_BLOCK, SERVER_LIFETIME (pgbouncer's, in seconds; default 3600,
 # its own), CAMPAIGNS, RAMP (default N / 200, at least 20), WARMUP,
 # WINDOW, TAIL (seconds), LEADS,
 # PERF=0 (no perf), ALL_STEPS=1. CSVs, the PNG and the profile go to
@@ -46,6 +56,7 @@ set -euo pipefail
 STEPS=${STEPS:-"500 1000 2000 5000 10000 20000"}
 CLIENTS=${CLIENTS:-}
 POOL_SIZE=${POOL_SIZE:-10}
+POOL_BLOCK=${POOL_BLOCK:-2000}
 SERVER_LIFETIME=${SERVER_LIFETIME:-3600}
 CAMPAIGNS=${CAMPAIGNS:-20}
 RAMP=${RAMP:-}
@@ -89,7 +100,7 @@ results="$PROJECT_ROOT/test/bench/results"
 mkdir -p "$results"
 
 echo "loading $leads leads, their callbacks and $max_agents agents bound to roles"
-cluster_psql -q -v agents="$max_agents" -v leads="$leads" -v campaigns="$CAMPAIGNS" <<'SQL'
+cluster_psql -q -v agents="$max_agents" -v leads="$leads" -v campaigns="$CAMPAIGNS" -v block="$POOL_BLOCK" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION vicidial_callbacks;
 CREATE EXTENSION pg_stat_statements;
@@ -107,13 +118,22 @@ GRANT EXECUTE ON FUNCTION vicidial.callbacks_report, vicidial.callbacks_reassign
 CREATE ROLE dialer_pool LOGIN NOINHERIT;
 GRANT dialer_admin TO dialer_pool;
 
--- Agents a00001.. each bound to a role of its own that the pooler may switch to.
-SELECT set_config('bench.agents', :'agents', false) \g /dev/null
+-- Agents a00001.. each bound to a role of its own that the pooler may
+-- switch to: as the login of its block of agents (dialer_pool_1, ...),
+-- or as dialer_pool.
+SELECT set_config('bench.agents', :'agents', false), set_config('bench.block', :'block', false) \g /dev/null
 DO $$
+DECLARE
+    block integer := current_setting('bench.block')::integer;
+    pool_login text;
 BEGIN
     FOR i IN 1..current_setting('bench.agents')::integer LOOP
+        pool_login := CASE WHEN block > 0 THEN 'dialer_pool_' || ((i - 1) / block + 1) ELSE 'dialer_pool' END;
+        IF block > 0 AND (i - 1) % block = 0 THEN
+            EXECUTE format('CREATE ROLE %I LOGIN NOINHERIT', pool_login);
+        END IF;
         EXECUTE format('CREATE ROLE %I NOLOGIN IN ROLE dialer_agent', 'a' || lpad(i::text, 5, '0'));
-        EXECUTE format('GRANT %I TO dialer_pool', 'a' || lpad(i::text, 5, '0'));
+        EXECUTE format('GRANT %I TO %I', 'a' || lpad(i::text, 5, '0'), pool_login);
     END LOOP;
 END $$;
 INSERT INTO vicidial.vicidial_users ("user", full_name, agentonly_callbacks, db_role)
@@ -215,8 +235,12 @@ as_postgres mkdir -p "$bouncer"
 as_postgres tee "$bouncer/userlist.txt" >/dev/null <<USERS
 "dialer_pool" ""
 "postgres" ""
+$(sql -c "SELECT format('\"%s\" \"\"', rolname) FROM pg_roles WHERE rolname LIKE 'dialer\_pool\_%' ORDER BY oid")
 USERS
-as_postgres tee "$bouncer/pgbouncer.ini" >/dev/null <<INI
+# The pool's size per login ($1): written before each step, with RELOAD.
+pool_ini()
+{
+    as_postgres tee "$bouncer/pgbouncer.ini" >/dev/null <<INI
 [databases]
 postgres = host=$tree port=$cluster_port dbname=postgres
 
@@ -228,7 +252,7 @@ auth_type = trust
 auth_file = $bouncer/userlist.txt
 admin_users = postgres
 pool_mode = transaction
-default_pool_size = $POOL_SIZE
+default_pool_size = $1
 server_lifetime = $SERVER_LIFETIME
 max_client_conn = $((fd_limit - 200))
 log_connections = 0
@@ -236,6 +260,8 @@ log_disconnections = 0
 logfile = $bouncer/pgbouncer.log
 pidfile = $bouncer/pgbouncer.pid
 INI
+}
+pool_ini "$POOL_SIZE"
 # stopped before the cluster when the script exits
 eval "set -- $(trap -p EXIT)"
 trap "kill \$(cat '$bouncer/pgbouncer.pid' 2>/dev/null) 2>/dev/null || true; sleep 1; $3" EXIT
@@ -270,7 +296,7 @@ perf_report()
 run=0
 measure()
 {
-    local n=$1 roles=$2 clients ramp level first_run perf_cmd verdict worst late claims_rate shared=""
+    local n=$1 roles=$2 clients ramp level first_run perf_cmd verdict worst late claims_rate shared="" logins=1 blocks=""
     run=$((run + 1))
     clients=${CLIENTS:-$(( n / 10 > 20 ? n / 10 : 20 ))}
     # every agent's first claim within the ramp: at most 200 a second
@@ -284,6 +310,15 @@ measure()
         shared="-R dialer_agent"
         sql -c "UPDATE vicidial.vicidial_users SET db_role = NULL" >/dev/null
     fi
+    # the pool logins of this step's agents, POOL_SIZE server connections
+    # shared out among them, fresh ones for each step
+    if [ "$POOL_BLOCK" -gt 0 ]; then
+        logins=$(( (n + POOL_BLOCK - 1) / POOL_BLOCK ))
+        blocks="-L $POOL_BLOCK -U dialer_pool_"
+    fi
+    pool_size=$(( (POOL_SIZE + logins - 1) / logins > 2 ? (POOL_SIZE + logins - 1) / logins : 2 ))
+    pool_ini "$pool_size"
+    as_postgres psql -X -q -h "$tree" -p "$pool_port" -U postgres -d pgbouncer -c RELOAD -c RECONNECT >/dev/null
     # hoppers of about two minutes of their campaign's claims
     level=$(( (2 * n + CAMPAIGNS - 1) / CAMPAIGNS ))
     sql -c "UPDATE vicidial.vicidial_campaigns SET hopper_level = greatest($level, 100)" \
@@ -293,10 +328,11 @@ measure()
     [ "$PERF" = 1 ] && perf_cmd="timeout -s INT $WINDOW perf record -q -g -F 199 -o '$tree/perf.$run.data' \
         -p \"\$(pgrep -d, -P $postmaster),$postmaster,$bouncer_pid,\$PPID\" >/dev/null 2>&1"
     echo "== $n agents, $( [ "$clients" = 0 ] && echo "one connection each" || echo "$clients client connections"),"\
-         "$( [ "$roles" = own ] && echo "each agent its own role" || echo "one role for every agent")"
+         "$( [ "$roles" = own ] && echo "each agent its own role" || echo "one role for every agent"),"\
+         "$logins pool login(s) of $pool_size server connections each"
     # shellcheck disable=SC2086
     "$PROJECT_ROOT/test/bench/agents" -n "$n" -c "$clients" -C "$CAMPAIGNS" -r "$ramp" -w "$WARMUP" -m "$WINDOW" -t "$TAIL" \
-        -s "$n" -P "$postmaster" -B "$bouncer_pid" $shared \
+        -s "$n" -P "$postmaster" -B "$bouncer_pid" $shared $blocks \
         -S "host=$tree port=$pool_port user=postgres dbname=pgbouncer" \
         -D "host=$tree port=$cluster_port user=postgres dbname=postgres" \
         -M "SELECT bench.snapshot($run, -1)" -E "SELECT bench.snapshot($run, 1)" \
@@ -442,7 +478,7 @@ label() { sql -c "SELECT agents || ' agents, ' || CASE roles WHEN 'own' THEN 'ea
 
 echo
 echo "$(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)," \
-     "$(sql -c 'SHOW server_version'), pgbouncer $(pgbouncer --version | awk 'NR == 1 {print $2}'), $POOL_SIZE server connections;" \
+     "$(sql -c 'SHOW server_version'), pgbouncer $(pgbouncer --version | awk 'NR == 1 {print $2}'), $POOL_SIZE server connections$( [ "$POOL_BLOCK" -gt 0 ] && echo " shared among pool logins of $POOL_BLOCK agents");" \
      "load average before the run: $load_before"
 echo "$results/capacity.csv, capacity_calls.csv, capacity.png, capacity_profile.txt"
 cluster_psql -q -c "
