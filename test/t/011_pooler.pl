@@ -66,20 +66,24 @@ $node->safe_psql('postgres', qq{
 });
 
 # pgbouncer in transaction mode, one server connection for every client.
-my $pool_port = start_pgbouncer($node, pool_mode => 'transaction', default_pool_size => 1);
+my $pool_port = start_pgbouncer($node, pool_mode => 'transaction', default_pool_size => 1,
+                                users => ['dialer_pool', 'dialer_pool_2']);
 like(slurp_file(pgbouncer_logfile($pool_port)), qr/process up: PgBouncer/, "pgbouncer is up on port $pool_port");
 
 my @psql_pool = ('psql', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-v', 'VERBOSITY=verbose',
                  '-h', '127.0.0.1', '-p', $pool_port, '-U', 'dialer_pool', '-d', 'postgres');
 
 # One client of the pooler running $sql as psql reads it (statement by
-# statement, the simple protocol: unnamed statements only): its output, or
-# "SQLSTATE: message" of the error that stopped it.
+# statement, the simple protocol: unnamed statements only), logged in as
+# $login (dialer_pool unless said): its output, or "SQLSTATE: message" of
+# the error that stopped it.
 sub pooled
 {
-    my ($sql) = @_;
+    my ($sql, $login) = @_;
+    my @command = @psql_pool;
+    $command[-3] = $login if defined $login;
     my ($out, $err) = ('', '');
-    IPC::Run::run(\@psql_pool, '<', \$sql, '>', \$out, '2>', \$err,
+    IPC::Run::run(\@command, '<', \$sql, '>', \$out, '2>', \$err,
         IPC::Run::timeout($PostgreSQL::Test::Utils::timeout_default));
     chomp $out;
     my ($state, $message) = $err =~ /ERROR:\s+(\w{5}):\s+([^\n]*)/;
@@ -94,11 +98,11 @@ sub pooled
 my %switch_by_set_config = map { $agents[$_] => 1 } grep { $_ % 2 } 0 .. $#agents;
 sub request
 {
-    my ($role, $sql) = @_;
+    my ($role, $sql, $login) = @_;
     my $switch = $switch_by_set_config{$role}
         ? "SELECT set_config('role', " . literal($role) . ', true) AS switched \\gset'
         : 'SET LOCAL ROLE ' . ident($role) . ';';
-    return pooled("BEGIN;\n$switch\n$sql\nCOMMIT;\n");
+    return pooled("BEGIN;\n$switch\n$sql\nCOMMIT;\n", $login);
 }
 
 # --- Who may act as whom, through the pooler --------------------------------
@@ -354,6 +358,33 @@ $node->safe_psql('postgres', qq{
 });
 is(request('ann', q{SELECT live || ' ' || open FROM vicidial.agent_callback_count('ann');}), '1 1',
     'the pooled screen polls agent_callback_count and sees the callback go LIVE');
+
+# --- A pool login per block of agents ---------------------------------------
+
+# The deployment page's "Many agents": agent11 to agent20 move to a login
+# of their own, dialer_pool_2, NOINHERIT and granted their roles only;
+# dialer_pool gives them up. agent15 switches with SET LOCAL ROLE, agent16
+# with set_config.
+my $count = q{SELECT live || ' ' || open FROM vicidial.agent_callback_count(%s);};
+my %before = map { $_ => request($_, sprintf($count, literal($_))) } qw(agent15 agent16);
+like("$before{agent15}|$before{agent16}", qr/^\d+ \d+\|\d+ \d+$/,
+    'through dialer_pool, agent15 and agent16 read their counts');
+$node->safe_psql('postgres', 'CREATE ROLE dialer_pool_2 LOGIN NOINHERIT;'
+    . join('', map { my $role = ident($_); "GRANT $role TO dialer_pool_2; REVOKE $role FROM dialer_pool;" }
+                   @agents[10 .. $#agents]));
+for my $agent (qw(agent15 agent16))
+{
+    is(request($agent, sprintf($count, literal($agent)), 'dialer_pool_2'), $before{$agent},
+        "${agent}'s request goes through its block's login, dialer_pool_2, and reads the same count");
+    like(request($agent, sprintf($count, literal($agent))), qr/^42501: permission denied to set role "$agent"/,
+        "through dialer_pool, which gave $agent up, the request is refused at the switch (42501)");
+}
+like(request('ann', sprintf($count, literal('ann')), 'dialer_pool_2'), qr/^42501: permission denied to set role "ann"/,
+    'an agent of the first block is refused through the second block\'s login (42501)');
+like(pooled(sprintf($count, literal('agent15')), 'dialer_pool_2'), qr/^42501: /,
+    'and the block\'s login, until it switches, acts as nobody (42501)');
+like(request('ann', sprintf($count, literal('ann'))), qr/^\d+ \d+$/,
+    'the first block still goes through dialer_pool, and is served');
 
 stop_pgbouncer($pool_port);
 $node->stop;
