@@ -43,7 +43,8 @@
 # POOL_BLOCK=0: one login, dialer_pool, for every agent.
 #
 # Settings (environment): STEPS, CLIENTS, POOL_SIZE (pgbouncer's server
-# connections, shared out among the pool logins, at least 2 each),
+# connections, divided among the agents' pool logins, rounded up and at
+# least 2 each; the supervisors' dialer_pool gets a pool of that size),
 # POOL_BLOCK, SERVER_LIFETIME (pgbouncer's, in seconds; default 3600,
 # its own), CAMPAIGNS, RAMP (default N / 200, at least 20), WARMUP,
 # WINDOW, TAIL (seconds), LEADS,
@@ -232,10 +233,11 @@ echo "loaded in $(( $(date +%s) - began )) s"
 # port range to run out of); its console for SHOW STATS.
 bouncer="$tree/pgbouncer"
 as_postgres mkdir -p "$bouncer"
+block_logins=$(sql -c "SELECT format('\"%s\" \"\"', rolname) FROM pg_roles WHERE rolname LIKE 'dialer\_pool\_%' ORDER BY oid")
 as_postgres tee "$bouncer/userlist.txt" >/dev/null <<USERS
 "dialer_pool" ""
 "postgres" ""
-$(sql -c "SELECT format('\"%s\" \"\"', rolname) FROM pg_roles WHERE rolname LIKE 'dialer\_pool\_%' ORDER BY oid")
+$block_logins
 USERS
 # The pool's size per login ($1): written before each step, with RELOAD.
 pool_ini()
@@ -296,7 +298,7 @@ perf_report()
 run=0
 measure()
 {
-    local n=$1 roles=$2 clients ramp level first_run perf_cmd verdict worst late claims_rate shared="" logins=1 blocks=""
+    local n=$1 roles=$2 clients ramp level first_run perf_cmd verdict worst late claims_rate shared="" logins=1 blocks="" pool_size
     run=$((run + 1))
     clients=${CLIENTS:-$(( n / 10 > 20 ? n / 10 : 20 ))}
     # every agent's first claim within the ramp: at most 200 a second
@@ -310,8 +312,9 @@ measure()
         shared="-R dialer_agent"
         sql -c "UPDATE vicidial.vicidial_users SET db_role = NULL" >/dev/null
     fi
-    # the pool logins of this step's agents, POOL_SIZE server connections
-    # shared out among them, fresh ones for each step
+    # the pool logins of this step's agents, each with a pool of POOL_SIZE
+    # divided among them (the supervisors' dialer_pool the same size);
+    # new server connections for each step
     if [ "$POOL_BLOCK" -gt 0 ]; then
         logins=$(( (n + POOL_BLOCK - 1) / POOL_BLOCK ))
         blocks="-L $POOL_BLOCK -U dialer_pool_"
@@ -478,7 +481,7 @@ label() { sql -c "SELECT agents || ' agents, ' || CASE roles WHEN 'own' THEN 'ea
 
 echo
 echo "$(date -u '+%Y-%m-%d %H:%M') UTC, $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)," \
-     "$(sql -c 'SHOW server_version'), pgbouncer $(pgbouncer --version | awk 'NR == 1 {print $2}'), $POOL_SIZE server connections$( [ "$POOL_BLOCK" -gt 0 ] && echo " shared among pool logins of $POOL_BLOCK agents");" \
+     "$(sql -c 'SHOW server_version'), pgbouncer $(pgbouncer --version | awk 'NR == 1 {print $2}'), $POOL_SIZE server connections$( [ "$POOL_BLOCK" -gt 0 ] && echo " divided among pool logins of $POOL_BLOCK agents");" \
      "load average before the run: $load_before"
 echo "$results/capacity.csv, capacity_calls.csv, capacity.png, capacity_profile.txt"
 cluster_psql -q -c "

@@ -5,7 +5,8 @@
 # one transaction per request opened by SET LOCAL ROLE; the whole callback
 # flow of twenty agents that way; the one call an agent holds; no role
 # left behind for the next client, and the session-level SET ROLE that
-# would be; LISTEN through the pooler, which receives nothing.
+# would be; LISTEN through the pooler, which receives nothing; a second
+# pool login for a block of agents, which may switch to them only.
 use strict;
 use warnings;
 use lib 'test';
@@ -365,25 +366,25 @@ is(request('ann', q{SELECT live || ' ' || open FROM vicidial.agent_callback_coun
 # of their own, dialer_pool_2, NOINHERIT and granted their roles only;
 # dialer_pool gives them up. agent15 switches with SET LOCAL ROLE, agent16
 # with set_config.
-my $count = q{SELECT live || ' ' || open FROM vicidial.agent_callback_count(%s);};
+my $count = q{SELECT current_user || ' ' || live || ' ' || open FROM vicidial.agent_callback_count(%s);};
 my %before = map { $_ => request($_, sprintf($count, literal($_))) } qw(agent15 agent16);
-like("$before{agent15}|$before{agent16}", qr/^\d+ \d+\|\d+ \d+$/,
-    'through dialer_pool, agent15 and agent16 read their counts');
+like("$before{agent15}|$before{agent16}", qr/^agent15 \d+ \d+\|agent16 \d+ \d+$/,
+    'through dialer_pool, agent15 and agent16 read their counts, as themselves');
 $node->safe_psql('postgres', 'CREATE ROLE dialer_pool_2 LOGIN NOINHERIT;'
     . join('', map { my $role = ident($_); "GRANT $role TO dialer_pool_2; REVOKE $role FROM dialer_pool;" }
                    @agents[10 .. $#agents]));
 for my $agent (qw(agent15 agent16))
 {
     is(request($agent, sprintf($count, literal($agent)), 'dialer_pool_2'), $before{$agent},
-        "${agent}'s request goes through its block's login, dialer_pool_2, and reads the same count");
+        "${agent}'s request goes through its block's login, dialer_pool_2, and reads the same count as $agent");
     like(request($agent, sprintf($count, literal($agent))), qr/^42501: permission denied to set role "$agent"/,
         "through dialer_pool, which gave $agent up, the request is refused at the switch (42501)");
 }
 like(request('ann', sprintf($count, literal('ann')), 'dialer_pool_2'), qr/^42501: permission denied to set role "ann"/,
     'an agent of the first block is refused through the second block\'s login (42501)');
-like(pooled(sprintf($count, literal('agent15')), 'dialer_pool_2'), qr/^42501: /,
-    'and the block\'s login, until it switches, acts as nobody (42501)');
-like(request('ann', sprintf($count, literal('ann'))), qr/^\d+ \d+$/,
+like(pooled(sprintf($count, literal('agent15')), 'dialer_pool_2'), qr/^42501: permission denied for schema vicidial/,
+    'and the block\'s login, until it switches, acts as nobody: it has no right of its own (42501)');
+like(request('ann', sprintf($count, literal('ann'))), qr/^ann \d+ \d+$/,
     'the first block still goes through dialer_pool, and is served');
 
 stop_pgbouncer($pool_port);
