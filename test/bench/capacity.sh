@@ -319,7 +319,8 @@ measure()
         logins=$(( (n + POOL_BLOCK - 1) / POOL_BLOCK ))
         blocks="-L $POOL_BLOCK -U dialer_pool_"
     fi
-    pool_size=$(( (POOL_SIZE + logins - 1) / logins > 2 ? (POOL_SIZE + logins - 1) / logins : 2 ))
+    pool_size=$(( (POOL_SIZE + logins - 1) / logins ))
+    [ "$pool_size" -ge 2 ] || pool_size=2
     pool_ini "$pool_size"
     as_postgres psql -X -q -h "$tree" -p "$pool_port" -U postgres -d pgbouncer -c RELOAD -c RECONNECT >/dev/null
     # hoppers of about two minutes of their campaign's claims
