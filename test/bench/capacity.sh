@@ -33,8 +33,8 @@
 # every container. CLIENTS=0 gives every agent a connection of its own
 # (a step it does not fit is skipped).
 #
-# Agents switch roles through pool logins of POOL_BLOCK agents each
-# (default 2,000), as the deployment page advises for a large call
+# Agents switch roles through a pool login per block of POOL_BLOCK
+# agents (default 2,000), as the deployment page advises for a large call
 # center: dialer_pool_1 may switch to agents 1..2,000, dialer_pool_2 to
 # the next 2,000, and so on, each login with its own share of the client
 # connections and its own server connections. A server connection then
