@@ -121,7 +121,7 @@ DECLARE
     -- read before anything is decided on the hours
     decided_on bigint := vicidial._hours_version();
     open_leads bigint[];
-    released_leads bigint[];
+    queued vicidial.hopper_entry[];
 BEGIN
     PERFORM vicidial._plan_for_leads(cardinality(lead_ids));
     -- The leads waiting in CBHOLD beside a LIVE ANYONE callback, and what
@@ -151,24 +151,25 @@ BEGIN
            AND NOT EXISTS (SELECT 1 FROM waits w WHERE w.lead_id = r.lead_id AND NOT w.open))
     SELECT array_agg(w.lead_id) INTO open_leads FROM waits w WHERE w.open;
 
+    -- The hopper entries are taken from the released rows themselves (a
+    -- search of the leads and callbacks for them again read the whole LIVE
+    -- index in a burst); the update runs to its end whichever are queued.
     WITH released AS (
         UPDATE vicidial.vicidial_list l
            SET status = c.lead_status, called_since_last_reset = 'N', modify_date = now()
           FROM unnest(open_leads) AS opened(lead_id)
           JOIN vicidial.vicidial_callbacks c ON c.lead_id = opened.lead_id AND c.recipient = 'ANYONE' AND c.status = 'LIVE'
          WHERE l.lead_id = opened.lead_id AND l.status = 'CBHOLD'
-        RETURNING l.lead_id)
-    SELECT array_agg(r.lead_id) INTO released_leads FROM released r;
+        RETURNING l.lead_id, l.list_id, c.campaign_id, c.callback_id)
+    SELECT array_agg(ROW(r.lead_id, r.campaign_id, r.list_id, 50, 'C', at, NULL, NULL, NULL)::vicidial.hopper_entry
+                     ORDER BY r.callback_id)
+      INTO queued
+      FROM released r
+      JOIN vicidial.vicidial_lists li ON li.list_id = r.list_id AND li.active
+      JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = r.campaign_id AND cp.active;
 
     -- A separate statement, so that the hopper's guard sees the released leads.
-    RETURN vicidial._queue_in_hopper(ARRAY(
-        SELECT ROW(l.lead_id, c.campaign_id, l.list_id, 50, 'C', at, NULL, NULL, NULL)::vicidial.hopper_entry
-          FROM unnest(released_leads) AS released(lead_id)
-          JOIN vicidial.vicidial_list l ON l.lead_id = released.lead_id
-          JOIN vicidial.vicidial_callbacks c ON c.lead_id = released.lead_id AND c.status = 'LIVE'
-          JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id AND li.active
-          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = c.campaign_id AND cp.active
-         ORDER BY c.callback_id));
+    RETURN vicidial._queue_in_hopper(coalesce(queued, '{}'));
 END $$;
 
 -- An agent takes the lead: out of the hopper, INCALL, counted as called;
