@@ -72,7 +72,7 @@ BEGIN
             SELECT l.lead_id, l.status FROM vicidial.vicidial_list l
              WHERE l.lead_id IN (SELECT q.lead_id FROM queued q)
              ORDER BY l.lead_id
-               FOR SHARE OF l)
+               FOR SHARE)
         SELECT k.lead_id, k.status INTO refused FROM locked k WHERE k.status IN ('CBHOLD', 'INCALL') LIMIT 1;
     ELSE
         -- Only a lead that an update brings into the hopper: a row's own
@@ -87,7 +87,7 @@ BEGIN
             SELECT l.lead_id, l.status FROM vicidial.vicidial_list l
              WHERE l.lead_id IN (SELECT q.lead_id FROM queued q EXCEPT SELECT o.lead_id FROM unqueued o)
              ORDER BY l.lead_id
-               FOR SHARE OF l)
+               FOR SHARE)
         SELECT k.lead_id, k.status INTO refused FROM locked k WHERE k.status IN ('CBHOLD', 'INCALL') LIMIT 1;
     END IF;
     IF FOUND THEN

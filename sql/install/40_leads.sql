@@ -151,9 +151,10 @@ BEGIN
            AND NOT EXISTS (SELECT 1 FROM waits w WHERE w.lead_id = r.lead_id AND NOT w.open))
     SELECT array_agg(w.lead_id) INTO open_leads FROM waits w WHERE w.open;
 
-    -- The hopper entries are taken from the released rows themselves (a
-    -- search of the leads and callbacks for them again read the whole LIVE
-    -- index in a burst); the update runs to its end whichever are queued.
+    -- The hopper entries come from the update's own rows: searching the
+    -- leads and their LIVE callbacks again read every LIVE callback in a
+    -- burst. The update still releases the leads of inactive lists and
+    -- campaigns, which are not queued.
     WITH released AS (
         UPDATE vicidial.vicidial_list l
            SET status = c.lead_status, called_since_last_reset = 'N', modify_date = now()
