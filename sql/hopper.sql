@@ -199,3 +199,12 @@ SELECT went_live, hopper_inserted FROM vicidial.sweep(:'t'::timestamptz + interv
 SELECT table_name, plan_cache_mode, count(*) AS rows_changed FROM regress.swept_under GROUP BY 1, 2 ORDER BY 1, 2;
 DROP TRIGGER record_swept_under ON vicidial.vicidial_callbacks;
 DROP TRIGGER record_swept_under ON vicidial.vicidial_list;
+
+-- The leads of callbacks due at the same time join the hopper in the
+-- order the callbacks were created, so that the oldest is handed out first.
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) VALUES (5301, 500, 'NEW'), (5302, 500, 'NEW'), (5303, 500, 'NEW');
+SELECT vicidial.callback_schedule(5302, 'agent2', :'t'::timestamptz + interval '13 hours') IS NOT NULL AS first_scheduled;
+SELECT vicidial.callback_schedule(5301, 'agent2', :'t'::timestamptz + interval '13 hours') IS NOT NULL AS second_scheduled;
+SELECT vicidial.callback_schedule(5303, 'agent2', :'t'::timestamptz + interval '13 hours') IS NOT NULL AS third_scheduled;
+SELECT went_live, hopper_inserted FROM vicidial.sweep(:'t'::timestamptz + interval '13 hours');
+SELECT array_agg(lead_id ORDER BY hopper_id) AS queued_in_order FROM vicidial.vicidial_hopper WHERE lead_id > 5300;
