@@ -27,8 +27,8 @@ SELECT vicidial._wakes_worker_at_commit() AS wakes_worker,
 -- scheduling has held the lead, which the moves confirm.
 BEGIN;
 SELECT regress.mark_calls() \gset
-SELECT vicidial.callback_schedule(7001, 'agent1', :'due'::timestamptz - interval '30 minutes') AS cb1 \gset
-SELECT vicidial.callback_schedule(7002, 'agent1', :'due') AS cb2 \gset
+SELECT vicidial.callback_schedule(7001, 'agent1', :'due') AS cb1 \gset
+SELECT vicidial.callback_schedule(7002, 'agent1', :'due'::timestamptz - interval '30 minutes') AS cb2 \gset
 SELECT * FROM regress.set_off;
 COMMIT;
 

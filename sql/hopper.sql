@@ -200,11 +200,9 @@ SELECT table_name, plan_cache_mode, count(*) AS rows_changed FROM regress.swept_
 DROP TRIGGER record_swept_under ON vicidial.vicidial_callbacks;
 DROP TRIGGER record_swept_under ON vicidial.vicidial_list;
 
--- Leads released together are queued in the order their callbacks fell
--- due, as a burst's chunks are swept: neither in the order the callbacks
--- were created nor in the leads' order. Among equal times the older
--- callback goes first; the sweep's own order already gives that here, so
--- this case cannot tell the tie-break from its absence.
+-- Leads released together are queued in the order of their callbacks'
+-- ids, the sweep's order: neither in the order the callbacks fell due nor
+-- in the leads' order.
 INSERT INTO vicidial.vicidial_list (lead_id, list_id, status)
 VALUES (5301, 500, 'NEW'), (5302, 500, 'NEW'), (5303, 500, 'NEW'), (5304, 500, 'NEW');
 SELECT vicidial.callback_schedule(5302, 'agent2', :'t'::timestamptz + interval '13 hours 30 minutes') AS cb_5302 \gset

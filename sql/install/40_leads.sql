@@ -161,11 +161,11 @@ BEGIN
           FROM unnest(open_leads) AS opened(lead_id)
           JOIN vicidial.vicidial_callbacks c ON c.lead_id = opened.lead_id AND c.recipient = 'ANYONE' AND c.status = 'LIVE'
          WHERE l.lead_id = opened.lead_id AND l.status = 'CBHOLD'
-        RETURNING l.lead_id, l.list_id, c.campaign_id, c.callback_id, c.callback_time)
-    -- earliest due first, as a burst's chunks go: hopper_next takes rows of
-    -- equal priority in the order they were queued
+        RETURNING l.lead_id, l.list_id, c.campaign_id, c.callback_id)
+    -- in callback_id order, the sweep's order in the contract: hopper_next
+    -- takes rows of equal priority in the order they were queued
     SELECT array_agg(ROW(r.lead_id, r.campaign_id, r.list_id, 50, 'C', at, NULL, NULL, NULL)::vicidial.hopper_entry
-                     ORDER BY r.callback_time, r.callback_id)
+                     ORDER BY r.callback_id)
       INTO queued
       FROM released r
       JOIN vicidial.vicidial_lists li ON li.list_id = r.list_id AND li.active
