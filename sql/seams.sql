@@ -61,7 +61,8 @@ SELECT * FROM vicidial.agent_callback_count('zed');
 COMMIT;
 -- A name that needs quoting is still the exact name, and a binding to a
 -- role that does not exist (not yet created, or dropped since) refuses
--- every caller as not privileged, never with a look-up error.
+-- every caller but a superuser as not privileged, never with a look-up
+-- error.
 UPDATE vicidial.vicidial_users SET db_role = 'Night "B". shift' WHERE "user" = 'zed';
 SET ROLE "Carol";
 SELECT regress.attempt($$SELECT * FROM vicidial.agent_callback_count('zed')$$) AS bound_to_no_role;

@@ -42,6 +42,8 @@ SELECT callback_id = :ann_cb AS member_reads_ann, comments FROM vicidial.agent_c
 RESET ROLE;
 -- The superuser is a member of every role.
 SELECT count(*) AS superuser_reads_ann FROM vicidial.agent_callbacks('ann_b');
+-- and acts as anyone, even an agent bound to a role that is gone
+SELECT count(*) AS superuser_reads_gone FROM vicidial.agent_callbacks('gone_b');
 
 -- I10: lead 7503 is on a call with agent1. Nobody else reschedules it, ends
 -- it, dials it, or queues it; INCALL cannot be a dial status.

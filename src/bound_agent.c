@@ -57,15 +57,19 @@ agent_plan(bool for_update)
 
 /*
  * Refuses a caller without the privileges of the role named, exactly. A
- * name longer than a role name can be is no role, and is not looked up:
- * the catalog cache would remember the miss under the name cut short,
- * where no later look-up finds it, and so grow at every call.
+ * superuser acts as anyone, even for an agent bound to a role that no
+ * longer exists. A name longer than a role name can be is no role, and is
+ * not looked up: the catalog cache would remember the miss under the name
+ * cut short, where no later look-up finds it, and so grow at every call.
  */
 static void
 require_role(Oid caller, const char *role_name, const char *agent_name)
 {
-	Oid			role = strlen(role_name) < NAMEDATALEN ? get_role_oid(role_name, true) : InvalidOid;
+	Oid			role;
 
+	if (superuser_arg(caller))
+		return;
+	role = strlen(role_name) < NAMEDATALEN ? get_role_oid(role_name, true) : InvalidOid;
 	if (!OidIsValid(role) || !has_privs_of_role(caller, role))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
