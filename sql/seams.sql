@@ -118,6 +118,8 @@ UPDATE vicidial.vicidial_users SET active = true WHERE "user" = 'zed';
 SELECT vicidial.callback_schedule(12004, 'zack', now() + interval '1 hour', 'USERONLY') AS zacks_cb \gset
 SELECT regress.attempt($$SELECT vicidial.callback_schedule(12004, 'zoe', now(), 'ANYONE')$$) AS supersede_anothers;
 SELECT regress.attempt($$SELECT vicidial.callback_schedule(12004, 'zoe', now() + interval '2 hours', 'USERONLY')$$) AS supersede_as_own;
+SELECT regress.attempt($$SELECT vicidial.lead_disposition(12004, 'zoe', 'CALLBK', now() + interval '2 hours', 'ANYONE')$$) AS supersede_by_hangup;
+SELECT regress.attempt($$SELECT vicidial.lead_disposition(12004, 'zack', 'SALE')$$) AS owner_not_on_the_call;
 SELECT vicidial.callback_schedule(12004, 'zack', now() + interval '2 hours', 'USERONLY') IS NOT NULL AS owner_reschedules;
 SELECT status, archive_reason, "user" FROM vicidial.vicidial_callbacks WHERE lead_id = 12004 ORDER BY callback_id;
 

@@ -219,6 +219,25 @@ BEGIN
     RETURN claiming;
 END $$;
 
+-- Another agent's open USERONLY callback is its owner's: nobody else
+-- replaces it, by a scheduling or by a hangup of its lead (42501). Asked
+-- with the lead locked.
+CREATE OR REPLACE FUNCTION vicidial._refuse_anothers_useronly(lead_id bigint, agent varchar) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    owned record;
+BEGIN
+    SELECT c.callback_id, c."user" INTO owned FROM vicidial.vicidial_callbacks c
+     WHERE c.lead_id = _refuse_anothers_useronly.lead_id AND c.status IN ('ACTIVE', 'LIVE')
+       AND c.recipient = 'USERONLY' AND c."user" IS DISTINCT FROM agent;
+    IF FOUND THEN
+        RAISE EXCEPTION 'lead % has callback % for agent "%" only: agent "%" may not replace it',
+            lead_id, owned.callback_id, owned."user", agent
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'the owner, or an admin with callback_modify, changes it';
+    END IF;
+END $$;
+
 -- The lock order of every writer: agents, then leads (several in lead_id
 -- order), then callbacks, so that two writers never wait on each other in
 -- opposite orders.

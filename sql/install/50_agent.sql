@@ -43,7 +43,6 @@ CREATE OR REPLACE FUNCTION vicidial._schedule_callback(lead vicidial.vicidial_li
                                                        lead_status text) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    owned record;
     new_callback_id bigint;
 BEGIN
     -- I10: a call in progress is its agent's to settle.
@@ -51,16 +50,7 @@ BEGIN
         RAISE EXCEPTION 'lead % is INCALL with agent "%"', lead.lead_id, lead."user"
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-    -- Another agent's USERONLY callback is theirs: nobody else supersedes it.
-    SELECT c.callback_id, c."user" INTO owned FROM vicidial.vicidial_callbacks c
-     WHERE c.lead_id = lead.lead_id AND c.status IN ('ACTIVE', 'LIVE') AND c.recipient = 'USERONLY'
-       AND c."user" IS DISTINCT FROM agent;
-    IF FOUND THEN
-        RAISE EXCEPTION 'lead % has callback % for agent "%" only: agent "%" may not replace it',
-            lead.lead_id, owned.callback_id, owned."user", agent
-            USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'the owner, or an admin with callback_modify, changes it';
-    END IF;
+    PERFORM vicidial._refuse_anothers_useronly(lead.lead_id, agent);
     IF lead.status = 'INCALL' THEN
         PERFORM vicidial._close_dials(ARRAY[lead.lead_id], 'CALLBK');
     END IF;
@@ -295,6 +285,8 @@ BEGIN
     END IF;
     PERFORM vicidial._check_lead_status(status);
     IF lead.status <> 'INCALL' THEN
+        -- a lead held for another agent's USERONLY callback is refused as theirs
+        PERFORM vicidial._refuse_anothers_useronly(lead.lead_id, agent);
         RAISE EXCEPTION 'lead % is %, not INCALL', lead.lead_id, lead.status
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
