@@ -396,7 +396,7 @@ BEGIN
     BEGIN
         PERFORM vicidial._serialize_hopper_runs();
     EXCEPTION WHEN lock_not_available THEN
-        cut_short := 'all: another run or a change of calling hours held the run lock';
+        cut_short := 'all: another run, sweep or fill held the run lock';
         RETURN;
     END;
     IF 'sweep' = ANY (parts) THEN

@@ -81,6 +81,15 @@ ok($node->poll_query_until('postgres', q{
 is($node->safe_psql('postgres', q{
     SELECT cut_short IS NULL FROM vicidial.hopper_runs ORDER BY run_id DESC LIMIT 1}), 't',
     'and is whole');
+
+# The runs' lock, which only the extension's owner can take (a superuser
+# here): a run that cannot get it within the lock timeout does nothing and
+# says so.
+$admin->query_safe(q{RESET ROLE; BEGIN; LOCK TABLE vicidial.hopper_run_lock IN EXCLUSIVE MODE});
+is($node->safe_psql('postgres', q{SELECT cut_short FROM vicidial.hopper_run()}),
+    'all: another run, sweep or fill held the run lock',
+    'a run that cannot take the runs\' lock in time is cut short whole');
+$admin->query_safe('COMMIT');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM vicidial.invariant_violations()'), '0', 'the invariants hold');
 
 $admin->quit;
