@@ -57,6 +57,33 @@ is(as_role('dialer_admin', q{
      WHERE "user" = 'bob';
     SELECT full_name FROM vicidial.vicidial_users WHERE "user" = 'bob'}),
     'Bob Jones', 'the admin adds and edits an agent');
+is(as_role('dialer_admin', q{
+    INSERT INTO vicidial.vicidial_call_times (call_time_id, ct_default_start, ct_default_stop) VALUES ('days', '08:00', '20:00');
+    INSERT INTO vicidial.vicidial_call_time_holidays (call_time_id, holiday_date) VALUES ('days', '2030-12-25');
+    INSERT INTO vicidial.vicidial_call_times (call_time_id, ct_default_start, ct_default_stop) VALUES ('tx', '12:00', '20:00');
+    INSERT INTO vicidial.vicidial_state_call_times (state, call_time_id) VALUES ('TX', 'tx');
+    UPDATE vicidial.vicidial_call_times SET ct_default_stop = '21:00' WHERE call_time_id = 'days';
+    UPDATE vicidial.vicidial_campaigns SET local_call_time = 'days';
+    UPDATE vicidial.vicidial_list SET state = 'TX' WHERE lead_id = 9;
+    SELECT count(*) FROM vicidial.vicidial_call_times}),
+    '4', 'the admin writes calling hours, holidays and state hours');
+# closed on the holiday, then open from the state's noon
+is($node->safe_psql('postgres', q{
+    SELECT vicidial.lead_next_dialable(9, '2030-12-25 12:00 America/Chicago') = '2030-12-26 12:00 America/Chicago'}),
+    't', 'which govern the leads at once');
+is(as_role('dialer_admin', q{
+    UPDATE vicidial.vicidial_list SET state = NULL WHERE lead_id = 9;
+    UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours';
+    DELETE FROM vicidial.vicidial_state_call_times;
+    DELETE FROM vicidial.vicidial_call_time_holidays;
+    DELETE FROM vicidial.vicidial_call_times WHERE call_time_id IN ('days', 'tx');
+    SELECT count(*) FROM vicidial.vicidial_call_times}),
+    '2', 'and removes them');
+is(as_role('dialer_admin', q{
+    INSERT INTO vicidial.vicidial_dnc (phone_number) VALUES ('(555) 000-0004');
+    INSERT INTO vicidial.vicidial_campaign_dnc (campaign_id, phone_number) VALUES ('SALES', '5550000005');
+    SELECT string_agg(status, ' ' ORDER BY lead_id) FROM vicidial.vicidial_list WHERE lead_id IN (4, 5)}),
+    'DNCL DNCC', 'the admin adds numbers to both do-not-call lists, which marks the leads they cover');
 is(as_role('dialer_admin', q{UPDATE vicidial.vicidial_users SET db_role = 'dialer_admin' WHERE "user" = 'bob'}),
     '42501: permission denied for table vicidial_users', 'the admin may not bind an agent to a role');
 is(as_role('dialer_admin', q{INSERT INTO vicidial.vicidial_users ("user", db_role) VALUES ('eve', 'dialer_admin')}),
@@ -83,7 +110,7 @@ is(as_role('ann', q{
     INSERT INTO vicidial.vicidial_dnc (phone_number) VALUES ('(555) 000-0002');
     INSERT INTO vicidial.vicidial_campaign_dnc (campaign_id, phone_number) VALUES ('SALES', '5550000003');
     SELECT count(*) FROM vicidial.vicidial_dnc}),
-    '1', 'ann adds numbers to both do-not-call lists');
+    '2', 'ann adds numbers to both do-not-call lists');
 is($node->safe_psql('postgres', q{SELECT string_agg(status, ' ' ORDER BY lead_id) FROM vicidial.vicidial_list WHERE lead_id IN (2, 3)}),
     'DNCL DNCC', 'which marks the leads they cover');
 is(as_role('dialer_agent', q{SELECT * FROM vicidial.agent_callback_count('ann')}),

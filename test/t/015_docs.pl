@@ -81,8 +81,20 @@ sub new_database
 
 my @readme = sql_blocks('README.md');
 ok(@readme > 0, 'the README has SQL examples');
-my $error = run_blocks(new_database(), @readme);
+my $tour = new_database();
+my $error = run_blocks($tour, @readme);
 is($error, '', 'the README\'s SQL examples run as written');
+
+# The tour's results, as its comments give them, whatever the hour it runs
+# at: both callbacks went LIVE at the run of step 4 (a callback dialed
+# before it is due logs DIAL, not SWEEP), were dialed and archived.
+is($node->safe_psql($tour, q{
+    SELECT string_agg(c.callback_id || ': ' || c.status || ' ' || c.archive_reason || ' '
+                      || (SELECT string_agg(h.reason, ',' ORDER BY h.change_id)
+                            FROM vicidial.callback_history(c.callback_id) h), '; ' ORDER BY c.callback_id)
+      FROM vicidial.vicidial_callbacks c}),
+   '1: ARCHIVE DIALED SCHEDULED,SWEEP,DIALED; 2: ARCHIVE DIALED SCHEDULED,SWEEP,DIALED',
+   'the README tour ends as its comments say');
 
 for my $page (@pages)
 {
