@@ -72,13 +72,15 @@ is($node->safe_psql('postgres', q{
     SELECT vicidial.lead_next_dialable(9, '2030-12-25 12:00 America/Chicago') = '2030-12-26 12:00 America/Chicago'}),
     't', 'which govern the leads at once');
 is(as_role('dialer_admin', q{
+    UPDATE vicidial.vicidial_call_time_holidays SET ct_start = '10:00', ct_stop = '11:00';
+    UPDATE vicidial.vicidial_state_call_times SET call_time_id = 'days' WHERE state = 'TX';
     UPDATE vicidial.vicidial_list SET state = NULL WHERE lead_id = 9;
     UPDATE vicidial.vicidial_campaigns SET local_call_time = '24hours';
     DELETE FROM vicidial.vicidial_state_call_times;
     DELETE FROM vicidial.vicidial_call_time_holidays;
     DELETE FROM vicidial.vicidial_call_times WHERE call_time_id IN ('days', 'tx');
     SELECT count(*) FROM vicidial.vicidial_call_times}),
-    '2', 'and removes them');
+    '2', 'and changes and removes them');
 is(as_role('dialer_admin', q{
     INSERT INTO vicidial.vicidial_dnc (phone_number) VALUES ('(555) 000-0004');
     INSERT INTO vicidial.vicidial_campaign_dnc (campaign_id, phone_number) VALUES ('SALES', '5550000005');

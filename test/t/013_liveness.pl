@@ -82,6 +82,20 @@ is($node->safe_psql('postgres', q{
     SELECT cut_short IS NULL FROM vicidial.hopper_runs ORDER BY run_id DESC LIMIT 1}), 't',
     'and is whole');
 
+# An admin may also lock a calling-hours table (it may write them): runs
+# go on, cut short, and do the work once it is free.
+$node->safe_psql('postgres', q{
+    SELECT vicidial.callback_schedule(4, 'bob', clock_timestamp() + interval '2 seconds', 'ANYONE')});
+$runs_before = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
+$admin->query_safe(q{SET ROLE dialer_admin; BEGIN; LOCK TABLE vicidial.vicidial_call_times IN ACCESS EXCLUSIVE MODE});
+ok($node->poll_query_until('postgres', qq{
+    SELECT count(*) >= 2 FROM vicidial.hopper_runs WHERE run_id > $runs_before AND cut_short IS NOT NULL}),
+    'runs go on while a calling-hours table is locked, each cut short');
+$admin->query_safe('COMMIT');
+ok($node->poll_query_until('postgres', q{
+    SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 4 AND status <> 'ARCHIVE'}),
+    'and do the work they left once it is free');
+
 # The runs' lock, which only the extension's owner can take (a superuser
 # here): a run that cannot get it within the lock timeout does nothing and
 # says so.
