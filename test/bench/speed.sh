@@ -6,7 +6,9 @@
 # and the fill with calling hours on (9am-9pm in four US zones) beside the
 # same with hours off (24hours); an idle run while 50,000 leads wait for
 # their hours; the sweep and the agent cycle with the callback log on (as
-# shipped) beside the same with its triggers off. EXT_VERSION picks the
+# shipped) beside the same with its triggers off; the agent cycle with a
+# log two years old (27 month partitions) beside the log as installed
+# (its default partition alone). EXT_VERSION picks the
 # extension version measured (default: the current one). Drivers
 # alternate within each repetition; each figure is the median of the
 # repetitions, with their spread. Numbers, not a pass/fail; a CSV of every
@@ -43,6 +45,8 @@ hours() { sql -c "UPDATE vicidial.vicidial_campaigns SET local_call_time = '$1'"
 # the callback log's two statement triggers off or on again
 callback_log() { sql -c "ALTER TABLE vicidial.vicidial_callbacks $1 TRIGGER callbacks_logged_insert;
                          ALTER TABLE vicidial.vicidial_callbacks $1 TRIGGER callbacks_logged_update" >/dev/null; }
+# the two years of log months (speed.sql) attached or detached
+log_months() { sql -c "SELECT bench.log_months('$1')" >/dev/null; }
 
 record() { sql -c "INSERT INTO bench.results VALUES ('$1', '$2', $3, $4)"; }
 # Each measurement starts from clean tables: the rolled-back one before it
@@ -157,6 +161,13 @@ for rep in $(seq 1 "$reps"); do
     callback_log DISABLE
     record 'agent cycle, 8 clients, callback log on (ms per cycle)' 'log off' "$rep" "$(cycle ours)"
     callback_log ENABLE
+    # a log two years old (27 months a side) beside the log as installed
+    # (one default partition each): a disposition must not slow down as
+    # the months pile up
+    log_months attach
+    record 'agent cycle, 8 clients, log of 27 months (ms per cycle)' ours "$rep" "$(cycle ours)"
+    log_months detach
+    record 'agent cycle, 8 clients, log of 27 months (ms per cycle)' 'no months' "$rep" "$(cycle ours)"
 done
 
 # A run with nothing to do in the steady state: every hopper topped up to
@@ -191,15 +202,16 @@ SELECT o.what,
        round((o.median / nullif(f.median, 0))::numeric, 2) AS \"ours / baseline\",
        coalesce(round(l.median::numeric, 1) || ' (' || round((l.median / nullif(o.median, 0))::numeric, 1) || 'x ours)', '') AS \"per-row loop ms\"
   FROM m o
-  JOIN m f ON f.what = o.what AND f.driver IN ('floor', 'bare', 'hours off', 'log off')
+  JOIN m f ON f.what = o.what AND f.driver IN ('floor', 'bare', 'hours off', 'log off', 'no months')
   LEFT JOIN m l ON l.what = o.what AND l.driver = 'per-row loop'
  WHERE o.driver = 'ours'
  ORDER BY o.what"
 # The goals, each on the medians: the sweeps and the fill against their
-# floors and VICIdial's loop, the idle runs in every state, and the agent
+# floors and VICIdial's loop, the idle runs in every state, the agent
 # cycle against its same-work floor and the rate of the job queues
 # graphile-worker 0.18 (2,200 a second) and pg-boss 12 (1,460) measured
-# on this box with 8 clients.
+# on this box with 8 clients, and the agent cycle on a log two years old
+# against the same cycle on the log as installed.
 record_goals speed "
 CREATE FUNCTION pg_temp.median(what text, driver text) RETURNS numeric LANGUAGE sql AS
     \$\$ SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY r.ms)::numeric FROM bench.results r
@@ -222,7 +234,10 @@ WITH goals (n, figure, goal, measured) AS (
             pg_temp.median('agent cycle, 8 clients (ms per cycle)', 'ours')
             / pg_temp.median('agent cycle, 8 clients (ms per cycle)', 'floor')),
            (9, 'agent cycles a second, 8 clients (job queues: 2,200 and 1,460)', '>= 2200',
-            8000 / pg_temp.median('agent cycle, 8 clients (ms per cycle)', 'ours')))
+            8000 / pg_temp.median('agent cycle, 8 clients (ms per cycle)', 'ours')),
+           (10, 'agent cycle, 8 clients, log of 27 months / none', '<= 1.1',
+            pg_temp.median('agent cycle, 8 clients, log of 27 months (ms per cycle)', 'ours')
+            / pg_temp.median('agent cycle, 8 clients, log of 27 months (ms per cycle)', 'no months')))
 SELECT figure, goal, round(measured, 2),
        CASE WHEN CASE split_part(goal, ' ', 1) WHEN '<=' THEN measured <= split_part(goal, ' ', 2)::numeric
                                                ELSE measured >= split_part(goal, ' ', 2)::numeric END

@@ -117,3 +117,32 @@ CREATE FUNCTION bench.floor_refill(leads bigint[], at timestamptz) RETURNS text 
 $$;
 
 CREATE TABLE bench.results (what text, driver text, rep integer, ms numeric);
+
+-- A log two years old: the months a site adds with log_partitions_add
+-- (the setup page's monthly job), 24 before this one and 3 after it, for
+-- both logs, made once and attached or detached by the cycle's figure.
+-- This month stays in the default partition, which already has its rows.
+CREATE FUNCTION bench.log_months(action text) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    log text;
+    month timestamptz;
+    partition text;
+BEGIN
+    FOREACH log IN ARRAY ARRAY['vicidial_log', 'vicidial_callback_log'] LOOP
+        FOR i IN -24..3 LOOP
+            CONTINUE WHEN i = 0;
+            month := date_trunc('month', now()) + make_interval(months => i);
+            partition := log || '_' || to_char(month, 'YYYY_MM');
+            CASE action
+            WHEN 'create' THEN
+                EXECUTE format('CREATE TABLE bench.%I (LIKE vicidial.%I INCLUDING ALL)', partition, log || '_default');
+            WHEN 'attach' THEN
+                EXECUTE format('ALTER TABLE vicidial.%I ATTACH PARTITION bench.%I FOR VALUES FROM (%L) TO (%L)',
+                               log, partition, month, month + interval '1 month');
+            WHEN 'detach' THEN
+                EXECUTE format('ALTER TABLE vicidial.%I DETACH PARTITION bench.%I', log, partition);
+            END CASE;
+        END LOOP;
+    END LOOP;
+END $$;
+SELECT bench.log_months('create');
