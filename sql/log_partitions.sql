@@ -88,6 +88,22 @@ SELECT age(until, :'this_month') AS limited_until
 -- A disposition closes the latest open dial, wherever it is kept; once.
 SELECT vicidial._close_dials(ARRAY[99001::bigint], 'NI');
 SELECT age(call_date, :'this_month') AS at, status FROM vicidial.vicidial_log WHERE lead_id = 99001 ORDER BY call_date;
+-- The search starts at the leads' last call time (a dial is logged at that
+-- instant), so that it reads only the months from then on: 99003's latest
+-- open dial is after it and is closed, its older one stays open. 99004's
+-- last call time was written by hand after its only open dial: the whole
+-- log is searched for it, and it is closed. Each lead once, named twice.
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, last_local_call_time) VALUES
+    (99003, 990, :'this_month'::timestamptz + interval '1 month 2 hours'),
+    (99004, 990, :'this_month'::timestamptz + interval '2 months');
+INSERT INTO vicidial.vicidial_log (lead_id, list_id, campaign_id, "user", call_date) VALUES
+    (99003, 990, 'PART', 'parker', :'this_month'::timestamptz + interval '1 month 1 hour'),
+    (99003, 990, 'PART', 'parker', :'this_month'::timestamptz + interval '2 months 1 hour'),
+    (99004, 990, 'PART', 'parker', :'this_month'::timestamptz + interval '1 month 1 hour');
+SELECT vicidial._close_dials(ARRAY[99003, 99004, 99003]::bigint[], 'NI');
+SELECT lead_id, age(call_date, :'this_month') AS at, status,
+       regexp_replace(tableoid::regclass::text, '_\d{4}_\d{2}$', '_<month>') AS partition
+  FROM vicidial.vicidial_log WHERE lead_id IN (99003, 99004) ORDER BY lead_id, call_date;
 
 -- The rules hold in the partitions, through the log and directly.
 SELECT n, regexp_replace(regress.attempt(s), 'dial \d+', 'dial <id>') AS attempt FROM (VALUES

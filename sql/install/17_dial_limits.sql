@@ -212,20 +212,45 @@ CREATE OR REPLACE TRIGGER vicidial_log_keep_truncate BEFORE TRUNCATE ON vicidial
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._dial_log_keep();
 
 -- A disposition (or the end of a stuck call) closes the lead's latest open
--- dial. One index probe per lead (and log partition), written so that no
--- plan can do otherwise (the LIMIT 1 subquery), and planned once per
--- session: left to choose, the plan cache re-plans it at every
--- disposition, and a plan chosen while the log was small would
--- scan the whole log.
+-- dial. One index probe per lead and log partition searched, written so
+-- that no plan can do otherwise (the LIMIT 1 subquery), and planned once
+-- per session: left to choose, the plan cache re-plans it at every
+-- disposition, and a plan chosen while the log was small would scan the
+-- whole log.
+--
+-- The search starts at the leads' last call time: a dial is logged at the
+-- instant its lead's last_local_call_time is set (_dial_lead), so a lead's
+-- open dial is never older unless that time was written since by hand.
+-- The bound is a parameter the executor prunes the log's months by before
+-- it reads, so a disposition reads the months from that call on, not
+-- every month the log has kept (one more a month, forever). A lead with
+-- no open dial from then on is searched again in the whole log. Its
+-- latest open dial is the same either way: if any is at or after the
+-- bound, the latest is too.
 CREATE OR REPLACE FUNCTION vicidial._close_dials(lead_ids bigint[], status text) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    since timestamptz;
+    closed bigint[];
 BEGIN
-    UPDATE vicidial.vicidial_log g SET end_date = now(), status = _close_dials.status
-      FROM unnest(lead_ids) AS given(lead_id)
-     CROSS JOIN LATERAL (
-           SELECT o.log_id, o.call_date FROM vicidial.vicidial_log o
-            WHERE o.lead_id = given.lead_id AND o.end_date IS NULL
-            ORDER BY o.lead_id DESC, o.call_date DESC, o.log_id DESC
-            LIMIT 1) latest
-     WHERE g.log_id = latest.log_id AND g.call_date = latest.call_date;
+    SELECT coalesce(min(l.last_local_call_time), '-infinity') INTO since
+      FROM vicidial.vicidial_list l WHERE l.lead_id = ANY (lead_ids);
+    LOOP
+        WITH closed_now AS (
+            UPDATE vicidial.vicidial_log g SET end_date = now(), status = _close_dials.status
+              FROM unnest(lead_ids) AS given(lead_id)
+             CROSS JOIN LATERAL (
+                   SELECT o.log_id, o.call_date FROM vicidial.vicidial_log o
+                    WHERE o.lead_id = given.lead_id AND o.end_date IS NULL AND o.call_date >= since
+                    ORDER BY o.lead_id DESC, o.call_date DESC, o.log_id DESC
+                    LIMIT 1) latest
+             WHERE g.log_id = latest.log_id AND g.call_date = latest.call_date AND g.call_date >= since
+            RETURNING g.lead_id)
+        SELECT array_agg(c.lead_id) INTO closed FROM closed_now c;
+        EXIT WHEN since = '-infinity' OR cardinality(closed) = cardinality(lead_ids);
+        lead_ids := ARRAY(SELECT DISTINCT given.lead_id FROM unnest(lead_ids) AS given(lead_id)
+                           WHERE given.lead_id <> ALL (coalesce(closed, '{}')));
+        EXIT WHEN cardinality(lead_ids) = 0;
+        since := '-infinity';
+    END LOOP;
 END $$;
