@@ -157,4 +157,17 @@ SELECT regress.attempt(format($$UPDATE vicidial.vicidial_log SET end_date = now(
 SELECT regress.attempt(format($$UPDATE vicidial.vicidial_log SET end_date = now(), status = 'X' WHERE log_id = %s$$,
                               :open_dial)) AS close;
 ROLLBACK;
+-- A disposition closes the lead's latest open dial and only it, a CALLBK
+-- (which schedules as it hangs up) as much as any other: an older dial
+-- left open stays open.
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, local_call_time) VALUES ('DIAL', 0, '24hours');
+INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (953, 'DIAL');
+INSERT INTO vicidial.vicidial_list (lead_id, list_id, phone_number) VALUES (90040, 953, '5550100040');
+INSERT INTO vicidial.vicidial_log (lead_id, list_id, campaign_id, "user", phone_number, call_date)
+VALUES (90040, 953, 'DIAL', 'dave', '5550100040', now() - interval '2 days');
+INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (90040, 'DIAL', 953);
+SELECT lead_id FROM vicidial.hopper_next('DIAL', 'dave');
+SELECT vicidial.lead_disposition(90040, 'dave', 'CALLBK', now() + interval '1 day') IS NOT NULL AS scheduled;
+SELECT CASE WHEN call_date < now() - interval '1 day' THEN 'two days ago' ELSE 'this call' END AS dial, status
+  FROM vicidial.vicidial_log WHERE lead_id = 90040 ORDER BY call_date;
 SELECT * FROM vicidial.invariant_violations();

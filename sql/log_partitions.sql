@@ -86,7 +86,7 @@ SELECT regexp_replace(tableoid::regclass::text, '_\d{4}_\d{2}$', '_<month>') AS 
 SELECT age(until, :'this_month') AS limited_until
   FROM vicidial._limit_24h(99001, 2, :'this_month'::timestamptz + interval '2 months 1 day 2 hours');
 -- A disposition closes the latest open dial, wherever it is kept; once.
-SELECT vicidial._close_dials(ARRAY[99001::bigint], 'NI');
+SELECT vicidial._close_dials(ARRAY[99001::bigint], 'NI', NULL);
 SELECT age(call_date, :'this_month') AS at, status FROM vicidial.vicidial_log WHERE lead_id = 99001 ORDER BY call_date;
 -- The search starts at the leads' last call time (a dial is logged at that
 -- instant), so that it reads only the months from then on: 99003's latest
@@ -100,7 +100,8 @@ INSERT INTO vicidial.vicidial_log (lead_id, list_id, campaign_id, "user", call_d
     (99003, 990, 'PART', 'parker', :'this_month'::timestamptz + interval '1 month 1 hour'),
     (99003, 990, 'PART', 'parker', :'this_month'::timestamptz + interval '2 months 1 hour'),
     (99004, 990, 'PART', 'parker', :'this_month'::timestamptz + interval '1 month 1 hour');
-SELECT vicidial._close_dials(ARRAY[99003, 99004, 99003]::bigint[], 'NI');
+SELECT vicidial._close_dials(ARRAY[99003, 99004, 99003]::bigint[], 'NI', min(last_local_call_time))
+  FROM vicidial.vicidial_list WHERE lead_id IN (99003, 99004);
 SELECT lead_id, age(call_date, :'this_month') AS at, status,
        regexp_replace(tableoid::regclass::text, '_\d{4}_\d{2}$', '_<month>') AS partition
   FROM vicidial.vicidial_log WHERE lead_id IN (99003, 99004) ORDER BY lead_id, call_date;

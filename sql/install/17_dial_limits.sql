@@ -218,23 +218,23 @@ CREATE OR REPLACE TRIGGER vicidial_log_keep_truncate BEFORE TRUNCATE ON vicidial
 -- disposition, and a plan chosen while the log was small would scan the
 -- whole log.
 --
--- The search starts at the leads' last call time: a dial is logged at the
--- instant its lead's last_local_call_time is set (_dial_lead), so a lead's
--- open dial is never older unless that time was written since by hand.
--- The bound is a parameter the executor prunes the log's months by before
--- it reads, so a disposition reads the months from that call on, not
--- every month the log has kept (one more a month, forever). A lead with
--- no open dial from then on is searched again in the whole log. Its
--- latest open dial is the same either way: if any is at or after the
--- bound, the latest is too.
-CREATE OR REPLACE FUNCTION vicidial._close_dials(lead_ids bigint[], status text) RETURNS void
+-- The search starts at "searched_from", the leads' earliest last call
+-- time as the caller read it: a dial is logged at the instant its lead's
+-- last_local_call_time is set (_dial_lead), so a lead's open dial is never
+-- older unless that time was written since by hand. The bound is a
+-- parameter the executor prunes the log's months by before it reads, so
+-- a disposition reads the months from that call on, not every month the
+-- log has kept (one more a month, forever). A lead with no open dial from
+-- then on is searched again in the whole log (as is every lead when the
+-- bound is NULL). Its latest open dial is the same either way: if any is
+-- at or after the bound, the latest is too.
+CREATE OR REPLACE FUNCTION vicidial._close_dials(lead_ids bigint[], status text, searched_from timestamptz)
+RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-    since timestamptz;
+    since timestamptz := coalesce(searched_from, '-infinity');
     closed bigint[];
 BEGIN
-    SELECT coalesce(min(l.last_local_call_time), '-infinity') INTO since
-      FROM vicidial.vicidial_list l WHERE l.lead_id = ANY (lead_ids);
     LOOP
         WITH closed_now AS (
             UPDATE vicidial.vicidial_log g SET end_date = now(), status = _close_dials.status

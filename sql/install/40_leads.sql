@@ -232,7 +232,8 @@ BEGIN
            AND l.lead_id NOT IN (SELECT r.lead_id FROM reopened r)
         RETURNING l.lead_id)
     SELECT ((SELECT count(*) FROM held_again) + (SELECT count(*) FROM hung_up))::integer INTO ended;
-    PERFORM vicidial._close_dials(lead_ids, 'ERI');
+    PERFORM vicidial._close_dials(lead_ids, 'ERI', (SELECT min(l.last_local_call_time) FROM vicidial.vicidial_list l
+                                                     WHERE l.lead_id = ANY (lead_ids)));
     PERFORM vicidial._release_anyone(lead_ids, at);
     -- A callback left LIVE changed no column the worker's wake reads, but
     -- its lead is off the call: its owner's move or its release, left to

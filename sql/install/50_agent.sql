@@ -52,7 +52,7 @@ BEGIN
     END IF;
     PERFORM vicidial._refuse_anothers_useronly(lead.lead_id, agent);
     IF lead.status = 'INCALL' THEN
-        PERFORM vicidial._close_dials(ARRAY[lead.lead_id], 'CALLBK');
+        PERFORM vicidial._close_dials(ARRAY[lead.lead_id], 'CALLBK', lead.last_local_call_time);
     END IF;
 
     DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = lead.lead_id;
@@ -299,8 +299,12 @@ BEGIN
     -- The hangup of a callback call: a retry status brings the callback back
     -- (the campaign's retry policy), else it is archived. The lead is
     -- INCALL, so archiving first leaves it consistent. The dial is closed
-    -- with the disposition.
-    PERFORM vicidial._close_dials(ARRAY[lead.lead_id], status);
+    -- with the disposition; a CALLBK's by the scheduling below, as the end
+    -- of the call it is on (closed here as well, the second close would
+    -- take the lead's next older open dial, if any).
+    IF status <> 'CALLBK' THEN
+        PERFORM vicidial._close_dials(ARRAY[lead.lead_id], status, lead.last_local_call_time);
+    END IF;
     SELECT * INTO callback FROM vicidial.vicidial_callbacks c
      WHERE c.lead_id = lead.lead_id AND c.status IN ('ACTIVE', 'LIVE')
        FOR UPDATE;

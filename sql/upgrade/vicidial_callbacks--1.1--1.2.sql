@@ -99,6 +99,10 @@ DROP FUNCTION vicidial._recheck_all_releases();
 -- The 24-hour limit is read inline (_limit_24h), no more by a call per lead.
 DROP FUNCTION vicidial._limit_24h_until(bigint, integer, timestamptz);
 
+-- A disposition's search for the open dial starts at the lead's last call
+-- (_close_dials), a bound its caller passes: one more argument.
+DROP FUNCTION vicidial._close_dials(bigint[], text);
+
 -- What a callback's change does to its lead is decided in one place for
 -- every writer (_callback_effects), which also queues the releases.
 DROP TRIGGER callbacks_wait_for_release ON vicidial.vicidial_callbacks;
