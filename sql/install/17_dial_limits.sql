@@ -235,6 +235,9 @@ DECLARE
     since timestamptz := coalesce(searched_from, '-infinity');
     closed bigint[];
 BEGIN
+    -- At most two passes: from the bound, then the whole log for the leads
+    -- the first did not find. The bound on the updated rows as well lets
+    -- the executor leave the earlier months' scans out of that side too.
     LOOP
         WITH closed_now AS (
             UPDATE vicidial.vicidial_log g SET end_date = now(), status = _close_dials.status

@@ -50,9 +50,10 @@ BEGIN
     -- The lock attaching a partition takes on each default anyway, taken
     -- first, so that no row reaches a default between reading its last time
     -- and attaching the month after it. Both at once, or neither: a run
-    -- writes the callback log and then reads the dial log, a disposition
-    -- the other way round, so holding one default while waiting for the
-    -- other would deadlock with one of them. Tried again until free.
+    -- writes the callback log and then reads the dial log, most
+    -- dispositions the other way round, so holding one default while
+    -- waiting for the other would deadlock with one of them. Tried again
+    -- until free.
     LOOP
         BEGIN
             LOCK TABLE vicidial.vicidial_log_default, vicidial.vicidial_callback_log_default

@@ -208,13 +208,21 @@ END $$;
 -- except that a callback call leaves its callback open as it was before
 -- the dial: ACTIVE again if it is not due yet, else LIVE, its lead back in
 -- CBHOLD for its owner or, for ANYONE, released to the hopper again.
--- Returns how many calls ended.
+-- A lead whose call ended before the caller's lock (its agent hung up
+-- first) is left alone, its callback and its dials with it. Returns how
+-- many calls ended.
 CREATE OR REPLACE FUNCTION vicidial._end_calls(lead_ids bigint[], at timestamptz) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan
 SET vicidial.change_reason = 'CALL_ENDED' AS $$
 DECLARE
     ended integer;
+    dialed_since timestamptz;
 BEGIN
+    SELECT array_agg(l.lead_id ORDER BY l.lead_id), min(l.last_local_call_time) INTO lead_ids, dialed_since
+      FROM vicidial.vicidial_list l WHERE l.lead_id = ANY (lead_ids) AND l.status = 'INCALL';
+    IF lead_ids IS NULL THEN
+        RETURN 0;
+    END IF;
     -- Callback and lead in one statement (I2 holds at every step).
     WITH reopened AS (
         UPDATE vicidial.vicidial_callbacks c
@@ -232,8 +240,7 @@ BEGIN
            AND l.lead_id NOT IN (SELECT r.lead_id FROM reopened r)
         RETURNING l.lead_id)
     SELECT ((SELECT count(*) FROM held_again) + (SELECT count(*) FROM hung_up))::integer INTO ended;
-    PERFORM vicidial._close_dials(lead_ids, 'ERI', (SELECT min(l.last_local_call_time) FROM vicidial.vicidial_list l
-                                                     WHERE l.lead_id = ANY (lead_ids)));
+    PERFORM vicidial._close_dials(lead_ids, 'ERI', dialed_since);
     PERFORM vicidial._release_anyone(lead_ids, at);
     -- A callback left LIVE changed no column the worker's wake reads, but
     -- its lead is off the call: its owner's move or its release, left to

@@ -120,20 +120,20 @@ CREATE TABLE bench.results (what text, driver text, rep integer, ms numeric);
 
 -- A log two years old: the months a site adds with log_partitions_add
 -- (the setup page's monthly job), 24 before this one, this one and 3
--- after it, for both logs, made once and attached or detached by the
--- cycle's figure. A site's rows of this month are in this month's
--- partition, made months ahead: attaching moves the default partition's
--- rows of these months into them first (the triggers off, as in a
--- restore), so that a dial is logged where it would be on that site.
-CREATE FUNCTION bench.log_months(action text) RETURNS void LANGUAGE plpgsql AS $$
+-- after it, UTC months as there, for both logs, made once and attached
+-- or detached by the cycle's figure. A site's rows of this month are in
+-- this month's partition, made months ahead: attaching moves the default
+-- partition's rows of these months into them first (the triggers off, as
+-- in a restore), so that a dial is logged where it would be on that
+-- site, and detaching moves them back, so that both sides read one log.
+CREATE FUNCTION bench.log_months(action text) RETURNS void
+LANGUAGE plpgsql SET TimeZone = 'UTC' AS $$
 DECLARE
     log text;
-    time_column text;
     month timestamptz;
     partition text;
 BEGIN
     FOREACH log IN ARRAY ARRAY['vicidial_log', 'vicidial_callback_log'] LOOP
-        time_column := CASE log WHEN 'vicidial_log' THEN 'call_date' ELSE 'changed_at' END;
         FOR i IN -24..3 LOOP
             month := date_trunc('month', now()) + make_interval(months => i);
             partition := log || '_' || to_char(month, 'YYYY_MM');
@@ -144,12 +144,18 @@ BEGIN
                 SET LOCAL session_replication_role = replica;
                 EXECUTE format('WITH moved AS (DELETE FROM vicidial.%I WHERE %I >= %L AND %I < %L RETURNING *)
                                 INSERT INTO bench.%I SELECT * FROM moved',
-                               log || '_default', time_column, month, time_column, month + interval '1 month', partition);
+                               log || '_default', CASE log WHEN 'vicidial_log' THEN 'call_date' ELSE 'changed_at' END,
+                               month, CASE log WHEN 'vicidial_log' THEN 'call_date' ELSE 'changed_at' END,
+                               month + interval '1 month', partition);
                 SET LOCAL session_replication_role = origin;
                 EXECUTE format('ALTER TABLE vicidial.%I ATTACH PARTITION bench.%I FOR VALUES FROM (%L) TO (%L)',
                                log, partition, month, month + interval '1 month');
             WHEN 'detach' THEN
                 EXECUTE format('ALTER TABLE vicidial.%I DETACH PARTITION bench.%I', log, partition);
+                SET LOCAL session_replication_role = replica;
+                EXECUTE format('WITH moved AS (DELETE FROM bench.%I RETURNING *) INSERT INTO vicidial.%I SELECT * FROM moved',
+                               partition, log || '_default');
+                SET LOCAL session_replication_role = origin;
             END CASE;
         END LOOP;
     END LOOP;
