@@ -160,4 +160,4 @@ BEGIN
         END LOOP;
     END LOOP;
 END $$;
-SELECT bench.log_months('create');
+SELECT bench.log_months('create') \g /dev/null
