@@ -80,9 +80,13 @@ DECLARE
 BEGIN
     PERFORM vicidial._require_read_committed('agent_release');
     PERFORM vicidial._agent(agent);
-    -- a call that ended before its lead's lock is left alone by _end_calls
     held := vicidial._lock_leads(ARRAY(
         SELECT l.lead_id FROM vicidial.vicidial_list l WHERE l.status = 'INCALL' AND l."user" = agent));
+    -- tested again as locked: a call that ended before its lead's lock,
+    -- even one dialed again since by another agent, is not this agent's
+    held := ARRAY(SELECT l.lead_id FROM vicidial.vicidial_list l
+                   WHERE l.lead_id = ANY (held) AND l.status = 'INCALL' AND l."user" = agent
+                   ORDER BY l.lead_id);
     RETURN vicidial._end_calls(held, now());
 END $$;
 
