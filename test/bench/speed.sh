@@ -166,17 +166,16 @@ for rep in $(seq 1 "$reps"); do
     # a log two years old (28 months in each log) beside the log as
     # installed (one default partition each), in turns: a disposition
     # should not slow down as the months pile up
-    if [ $((rep % 2)) = 1 ]; then
-        log_months attach
-        record 'agent cycle, 8 clients, log of 28 months (ms per cycle)' ours "$rep" "$(cycle ours)"
-        log_months detach
-        record 'agent cycle, 8 clients, log of 28 months (ms per cycle)' 'no months' "$rep" "$(cycle ours)"
-    else
-        record 'agent cycle, 8 clients, log of 28 months (ms per cycle)' 'no months' "$rep" "$(cycle ours)"
-        log_months attach
-        record 'agent cycle, 8 clients, log of 28 months (ms per cycle)' ours "$rep" "$(cycle ours)"
-        log_months detach
-    fi
+    sides='months none'; [ $((rep % 2)) = 1 ] || sides='none months'
+    for side in $sides; do
+        if [ "$side" = months ]; then
+            log_months attach
+            record 'agent cycle, 8 clients, log of 28 months (ms per cycle)' ours "$rep" "$(cycle ours)"
+            log_months detach
+        else
+            record 'agent cycle, 8 clients, log of 28 months (ms per cycle)' 'no months' "$rep" "$(cycle ours)"
+        fi
+    done
 done
 
 # A run with nothing to do in the steady state: every hopper topped up to

@@ -130,10 +130,12 @@ CREATE FUNCTION bench.log_months(action text) RETURNS void
 LANGUAGE plpgsql SET TimeZone = 'UTC' AS $$
 DECLARE
     log text;
+    time_column text;
     month timestamptz;
     partition text;
 BEGIN
     FOREACH log IN ARRAY ARRAY['vicidial_log', 'vicidial_callback_log'] LOOP
+        time_column := CASE log WHEN 'vicidial_log' THEN 'call_date' ELSE 'changed_at' END;
         FOR i IN -24..3 LOOP
             month := date_trunc('month', now()) + make_interval(months => i);
             partition := log || '_' || to_char(month, 'YYYY_MM');
@@ -144,9 +146,7 @@ BEGIN
                 SET LOCAL session_replication_role = replica;
                 EXECUTE format('WITH moved AS (DELETE FROM vicidial.%I WHERE %I >= %L AND %I < %L RETURNING *)
                                 INSERT INTO bench.%I SELECT * FROM moved',
-                               log || '_default', CASE log WHEN 'vicidial_log' THEN 'call_date' ELSE 'changed_at' END,
-                               month, CASE log WHEN 'vicidial_log' THEN 'call_date' ELSE 'changed_at' END,
-                               month + interval '1 month', partition);
+                               log || '_default', time_column, month, time_column, month + interval '1 month', partition);
                 SET LOCAL session_replication_role = origin;
                 EXECUTE format('ALTER TABLE vicidial.%I ATTACH PARTITION bench.%I FOR VALUES FROM (%L) TO (%L)',
                                log, partition, month, month + interval '1 month');
