@@ -351,24 +351,36 @@ BEGIN
 END $$;
 
 -- Calls held INCALL longer than their campaign's incall_timeout_minutes
--- end as agent_release would end them; a lead another transaction holds
--- (its agent hanging up right now) is skipped.
+-- at the given time, among the given leads only when they are given: the
+-- timeout's candidates, and the same test again once they are locked.
+CREATE OR REPLACE FUNCTION vicidial._timed_out_calls(at timestamptz, among bigint[] DEFAULT NULL)
+RETURNS bigint[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT ARRAY(
+        SELECT l.lead_id
+          FROM vicidial.vicidial_campaigns cp
+          JOIN vicidial.vicidial_lists li ON li.campaign_id = cp.campaign_id
+          JOIN vicidial.vicidial_list l ON l.list_id = li.list_id
+         WHERE cp.incall_timeout_minutes > 0 AND l.status = 'INCALL'
+           AND l.last_local_call_time < at - make_interval(mins => cp.incall_timeout_minutes)
+           AND (among IS NULL OR l.lead_id = ANY (among))
+         ORDER BY l.lead_id)
+$$;
+
+-- Timed-out calls end as agent_release would end them; a lead another
+-- transaction holds (its agent hanging up right now) is skipped.
 CREATE OR REPLACE FUNCTION vicidial._end_timed_out_calls(at timestamptz) RETURNS integer
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan SET jit = off AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     stuck bigint[];
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM vicidial.vicidial_campaigns cp WHERE cp.incall_timeout_minutes > 0) THEN
         RETURN 0;
     END IF;
-    -- a call its agent ended before the lock is left alone by _end_calls
-    stuck := vicidial._lock_leads(ARRAY(
-        SELECT l.lead_id
-          FROM vicidial.vicidial_campaigns cp
-          JOIN vicidial.vicidial_lists li ON li.campaign_id = cp.campaign_id
-          JOIN vicidial.vicidial_list l ON l.list_id = li.list_id
-         WHERE cp.incall_timeout_minutes > 0 AND l.status = 'INCALL'
-           AND l.last_local_call_time < at - make_interval(mins => cp.incall_timeout_minutes)), true);
+    stuck := vicidial._lock_leads(vicidial._timed_out_calls(at), true);
+    -- tested again as locked: a call that ended before its lead's lock,
+    -- even one dialed again since, has not timed out
+    stuck := vicidial._timed_out_calls(at, stuck);
     RETURN vicidial._end_calls(stuck, at);
 END $$;
 
