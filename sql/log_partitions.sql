@@ -133,3 +133,67 @@ SELECT regexp_replace(p::text, '_\d{4}_\d{2}$', '_<month>') AS created, n AS mon
  ORDER BY 1, n;
 SELECT count(*) AS dials_in_the_default_in_month_5
   FROM vicidial.vicidial_log_default WHERE call_date >= :'this_month'::timestamptz + interval '5 months';
+
+-- The dials closed through the partition that holds them
+-- (_close_logged_dials, in C, a plan kept per partition): only a
+-- partition of the dial log is ever updated, whatever the caller passes;
+-- a renamed partition's plan is made again, not run on its old name.
+SELECT n, regexp_replace(regress.attempt(s), 'relation \d+', 'relation <oid>') AS attempt FROM (VALUES
+    ('a table not the log', $$SELECT vicidial._close_logged_dials(ARRAY['vicidial.vicidial_list'::regclass::oid],
+                                                                ARRAY[1::bigint], ARRAY[now()], 'NI')$$),
+    ('the log itself',      $$SELECT vicidial._close_logged_dials(ARRAY['vicidial.vicidial_log'::regclass::oid],
+                                                                ARRAY[1::bigint], ARRAY[now()], 'NI')$$),
+    ('arrays not as long',  $$SELECT vicidial._close_logged_dials(ARRAY['vicidial.vicidial_log_default'::regclass::oid],
+                                                                ARRAY[1, 2]::bigint[], ARRAY[now()], 'NI')$$)
+) AS t(n, s);
+INSERT INTO vicidial.vicidial_list (lead_id, list_id) VALUES (99007, 990), (99008, 990);
+INSERT INTO vicidial.vicidial_log (lead_id, list_id, campaign_id, "user", call_date) VALUES
+    (99007, 990, 'PART', 'parker', :'this_month'::timestamptz + interval '1 month 3 hours'),
+    (99008, 990, 'PART', 'parker', :'this_month'::timestamptz + interval '1 month 4 hours');
+SELECT 'vicidial_log_' || to_char(:'this_month'::timestamptz + interval '1 month', 'YYYY_MM') AS month_1 \gset
+SELECT vicidial._close_dials(ARRAY[99007::bigint], 'NI', :'this_month'::timestamptz + interval '1 month 3 hours');
+ALTER TABLE vicidial.:month_1 RENAME TO renamed_month;
+SELECT vicidial._close_dials(ARRAY[99008::bigint], 'NI', :'this_month'::timestamptz + interval '1 month 4 hours');
+ALTER TABLE vicidial.renamed_month RENAME TO :month_1;
+SELECT lead_id, status, tableoid::regclass::text = 'vicidial.' || :'month_1' AS in_month_1
+  FROM vicidial.vicidial_log WHERE lead_id IN (99007, 99008) ORDER BY lead_id;
+
+-- PostgreSQL 15 locks every partition a kept generic plan names, at each
+-- execution, and opens every one an update names as a target. A hand-out
+-- locks no month its 24 hours do not span, in a campaign with a 24-hour
+-- limit (PART) or without one (PARTN), and a disposition writes only the
+-- month of its dial (its search, a kept plan, locks every month to read):
+-- here the call is in the default partition, and no month is written.
+-- A month two years back, attached by hand as a site's own months are,
+-- is before the 24 hours and locked by no hand-out either.
+SELECT count(*) AS default_rows_two_years_back FROM vicidial.vicidial_log_default
+ WHERE call_date >= :'this_month'::timestamptz - interval '24 months'
+   AND call_date < :'this_month'::timestamptz - interval '23 months';
+CREATE TABLE vicidial.vicidial_log_two_years_back (LIKE vicidial.vicidial_log_default INCLUDING ALL);
+ALTER TABLE vicidial.vicidial_log ATTACH PARTITION vicidial.vicidial_log_two_years_back
+    FOR VALUES FROM (:'this_month'::timestamptz - interval '24 months') TO (:'this_month'::timestamptz - interval '23 months');
+INSERT INTO vicidial.vicidial_campaigns (campaign_id, hopper_level, local_call_time) VALUES ('PARTN', 0, '24hours');
+INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (991, 'PARTN');
+INSERT INTO vicidial.vicidial_list (lead_id, list_id) VALUES (99005, 990), (99006, 991);
+INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (99005, 'PART', 990), (99006, 'PARTN', 991);
+CREATE TEMP VIEW dial_log_locked AS
+SELECT count(*) FILTER (WHERE k.relation = 'vicidial.vicidial_log_default'::regclass) AS default_locks,
+       count(*) FILTER (WHERE k.relation <> 'vicidial.vicidial_log_default'::regclass) AS month_locks,
+       count(*) FILTER (WHERE k.relation <> 'vicidial.vicidial_log_default'::regclass
+                          AND k.mode = 'RowExclusiveLock') AS months_written
+  FROM pg_locks k JOIN pg_inherits i ON i.inhrelid = k.relation
+ WHERE k.pid = pg_backend_pid() AND i.inhparent = 'vicidial.vicidial_log'::regclass;
+SELECT count(*) AS dial_log_months FROM pg_inherits i
+ WHERE i.inhparent = 'vicidial.vicidial_log'::regclass AND i.inhrelid <> 'vicidial.vicidial_log_default'::regclass;
+BEGIN;
+SELECT lead_id FROM vicidial.hopper_next('PART', 'parker');
+SELECT 'handed out' AS after, * FROM dial_log_locked;
+SELECT vicidial.lead_disposition(99005, 'parker', 'NI') IS NULL AS disposed;
+SELECT 'disposed' AS after, * FROM dial_log_locked;
+ROLLBACK;
+BEGIN;
+SELECT lead_id FROM vicidial.hopper_next('PARTN', 'parker');
+SELECT 'handed out' AS after, * FROM dial_log_locked;
+ROLLBACK;
+ALTER TABLE vicidial.vicidial_log DETACH PARTITION vicidial.vicidial_log_two_years_back;
+DROP TABLE vicidial.vicidial_log_two_years_back;

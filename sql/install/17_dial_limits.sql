@@ -18,6 +18,10 @@ SELECT r.lead_id, r.dnc_status FROM vicidial.lead_rules r;
 -- names the schema of every operator, with no SET clause, so that the
 -- planner inlines it into the reader's query (one index range per lead,
 -- no function call): the release and the fill read it for many leads.
+-- The start of the 24 hours is computed in UTC, where subtracting them is
+-- IMMUTABLE (on a timestamptz it is only STABLE): so a plan made for a
+-- known "at" finds the months they span while it is planned, and neither
+-- locks nor opens the others.
 CREATE OR REPLACE FUNCTION vicidial._limit_24h(lead_id bigint, call_limit integer, at timestamptz)
 RETURNS TABLE (until timestamptz)
 LANGUAGE sql STABLE AS $$
@@ -25,11 +29,31 @@ LANGUAGE sql STABLE AS $$
       FROM vicidial.vicidial_log d
      WHERE call_limit OPERATOR(pg_catalog.>) 0
        AND d.lead_id OPERATOR(pg_catalog.=) _limit_24h.lead_id
-       AND d.call_date OPERATOR(pg_catalog.>) (at OPERATOR(pg_catalog.-) interval '24 hours')
+       AND d.call_date OPERATOR(pg_catalog.>) (((at AT TIME ZONE 'UTC') OPERATOR(pg_catalog.-) interval '24 hours') AT TIME ZONE 'UTC')
        AND d.call_date OPERATOR(pg_catalog.<=) at
      ORDER BY d.call_date DESC
     OFFSET pg_catalog.int4larger(call_limit OPERATOR(pg_catalog.-) 1, 0) LIMIT 1
 $$;
+
+-- The 24-hour limit of the limited leads among those the predicate below
+-- is asked about, in a plan of its own. That predicate's plan is generic,
+-- kept for the session, and PostgreSQL 15 locks every partition a generic
+-- plan names at each execution: read inline there, the limit would lock
+-- every month of the dial log at every hand-out, for leads with no limit
+-- too. STRICT: not called when no lead has a limit. Its plan is made for
+-- the "at" it is given while a generic one would cost more (a log of many
+-- months), so that it locks only the months the 24 hours span: the
+-- predicate's forced generic plans are not forced on it.
+CREATE OR REPLACE FUNCTION vicidial._limits_24h(lead_ids bigint[], at timestamptz)
+RETURNS TABLE (lead_id bigint, campaign_id varchar, call_limit_24hour integer, until timestamptz)
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp SET plan_cache_mode = auto AS $$
+BEGIN
+    RETURN QUERY
+    SELECT r.lead_id, r.campaign_id, r.call_limit_24hour, u.until
+      FROM (SELECT DISTINCT given.lead_id FROM unnest(lead_ids) AS given(lead_id)) AS given
+      JOIN vicidial.lead_rules r ON r.lead_id = given.lead_id
+     CROSS JOIN LATERAL vicidial._limit_24h(r.lead_id, r.call_limit_24hour, at) AS u;
+END $$;
 
 -- May these leads be handed to an agent at "at"? The one answer every
 -- path gives: hopper_next, callback_dial, the sweep's release and
@@ -98,12 +122,11 @@ BEGIN
            NULL
       FROM leads k WHERE 'DNC' = ANY (asking) AND k.dnc_status IS NOT NULL
     UNION ALL
-    SELECT k.lead_id, 'LIMIT_24H', format('dialed %s times in the 24 hours before, the limit of campaign %s',
-                                          k.call_limit_24hour, k.campaign_id),
+    SELECT u.lead_id, 'LIMIT_24H', format('dialed %s times in the 24 hours before, the limit of campaign %s',
+                                          u.call_limit_24hour, u.campaign_id),
            u.until
-      FROM leads k
-     CROSS JOIN LATERAL vicidial._limit_24h(k.lead_id, k.call_limit_24hour, at) AS u
-     WHERE 'LIMIT_24H' = ANY (asking) AND k.call_limit_24hour > 0
+      FROM vicidial._limits_24h((SELECT array_agg(w.lead_id) FROM leads w WHERE w.call_limit_24hour > 0), at) AS u
+     WHERE 'LIMIT_24H' = ANY (asking)
     UNION ALL
     SELECT k.lead_id, 'LIST_INACTIVE', 'list ' || k.list_id || ' is inactive', NULL
       FROM leads k WHERE 'LIST_INACTIVE' = ANY (asking) AND NOT k.list_active
@@ -211,6 +234,15 @@ CREATE OR REPLACE TRIGGER vicidial_log_keep_delete BEFORE DELETE ON vicidial.vic
 CREATE OR REPLACE TRIGGER vicidial_log_keep_truncate BEFORE TRUNCATE ON vicidial.vicidial_log
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._dial_log_keep();
 
+-- The dials found open, closed each through the partition that holds it,
+-- with a plan kept per partition (src/dial_log_close.c): an update through
+-- the log would lock and open every month it has kept. Returns the
+-- leads of the dials it closed.
+CREATE OR REPLACE FUNCTION vicidial._close_logged_dials(partitions oid[], log_ids bigint[],
+                                                        call_dates timestamptz[], status text)
+RETURNS bigint[]
+LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'vicidial_close_logged_dials';
+
 -- A disposition (or the end of a stuck call) closes the lead's latest open
 -- dial. One index probe per lead and log partition searched, written so
 -- that no plan can do otherwise (the LIMIT 1 subquery), and planned once
@@ -233,23 +265,23 @@ RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     since timestamptz := coalesce(searched_from, '-infinity');
+    partitions oid[];
+    log_ids bigint[];
+    call_dates timestamptz[];
     closed bigint[];
 BEGIN
     -- At most two passes: from the bound, then the whole log for the leads
-    -- the first did not find. The bound on the updated rows as well lets
-    -- the executor leave the earlier months' scans out of that side too.
+    -- the first did not close.
     LOOP
-        WITH closed_now AS (
-            UPDATE vicidial.vicidial_log g SET end_date = now(), status = _close_dials.status
-              FROM unnest(lead_ids) AS given(lead_id)
-             CROSS JOIN LATERAL (
-                   SELECT o.log_id, o.call_date FROM vicidial.vicidial_log o
-                    WHERE o.lead_id = given.lead_id AND o.end_date IS NULL AND o.call_date >= since
-                    ORDER BY o.lead_id DESC, o.call_date DESC, o.log_id DESC
-                    LIMIT 1) latest
-             WHERE g.log_id = latest.log_id AND g.call_date = latest.call_date AND g.call_date >= since
-            RETURNING g.lead_id)
-        SELECT array_agg(c.lead_id) INTO closed FROM closed_now c;
+        SELECT array_agg(latest.tableoid), array_agg(latest.log_id), array_agg(latest.call_date)
+          INTO partitions, log_ids, call_dates
+          FROM unnest(lead_ids) AS given(lead_id)
+         CROSS JOIN LATERAL (
+               SELECT o.tableoid, o.log_id, o.call_date FROM vicidial.vicidial_log o
+                WHERE o.lead_id = given.lead_id AND o.end_date IS NULL AND o.call_date >= since
+                ORDER BY o.lead_id DESC, o.call_date DESC, o.log_id DESC
+                LIMIT 1) latest;
+        closed := vicidial._close_logged_dials(partitions, log_ids, call_dates, status);
         EXIT WHEN since = '-infinity' OR cardinality(closed) = cardinality(lead_ids);
         lead_ids := ARRAY(SELECT DISTINCT given.lead_id FROM unnest(lead_ids) AS given(lead_id)
                            WHERE given.lead_id <> ALL (coalesce(closed, '{}')));
