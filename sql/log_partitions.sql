@@ -160,12 +160,13 @@ SELECT lead_id, status, tableoid::regclass::text = 'vicidial.' || :'month_1' AS 
 
 -- PostgreSQL 15 locks every partition a kept generic plan names, at each
 -- execution, and opens every one an update names as a target. A hand-out
--- locks no month its 24 hours do not span, in a campaign with a 24-hour
--- limit (PART) or without one (PARTN), and a disposition writes only the
--- month of its dial (its search, a kept plan, locks every month to read):
--- here the call is in the default partition, and no month is written.
--- A month two years back, attached by hand as a site's own months are,
--- is before the 24 hours and locked by no hand-out either.
+-- in a campaign without a 24-hour limit (PARTN) locks no month (one with
+-- a limit, PART, reads its count in a kept plan, which locks them all),
+-- and a disposition writes only the month of its dial (its search, a kept
+-- plan, locks every month to read): here the call is in the default
+-- partition, and no month is written. A plan made for a known time reads
+-- and locks only the months of its 24 hours: not a month two years back,
+-- attached here by hand as a site's own months are.
 SELECT count(*) AS default_rows_two_years_back FROM vicidial.vicidial_log_default
  WHERE call_date >= :'this_month'::timestamptz - interval '24 months'
    AND call_date < :'this_month'::timestamptz - interval '23 months';
@@ -194,6 +195,11 @@ ROLLBACK;
 BEGIN;
 SELECT lead_id FROM vicidial.hopper_next('PARTN', 'parker');
 SELECT 'handed out' AS after, * FROM dial_log_locked;
+ROLLBACK;
+SELECT now() AS now_written_out \gset
+BEGIN;
+SELECT count(*) AS at_the_limit FROM vicidial._limit_24h(99005, 2, :'now_written_out');
+SELECT 'counted' AS after, * FROM dial_log_locked;
 ROLLBACK;
 ALTER TABLE vicidial.vicidial_log DETACH PARTITION vicidial.vicidial_log_two_years_back;
 DROP TABLE vicidial.vicidial_log_two_years_back;

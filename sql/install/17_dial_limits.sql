@@ -20,8 +20,8 @@ SELECT r.lead_id, r.dnc_status FROM vicidial.lead_rules r;
 -- no function call): the release and the fill read it for many leads.
 -- The start of the 24 hours is computed in UTC, where subtracting them is
 -- IMMUTABLE (on a timestamptz it is only STABLE): so a plan made for a
--- known "at" finds the months they span while it is planned, and neither
--- locks nor opens the others.
+-- known "at" (the fill's) finds the months they span while it is planned,
+-- and neither locks nor opens the others.
 CREATE OR REPLACE FUNCTION vicidial._limit_24h(lead_id bigint, call_limit integer, at timestamptz)
 RETURNS TABLE (until timestamptz)
 LANGUAGE sql STABLE AS $$
@@ -40,13 +40,13 @@ $$;
 -- kept for the session, and PostgreSQL 15 locks every partition a generic
 -- plan names at each execution: read inline there, the limit would lock
 -- every month of the dial log at every hand-out, for leads with no limit
--- too. STRICT: not called when no lead has a limit. Its plan is made for
--- the "at" it is given while a generic one would cost more (a log of many
--- months), so that it locks only the months the 24 hours span: the
--- predicate's forced generic plans are not forced on it.
+-- (most campaigns have none) too. STRICT: not called when no lead has a
+-- limit. Its own plan is generic as well, and locks every month: a plan
+-- made for each time asked would read only the months of its 24 hours,
+-- but costs far more to make than those locks.
 CREATE OR REPLACE FUNCTION vicidial._limits_24h(lead_ids bigint[], at timestamptz)
 RETURNS TABLE (lead_id bigint, campaign_id varchar, call_limit_24hour integer, until timestamptz)
-LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp SET plan_cache_mode = auto AS $$
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     RETURN QUERY
     SELECT r.lead_id, r.campaign_id, r.call_limit_24hour, u.until
