@@ -208,8 +208,10 @@ END $$;
 -- call leaves its callback open as it was before the dial: ACTIVE again if
 -- it is not due yet, else LIVE, its lead back in CBHOLD for its owner or,
 -- for ANYONE, released to the hopper again. The caller has locked the
--- leads and tested them again as locked (a call its agent ended first is
--- not the caller's to end). Returns how many calls ended.
+-- leads and tested them again as locked for its own reasons (the agent,
+-- the call's age); a lead no longer INCALL (its agent hung up first) is
+-- left alone here whatever the caller passed. Returns how many calls
+-- ended.
 CREATE OR REPLACE FUNCTION vicidial._end_calls(lead_ids bigint[], at timestamptz) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan
 SET vicidial.change_reason = 'CALL_ENDED' AS $$
@@ -217,11 +219,11 @@ DECLARE
     ended integer;
     dialed_since timestamptz;
 BEGIN
-    IF cardinality(lead_ids) = 0 THEN
+    SELECT array_agg(l.lead_id ORDER BY l.lead_id), min(l.last_local_call_time) INTO lead_ids, dialed_since
+      FROM vicidial.vicidial_list l WHERE l.lead_id = ANY (lead_ids) AND l.status = 'INCALL';
+    IF lead_ids IS NULL THEN
         RETURN 0;
     END IF;
-    SELECT min(l.last_local_call_time) INTO dialed_since
-      FROM vicidial.vicidial_list l WHERE l.lead_id = ANY (lead_ids);
     -- Callback and lead in one statement (I2 holds at every step).
     WITH reopened AS (
         UPDATE vicidial.vicidial_callbacks c

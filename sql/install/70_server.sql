@@ -378,6 +378,9 @@ BEGIN
         RETURN 0;
     END IF;
     stuck := vicidial._lock_leads(vicidial._timed_out_calls(at), true);
+    IF cardinality(stuck) = 0 THEN
+        RETURN 0;
+    END IF;
     -- tested again as locked: a call that ended before its lead's lock,
     -- even one dialed again since, has not timed out
     stuck := vicidial._timed_out_calls(at, stuck);
