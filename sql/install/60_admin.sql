@@ -82,10 +82,10 @@ BEGIN
     PERFORM vicidial._agent(agent);
     held := vicidial._lock_leads(ARRAY(
         SELECT l.lead_id FROM vicidial.vicidial_list l WHERE l.status = 'INCALL' AND l."user" = agent));
-    -- tested again as locked: a call that ended before its lead's lock,
-    -- even one dialed again since by another agent, is not this agent's
+    -- tested again as locked: a lead dialed again since by another agent
+    -- is not this agent's call (_end_calls leaves alone one no longer INCALL)
     held := ARRAY(SELECT l.lead_id FROM vicidial.vicidial_list l
-                   WHERE l.lead_id = ANY (held) AND l.status = 'INCALL' AND l."user" = agent
+                   WHERE l.lead_id = ANY (held) AND l."user" = agent
                    ORDER BY l.lead_id);
     RETURN vicidial._end_calls(held, now());
 END $$;
