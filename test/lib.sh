@@ -77,9 +77,41 @@ seed_one_campaign()
         INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');" >/dev/null
 }
 
+# pgbench on the cluster with the arguments after the first two, its
+# output on standard output, and the CPU its $1 sessions' backends used
+# written to the file $2 in milliseconds: perf stat, attached once all of
+# them are connected, so that a ratio of two drivers says how much more
+# work the server did per cycle, apart from the client and the waits.
+# Nothing is written if pgbench ended before they all connected.
+pgbench_backend_cpu()
+{
+    local clients=$1 cpu_file=$2 bench perf pids=""
+    shift 2
+    rm -f "$cpu_file" "$cpu_file.stat"
+    command -v perf >/dev/null || PACKAGES="linux-perf" install_packages
+    as_postgres pgbench "$@" > "$cpu_file.pgbench" 2>&1 &
+    bench=$!
+    while [ -z "$pids" ] && kill -0 "$bench" 2>/dev/null; do
+        pids=$(cluster_psql -A -t -c "SELECT string_agg(pid::text, ',') FROM pg_stat_activity
+                                      WHERE application_name = 'pgbench' HAVING count(*) = $clients")
+    done
+    if [ -n "$pids" ]; then
+        perf stat -x, -e task-clock -p "$pids" -o "$cpu_file.stat" &
+        perf=$!
+    fi
+    wait "$bench" || true
+    if [ -n "$pids" ]; then
+        kill -INT "$perf" 2>/dev/null || true
+        wait "$perf" || true
+        awk -F, '$3 == "task-clock" { print $1 }' "$cpu_file.stat" > "$cpu_file"
+    fi
+    cat "$cpu_file.pgbench"
+}
+
 # The goals a benchmark measures, each met or missed. The query $2, run on
 # the benchmark's cluster, gives one row per goal (figure, goal, measured,
-# met or missed); they replace benchmark $1's lines in
+# met or missed, and optionally what the benchmark measured of the limit
+# that holds the figure where it is); they replace benchmark $1's lines in
 # test/bench/results/goals.txt, which run.sh prints at its end, and are
 # printed.
 GOALS_FILE=$PROJECT_ROOT/test/bench/results/goals.txt
@@ -104,6 +136,7 @@ print_goals()
             for (r = 1; r <= n; r++) {
                 split(rows[r], f, "|")
                 printf "  %-" w[1] "s  %-" w[2] "s  %-" w[3] "s  %" w[4] "s  %s\n", f[1], f[2], f[3], f[4], f[5]
+                if (f[6] != "") printf "  %-" w[1] "s    limit: %s\n", "", f[6]
             }
         }' "$GOALS_FILE"
 }

@@ -29,7 +29,7 @@ sql() { cluster_psql -q -A -t "$@"; }
 
 seed_one_campaign
 sql -c "CREATE TABLE bursts (chunk text, due timestamptz, first_s numeric, last_s numeric, runs integer)" \
-    -c "CREATE TABLE drains (driver text, rep integer, per_s numeric)" \
+    -c "CREATE TABLE drains (driver text, rep integer, per_s numeric, cpu_ms numeric)" \
     -c "INSERT INTO vicidial.vicidial_users (\"user\") SELECT 'a' || lpad(g::text, 2, '0') FROM generate_series(1, 8) g" >/dev/null
 
 # One burst: its leads waiting in CBHOLD and their callbacks loaded as a
@@ -70,15 +70,15 @@ run_burst 10000000 $((3 * burst))
 # The drain: 8 clients, each its own agent, through the burst's hopper
 # rows (four bursts queued, a burst's worth taken per repetition), beside
 # 8 workers through a job queue of the same size; per second, from
-# pgbench's count of completed cycles.
+# pgbench's count of completed cycles, and the backends' CPU per cycle.
 drain() {
     local out tps
-    out=$(as_postgres pgbench -n -M prepared -h "$cluster_tree" -p "$cluster_port" -c 8 -j 2 -t $((burst / 8)) \
-          -f "$cluster_tree/test/bench/drain_$1.pgbench" postgres 2>&1) || true
+    out=$(pgbench_backend_cpu 8 "$cluster_tree/cpu" -n -M prepared -h "$cluster_tree" -p "$cluster_port" -c 8 -j 2 \
+          -t $((burst / 8)) -f "$cluster_tree/test/bench/drain_$1.pgbench" postgres) || true
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
     # a client that failed (an empty hopper, a refused call) would end the drain early, unseen
-    if [ -z "$tps" ] || grep -q 'error' <<<"$out"; then echo "$out" >&2; exit 1; fi
-    sql -c "INSERT INTO drains VALUES ('$1', $2, round($tps))" >/dev/null
+    if [ -z "$tps" ] || [ ! -s "$cluster_tree/cpu" ] || grep -q 'error' <<<"$out"; then echo "$out" >&2; exit 1; fi
+    sql -c "INSERT INTO drains VALUES ('$1', $2, round($tps), $(cat "$cluster_tree/cpu") / $burst)" >/dev/null
 }
 echo "draining $burst by agents and by a job queue, twice each"
 sql -c "CREATE SCHEMA bench;
@@ -107,6 +107,7 @@ SELECT CASE chunk WHEN '5000' THEN 'chunks of 5,000 (the default)' ELSE 'one tra
 cluster_psql -q -c "
 SELECT CASE driver WHEN 'ours' THEN 'agents: hopper_next, lead_disposition' ELSE 'job queue: claim, complete' END AS drain,
        string_agg(per_s::text, ', ' ORDER BY rep) AS \"per second\",
+       string_agg(round(cpu_ms, 3)::text, ', ' ORDER BY rep) AS \"backend CPU per cycle, ms\",
        round($burst / max(per_s), 1) AS \"burst drained in, s (best)\"
   FROM drains GROUP BY driver ORDER BY driver"
 # The goals: the first of the burst claimable within 1 s of its time (in
@@ -114,10 +115,13 @@ SELECT CASE driver WHEN 'ours' THEN 'agents: hopper_next, lead_disposition' ELSE
 # job queue drains as many jobs (best against best).
 record_goals burst "
 SELECT 'first of a burst of ' || to_char($burst, 'FM999,999,999') || ' claimable, s after due (chunks, the slower burst)', '<= 1',
-       max(first_s)::text, CASE WHEN max(first_s) <= 1 THEN 'met' ELSE 'missed' END
+       max(first_s)::text, CASE WHEN max(first_s) <= 1 THEN 'met' ELSE 'missed' END, NULL
   FROM bursts WHERE chunk = '5000'
 UNION ALL
 SELECT 'drain: agents / job queue floor, best against best', '>= 1', round(r.ratio, 2)::text,
-       CASE WHEN r.ratio >= 1 THEN 'met' ELSE 'missed' END
-  FROM (SELECT max(per_s) FILTER (WHERE driver = 'ours') / max(per_s) FILTER (WHERE driver = 'queue') AS ratio
+       CASE WHEN r.ratio >= 1 THEN 'met' ELSE 'missed' END,
+       'backend CPU per cycle, least: agents ' || round(r.ours_cpu, 3) || ' ms, job queue ' || round(r.queue_cpu, 3)
+       || ' ms (' || round(r.ours_cpu / r.queue_cpu, 1) || 'x)'
+  FROM (SELECT max(per_s) FILTER (WHERE driver = 'ours') / max(per_s) FILTER (WHERE driver = 'queue') AS ratio,
+               min(cpu_ms) FILTER (WHERE driver = 'ours') AS ours_cpu, min(cpu_ms) FILTER (WHERE driver = 'queue') AS queue_cpu
           FROM drains) r"
