@@ -102,3 +102,16 @@ SELECT count(*) AS callbacks_left FROM vicidial.vicidial_callbacks WHERE lead_id
 -- Each path names the blockers it acts on; a name the predicate does not
 -- know is refused rather than read as a rule turned off.
 SELECT regress.attempt($$SELECT * FROM vicidial._dial_blockers(ARRAY[13001::bigint], now(), ARRAY['HOURS', 'DNCC'])$$) AS misspelt;
+-- A hand-out runs the predicate inside its own plan: the planner inlines
+-- it (no call of it is left) and cuts the branches of the blockers it was
+-- not asked for (here the inactive list and campaign), as hopper_next
+-- asks it.
+CREATE FUNCTION pg_temp.plan_lines(statement text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || statement;
+END $$;
+SELECT count(*) FILTER (WHERE p.line ~ '_dial_blockers') AS predicate_calls,
+       count(*) FILTER (WHERE p.line ~ 'is inactive') AS unasked_branches
+  FROM pg_temp.plan_lines($$
+       SELECT bool_or(b.blocker IN ('CBHOLD', 'INCALL', 'DNC'))
+         FROM vicidial._dial_blockers(ARRAY[13001::bigint], now(), ARRAY['CBHOLD', 'INCALL', 'DNC', 'HOURS', 'LIMIT_24H']) b$$) AS p(line);

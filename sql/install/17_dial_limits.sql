@@ -36,9 +36,10 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- The 24-hour limit of the limited leads among those the predicate below
--- is asked about, in a plan of its own. That predicate's plan is generic,
--- kept for the session, and PostgreSQL 15 locks every partition a generic
--- plan names at each execution: read inline there, the limit would lock
+-- is asked about, in a plan of its own. That predicate runs inside its
+-- callers' plans, which a hand-out keeps generic for the session, and
+-- PostgreSQL 15 locks every partition a generic plan names at each
+-- execution: read inline there, the limit would lock
 -- every month of the dial log at every hand-out, for leads with no limit
 -- (most campaigns have none) too. STRICT: not called when no lead has a
 -- limit. Its own plan is generic as well, and locks every month: a plan
@@ -53,6 +54,22 @@ BEGIN
       FROM (SELECT DISTINCT given.lead_id FROM unnest(lead_ids) AS given(lead_id)) AS given
       JOIN vicidial.lead_rules r ON r.lead_id = given.lead_id
      CROSS JOIN LATERAL vicidial._limit_24h(r.lead_id, r.call_limit_24hour, at) AS u;
+END $$;
+
+-- The names of the blockers a caller of _dial_blockers acts on (NULL: all
+-- of them), refused if one is unknown: a misspelt name would turn its rule
+-- off without a word. IMMUTABLE, so that a caller's list, a constant, is
+-- checked while the caller's statement is planned, and the branches of
+-- the predicate it does not ask for are cut from the plan there.
+CREATE OR REPLACE FUNCTION vicidial._blockers_asked(asked text[]) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    blockers CONSTANT text[] := ARRAY['CBHOLD', 'INCALL', 'HOURS', 'DNC', 'LIMIT_24H', 'LIST_INACTIVE', 'CAMPAIGN_INACTIVE'];
+BEGIN
+    IF NOT coalesce(asked, blockers) <@ blockers THEN
+        RAISE EXCEPTION 'unknown blocker in %', asked USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN coalesce(asked, blockers);
 END $$;
 
 -- May these leads be handed to an agent at "at"? The one answer every
@@ -72,28 +89,23 @@ END $$;
 -- "asked" names the blockers the caller acts on (NULL: all); the others
 -- are not looked for, so that the release of many leads does not pay for
 -- the hold it ignores or a do-not-call probe nobody reads.
+--
+-- SQL that names the schema of everything it uses, with no SET clause,
+-- so that the planner inlines it into the caller's statement: a hand-out
+-- then runs it inside its own plan, kept for the session, without a
+-- function call, a result set to fill and read back, or the branches it
+-- did not ask for. Every step is an index probe per lead, right for one
+-- lead (a hand-out, asked at every claim) and for many (a release, which
+-- passes a subquery and so runs it as a function, planned at each run).
 CREATE OR REPLACE FUNCTION vicidial._dial_blockers(lead_ids bigint[], at timestamptz, asked text[] DEFAULT NULL)
 RETURNS TABLE (lead_id bigint, blocker text, detail text, until timestamptz)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
--- planned once per session: every step is an index probe per lead, right
--- for one lead (a hand-out, asked at every claim) and for many (a release);
--- a branch not asked for is cut by a one-time filter of that plan
-SET plan_cache_mode = force_generic_plan AS $$
-DECLARE
-    blockers CONSTANT text[] := ARRAY['CBHOLD', 'INCALL', 'HOURS', 'DNC', 'LIMIT_24H', 'LIST_INACTIVE', 'CAMPAIGN_INACTIVE'];
-    asking text[] := coalesce(asked, blockers);
-BEGIN
-    -- a misspelt name would turn its rule off without a word
-    IF NOT asking <@ blockers THEN
-        RAISE EXCEPTION 'unknown blocker in %', asked USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    RETURN QUERY
+LANGUAGE sql STABLE AS $$
     WITH leads AS MATERIALIZED (
         SELECT r.lead_id, r.status, r."user", r.phone_number, r.zone, r.call_times,
                r.list_id, r.list_active, r.campaign_id, r.campaign_active, r.call_limit_24hour,
-               CASE WHEN 'DNC' = ANY (asking) THEN r.dnc_status END AS dnc_status
-          FROM unnest(lead_ids) AS given(lead_id)
-          JOIN vicidial.lead_rules r ON r.lead_id = given.lead_id),
+               CASE WHEN 'DNC' OPERATOR(pg_catalog.=) ANY (vicidial._blockers_asked(asked)) THEN r.dnc_status END AS dnc_status
+          FROM pg_catalog.unnest(lead_ids) AS given(lead_id)
+          JOIN vicidial.lead_rules r ON r.lead_id OPERATOR(pg_catalog.=) given.lead_id),
     keys AS MATERIALIZED (
         SELECT k.zone, k.call_times, vicidial._hours_open(k.zone, k.call_times, at) AS open
           FROM (SELECT DISTINCT w.zone, w.call_times FROM leads w) k),
@@ -101,39 +113,51 @@ BEGIN
         SELECT k.zone, k.call_times, k.open,
                CASE WHEN NOT k.open THEN vicidial._next_open(k.zone, k.call_times, at) END AS opens
           FROM keys k)
-    SELECT k.lead_id, 'CBHOLD'::text,
-           'held for callback ' || c.callback_id || ' (' || c.status || ', ' || c.recipient || ')',
-           CASE WHEN c.status = 'ACTIVE' THEN c.callback_time END
+    SELECT k.lead_id, 'CBHOLD'::pg_catalog.text,
+           'held for callback ' OPERATOR(pg_catalog.||) c.callback_id OPERATOR(pg_catalog.||) ' ('
+               OPERATOR(pg_catalog.||) c.status OPERATOR(pg_catalog.||) ', ' OPERATOR(pg_catalog.||) c.recipient
+               OPERATOR(pg_catalog.||) ')',
+           CASE WHEN c.status OPERATOR(pg_catalog.=) 'ACTIVE' THEN c.callback_time END
       FROM leads k
-      LEFT JOIN vicidial.vicidial_callbacks c ON c.lead_id = k.lead_id AND c.status IN ('ACTIVE', 'LIVE')
-     WHERE 'CBHOLD' = ANY (asking) AND k.status = 'CBHOLD'
+      LEFT JOIN vicidial.vicidial_callbacks c
+        ON c.lead_id OPERATOR(pg_catalog.=) k.lead_id AND c.status OPERATOR(pg_catalog.=) ANY ('{ACTIVE,LIVE}')
+     WHERE 'CBHOLD' OPERATOR(pg_catalog.=) ANY (vicidial._blockers_asked(asked)) AND k.status OPERATOR(pg_catalog.=) 'CBHOLD'
     UNION ALL
-    SELECT k.lead_id, 'INCALL', 'being called by agent ' || coalesce(k."user", '(none)'), NULL::timestamptz
-      FROM leads k WHERE 'INCALL' = ANY (asking) AND k.status = 'INCALL'
+    SELECT k.lead_id, 'INCALL', 'being called by agent ' OPERATOR(pg_catalog.||) coalesce(k."user", '(none)'),
+           NULL::pg_catalog.timestamptz
+      FROM leads k
+     WHERE 'INCALL' OPERATOR(pg_catalog.=) ANY (vicidial._blockers_asked(asked)) AND k.status OPERATOR(pg_catalog.=) 'INCALL'
     UNION ALL
-    SELECT k.lead_id, 'HOURS', format('outside its calling hours: it is %s there (%s)',
-                                      to_char(at AT TIME ZONE k.zone, 'Dy YYYY-MM-DD HH24:MI'), k.zone),
+    SELECT k.lead_id, 'HOURS', pg_catalog.format('outside its calling hours: it is %s there (%s)',
+                                                 pg_catalog.to_char(at AT TIME ZONE k.zone, 'Dy YYYY-MM-DD HH24:MI'), k.zone),
            o.opens
-      FROM leads k JOIN hours o ON o.zone = k.zone AND o.call_times = k.call_times
-     WHERE 'HOURS' = ANY (asking) AND NOT o.open
+      FROM leads k
+      JOIN hours o ON o.zone OPERATOR(pg_catalog.=) k.zone AND o.call_times OPERATOR(pg_catalog.=) k.call_times
+     WHERE 'HOURS' OPERATOR(pg_catalog.=) ANY (vicidial._blockers_asked(asked)) AND NOT o.open
     UNION ALL
-    SELECT k.lead_id, 'DNC', format('%s is on the %s do-not-call list', k.phone_number,
-                                    CASE k.dnc_status WHEN 'DNCL' THEN 'system' ELSE 'campaign''s' END),
+    SELECT k.lead_id, 'DNC', pg_catalog.format('%s is on the %s do-not-call list', k.phone_number,
+                                               CASE WHEN k.dnc_status OPERATOR(pg_catalog.=) 'DNCL' THEN 'system'
+                                                    ELSE 'campaign''s' END),
            NULL
-      FROM leads k WHERE 'DNC' = ANY (asking) AND k.dnc_status IS NOT NULL
+      FROM leads k
+     WHERE 'DNC' OPERATOR(pg_catalog.=) ANY (vicidial._blockers_asked(asked)) AND k.dnc_status IS NOT NULL
     UNION ALL
-    SELECT u.lead_id, 'LIMIT_24H', format('dialed %s times in the 24 hours before, the limit of campaign %s',
-                                          u.call_limit_24hour, u.campaign_id),
+    SELECT u.lead_id, 'LIMIT_24H', pg_catalog.format('dialed %s times in the 24 hours before, the limit of campaign %s',
+                                                     u.call_limit_24hour, u.campaign_id),
            u.until
-      FROM vicidial._limits_24h((SELECT array_agg(w.lead_id) FROM leads w WHERE w.call_limit_24hour > 0), at) AS u
-     WHERE 'LIMIT_24H' = ANY (asking)
+      FROM vicidial._limits_24h((SELECT pg_catalog.array_agg(w.lead_id) FROM leads w
+                                  WHERE w.call_limit_24hour OPERATOR(pg_catalog.>) 0), at) AS u
+     WHERE 'LIMIT_24H' OPERATOR(pg_catalog.=) ANY (vicidial._blockers_asked(asked))
     UNION ALL
-    SELECT k.lead_id, 'LIST_INACTIVE', 'list ' || k.list_id || ' is inactive', NULL
-      FROM leads k WHERE 'LIST_INACTIVE' = ANY (asking) AND NOT k.list_active
+    SELECT k.lead_id, 'LIST_INACTIVE', 'list ' OPERATOR(pg_catalog.||) k.list_id OPERATOR(pg_catalog.||) ' is inactive', NULL
+      FROM leads k
+     WHERE 'LIST_INACTIVE' OPERATOR(pg_catalog.=) ANY (vicidial._blockers_asked(asked)) AND NOT k.list_active
     UNION ALL
-    SELECT k.lead_id, 'CAMPAIGN_INACTIVE', 'campaign ' || k.campaign_id || ' is inactive', NULL
-      FROM leads k WHERE 'CAMPAIGN_INACTIVE' = ANY (asking) AND NOT k.campaign_active;
-END $$;
+    SELECT k.lead_id, 'CAMPAIGN_INACTIVE', 'campaign ' OPERATOR(pg_catalog.||) k.campaign_id OPERATOR(pg_catalog.||) ' is inactive',
+           NULL
+      FROM leads k
+     WHERE 'CAMPAIGN_INACTIVE' OPERATOR(pg_catalog.=) ANY (vicidial._blockers_asked(asked)) AND NOT k.campaign_active
+$$;
 
 -- Why a lead cannot be handed to an agent at "at", one row per reason, by
 -- blocker; no row: dialable.
