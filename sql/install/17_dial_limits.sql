@@ -37,12 +37,12 @@ $$;
 
 -- The 24-hour limit of the limited leads among those the predicate below
 -- is asked about, in a plan of its own. That predicate runs inside its
--- callers' plans, which a hand-out keeps generic for the session, and
--- PostgreSQL 15 locks every partition a generic plan names at each
--- execution: read inline there, the limit would lock
--- every month of the dial log at every hand-out, for leads with no limit
--- (most campaigns have none) too. STRICT: not called when no lead has a
--- limit. Its own plan is generic as well, and locks every month: a plan
+-- callers' plans, which the plan cache keeps generic in a hand-out (a
+-- custom plan costs it no less), and PostgreSQL 15 locks every partition
+-- a generic plan names at each execution: read inline there, the limit
+-- would lock every month of the dial log at every hand-out, for leads
+-- with no limit (most campaigns have none) too. STRICT: not called when
+-- no lead has a limit. Its own plan is generic as well, and locks every month: a plan
 -- made for each time asked would read only the months of its 24 hours,
 -- but costs far more to make than those locks.
 CREATE OR REPLACE FUNCTION vicidial._limits_24h(lead_ids bigint[], at timestamptz)
@@ -60,7 +60,9 @@ END $$;
 -- of them), refused if one is unknown: a misspelt name would turn its rule
 -- off without a word. IMMUTABLE, so that a caller's list, a constant, is
 -- checked while the caller's statement is planned, and the branches of
--- the predicate it does not ask for are cut from the plan there.
+-- the predicate it does not ask for are cut from the plan there. (A list
+-- known only when the statement runs would be checked only by the
+-- branches that run; every caller names a constant list.)
 CREATE OR REPLACE FUNCTION vicidial._blockers_asked(asked text[]) RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -92,11 +94,12 @@ END $$;
 --
 -- SQL that names the schema of everything it uses, with no SET clause,
 -- so that the planner inlines it into the caller's statement: a hand-out
--- then runs it inside its own plan, kept for the session, without a
--- function call, a result set to fill and read back, or the branches it
--- did not ask for. Every step is an index probe per lead, right for one
--- lead (a hand-out, asked at every claim) and for many (a release, which
--- passes a subquery and so runs it as a function, planned at each run).
+-- then runs it inside its own cached plan, without a function call, a
+-- result set to fill and read back, or the branches it did not ask for.
+-- PostgreSQL inlines it only where its arguments hold no subquery, so a
+-- caller passes its leads as an array it has already made. Every step is
+-- an index probe per lead, right for one lead (a hand-out, asked at every
+-- claim); a release of many is planned for its array (_plan_for_leads).
 CREATE OR REPLACE FUNCTION vicidial._dial_blockers(lead_ids bigint[], at timestamptz, asked text[] DEFAULT NULL)
 RETURNS TABLE (lead_id bigint, blocker text, detail text, until timestamptz)
 LANGUAGE sql STABLE AS $$

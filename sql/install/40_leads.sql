@@ -120,6 +120,7 @@ SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     -- read before anything is decided on the hours
     decided_on bigint := vicidial._hours_version();
+    waiting bigint[];
     open_leads bigint[];
     queued vicidial.hopper_entry[];
 BEGIN
@@ -127,18 +128,20 @@ BEGIN
     -- The leads waiting in CBHOLD beside a LIVE ANYONE callback, and what
     -- holds each back (besides that hold) by the hand-out predicate: a lead
     -- outside its hours or over its 24-hour limit waits until the later of
-    -- the two (a day, when its hours never open within 366 days).
-    WITH waiting AS MATERIALIZED (
+    -- the two (a day, when its hours never open within 366 days). The
+    -- waiting leads are an array of their own, not a subquery of the
+    -- predicate's statement: PostgreSQL inlines the predicate only when
+    -- its arguments hold no subquery.
+    waiting := ARRAY(
         SELECT given.lead_id
           FROM unnest(lead_ids) AS given(lead_id)
           JOIN vicidial.vicidial_callbacks c ON c.lead_id = given.lead_id AND c.status = 'LIVE' AND c.recipient = 'ANYONE'
-          JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id AND l.status = 'CBHOLD'),
-    waits AS MATERIALIZED (
+          JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id AND l.status = 'CBHOLD');
+    WITH waits AS MATERIALIZED (
         SELECT w.lead_id, b.until IS NULL AS open, b.until
-          FROM waiting w
+          FROM unnest(waiting) AS w(lead_id)
           LEFT JOIN (SELECT d.lead_id, max(coalesce(d.until, at + interval '1 day')) AS until
-                       FROM vicidial._dial_blockers(ARRAY(SELECT k.lead_id FROM waiting k), at,
-                                                    ARRAY['HOURS', 'LIMIT_24H', 'DNC']) d
+                       FROM vicidial._dial_blockers(waiting, at, ARRAY['HOURS', 'LIMIT_24H', 'DNC']) d
                       GROUP BY d.lead_id) b ON b.lead_id = w.lead_id),
     deferred AS (
         INSERT INTO vicidial.callback_releases AS r (lead_id, release_after, hours_version)
