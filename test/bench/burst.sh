@@ -72,13 +72,16 @@ run_burst 10000000 $((3 * burst))
 # 8 workers through a job queue of the same size; per second, from
 # pgbench's count of completed cycles, and the backends' CPU per cycle.
 drain() {
-    local out tps
+    local out tps cpu
     out=$(pgbench_backend_cpu 8 "$cluster_tree/cpu" -n -M prepared -h "$cluster_tree" -p "$cluster_port" -c 8 -j 2 \
           -t $((burst / 8)) -f "$cluster_tree/test/bench/drain_$1.pgbench" postgres) || true
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | head -1)
     # a client that failed (an empty hopper, a refused call) would end the drain early, unseen
-    if [ -z "$tps" ] || [ ! -s "$cluster_tree/cpu" ] || grep -q 'error' <<<"$out"; then echo "$out" >&2; exit 1; fi
-    sql -c "INSERT INTO drains VALUES ('$1', $2, round($tps), $(cat "$cluster_tree/cpu") / $burst)" >/dev/null
+    if [ -z "$tps" ] || grep -q 'error' <<<"$out"; then echo "$out" >&2; exit 1; fi
+    # NULL where perf could not measure it
+    cpu=NULL
+    [ -s "$cluster_tree/cpu" ] && cpu=$(cat "$cluster_tree/cpu")
+    sql -c "INSERT INTO drains VALUES ('$1', $2, round($tps), $cpu::numeric / $burst)" >/dev/null
 }
 echo "draining $burst by agents and by a job queue, twice each"
 sql -c "CREATE SCHEMA bench;
