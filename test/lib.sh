@@ -77,21 +77,28 @@ seed_one_campaign()
         INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');" >/dev/null
 }
 
+# perf for pgbench_backend_cpu, installed once if it can be; a benchmark
+# that cannot have it still runs, without its CPU figures.
+install_perf()
+{
+    command -v perf >/dev/null || PACKAGES="linux-perf" install_packages >&2 || true
+}
+
 # pgbench on the cluster with the arguments after the first two, its
 # output on standard output, and the CPU its $1 sessions' backends used
 # written to the file $2 in milliseconds: perf stat, attached once all of
 # them are connected (found by an application name of this run's own), so
 # that a ratio of two drivers says how much more work the server did per
-# cycle, apart from the client and the waits. Not counted: the cycles
-# before perf attached, and any other process's work for them (the
+# cycle, apart from the client and the waits. Not counted: the work of
+# the cycles before perf attached (a caller that divides by all of them
+# reads a little low), and any other process's work for them (the
 # extension's worker, autovacuum, WAL writing). Nothing is written where
-# perf is missing or cannot attach, or pgbench ended first.
+# perf is missing (install_perf) or cannot count, or pgbench ended first.
 pgbench_backend_cpu()
 {
     local clients=$1 cpu_file=$2 name="pgbench_cpu_$$_$RANDOM" bench perf="" pids=""
     shift 2
     rm -f "$cpu_file" "$cpu_file.stat"
-    command -v perf >/dev/null || PACKAGES="linux-perf" install_packages || true
     as_postgres env PGAPPNAME="$name" pgbench "$@" > "$cpu_file.pgbench" 2>&1 &
     bench=$!
     while [ -z "$pids" ] && kill -0 "$bench" 2>/dev/null; do
@@ -100,14 +107,15 @@ pgbench_backend_cpu()
                                       WHERE application_name = '$name' HAVING count(*) = $clients")
     done
     if [ -n "$pids" ] && command -v perf >/dev/null; then
-        perf stat -x, -e task-clock -p "$pids" -o "$cpu_file.stat" &
+        LC_ALL=C perf stat -x, -e task-clock -p "$pids" -o "$cpu_file.stat" &
         perf=$!
     fi
     wait "$bench" || true
     if [ -n "$perf" ]; then
         kill -INT "$perf" 2>/dev/null || true
         wait "$perf" || true
-        awk -F, '$3 == "task-clock" { print $1 }' "$cpu_file.stat" > "$cpu_file" 2>/dev/null || true
+        # "<not counted>" and the like are no figure
+        awk -F, '$3 ~ /^task-clock/ && $1 ~ /^[0-9.]+$/ { print $1 }' "$cpu_file.stat" > "$cpu_file" 2>/dev/null || true
     fi
     cat "$cpu_file.pgbench"
 }

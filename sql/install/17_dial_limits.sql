@@ -42,9 +42,9 @@ $$;
 -- a generic plan names at each execution: read inline there, the limit
 -- would lock every month of the dial log at every hand-out, for leads
 -- with no limit (most campaigns have none) too. STRICT: not called when
--- no lead has a limit. Its own plan is generic as well, and locks every month: a plan
--- made for each time asked would read only the months of its 24 hours,
--- but costs far more to make than those locks.
+-- no lead has a limit. Its own plan is generic as well, and locks every
+-- month: a plan made for each time asked would read only the months of
+-- its 24 hours, but costs far more to make than those locks.
 CREATE OR REPLACE FUNCTION vicidial._limits_24h(lead_ids bigint[], at timestamptz)
 RETURNS TABLE (lead_id bigint, campaign_id varchar, call_limit_24hour integer, until timestamptz)
 LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan AS $$

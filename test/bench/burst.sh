@@ -18,6 +18,7 @@ burst=${BURST:-100000}
 # the drain splits a burst evenly between its 8 clients
 [ $((burst % 8)) = 0 ] || { echo "BURST must be a multiple of 8" >&2; exit 1; }
 install_packages
+install_perf
 build_and_install
 start_throwaway_cluster "$(scratch_tree)" 54373 <<CONF
 shared_preload_libraries = 'vicidial_callbacks'
@@ -124,7 +125,7 @@ UNION ALL
 SELECT 'drain: agents / job queue floor, best against best', '>= 1', round(r.ratio, 2)::text,
        CASE WHEN r.ratio >= 1 THEN 'met' ELSE 'missed' END,
        'backend CPU per cycle, least: agents ' || round(r.ours_cpu, 3) || ' ms, job queue ' || round(r.queue_cpu, 3)
-       || ' ms (' || round(r.ours_cpu / r.queue_cpu, 1) || 'x)'
+       || ' ms (' || round(r.ours_cpu / nullif(r.queue_cpu, 0), 1) || 'x)'
   FROM (SELECT max(per_s) FILTER (WHERE driver = 'ours') / max(per_s) FILTER (WHERE driver = 'queue') AS ratio,
                min(cpu_ms) FILTER (WHERE driver = 'ours') AS ours_cpu, min(cpu_ms) FILTER (WHERE driver = 'queue') AS queue_cpu
           FROM drains) r"

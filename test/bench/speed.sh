@@ -22,6 +22,7 @@ reps=${REPS:-3}
 # library, which serves it) beside the same floors, on the same box.
 ext_version=${EXT_VERSION:-$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$(dirname "$0")/../../vicidial_callbacks.control")}
 install_packages
+install_perf
 build_and_install
 tree=$(scratch_tree)
 start_throwaway_cluster "$tree" 54369 <<CONF
@@ -257,7 +258,7 @@ CREATE FUNCTION pg_temp.median(what text, driver text) RETURNS numeric LANGUAGE 
 -- what one agent cycle costs the server: the backends' CPU per cycle
 CREATE FUNCTION pg_temp.cycle_cpu() RETURNS text LANGUAGE sql AS
     \$\$ SELECT 'backend CPU per cycle: ours ' || round(o, 2) || ' ms, same-work floor ' || round(f, 2)
-              || ' ms (' || round(o / f, 2) || 'x), bare ' || round(b, 2) || ' ms'
+              || ' ms (' || round(o / nullif(f, 0), 2) || 'x), bare ' || round(b, 2) || ' ms'
          FROM (SELECT pg_temp.median('agent cycle, 8 clients, backend CPU (ms per cycle)', 'ours') AS o,
                       pg_temp.median('agent cycle, 8 clients, backend CPU (ms per cycle)', 'floor') AS f,
                       pg_temp.median('agent cycle, 8 clients, backend CPU (ms per cycle)', 'bare') AS b) m \$\$;
@@ -286,7 +287,7 @@ WITH goals (n, figure, goal, measured, measured_limit) AS (
             8000 / pg_temp.median('agent cycle, 8 clients (ms per cycle)', 'ours'),
             'the same-work floor made ' || round(8000 / pg_temp.median('agent cycle, 8 clients (ms per cycle)', 'floor'))
             || ' a second, the bare cycle ' || round(8000 / pg_temp.median('agent cycle, 8 clients (ms per cycle)', 'bare'))
-            || '; ' || pg_temp.cycle_cpu()),
+            || coalesce('; ' || pg_temp.cycle_cpu(), '')),
            (10, 'agent cycle, 8 clients, log of 28 months / none', '<= 1.1',
             pg_temp.median('agent cycle, 8 clients, log of 28 months (ms per cycle)', 'ours')
             / pg_temp.median('agent cycle, 8 clients, log of 28 months (ms per cycle)', 'no months'),
@@ -295,8 +296,8 @@ WITH goals (n, figure, goal, measured, measured_limit) AS (
             || ' ms, none '
             || round(pg_temp.median('agent cycle, 8 clients, log of 28 months, backend CPU (ms per cycle)', 'no months'), 3)
             || ' ms (' || round(pg_temp.median('agent cycle, 8 clients, log of 28 months, backend CPU (ms per cycle)', 'ours')
-                                / pg_temp.median('agent cycle, 8 clients, log of 28 months, backend CPU (ms per cycle)',
-                                                 'no months'), 2) || 'x)'))
+                                / nullif(pg_temp.median('agent cycle, 8 clients, log of 28 months, backend CPU (ms per cycle)',
+                                                        'no months'), 0), 2) || 'x)'))
 SELECT figure, goal, round(measured, 2),
        CASE WHEN CASE split_part(goal, ' ', 1) WHEN '<=' THEN measured <= split_part(goal, ' ', 2)::numeric
                                                ELSE measured >= split_part(goal, ' ', 2)::numeric END
