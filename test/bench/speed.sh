@@ -8,8 +8,11 @@
 # their hours; the sweep and the agent cycle with the callback log on (as
 # shipped) beside the same with its triggers off; the agent cycle with a
 # log two years old (28 month partitions) beside the log as installed
-# (its default partition alone). EXT_VERSION picks the
-# extension version measured (default: the current one). Drivers
+# (its default partition alone). The agent cycles also report the CPU
+# their backends used per cycle (perf stat), and one more sweep of
+# 100,000 is profiled statement by statement (pg_stat_statements): what
+# the goals' limit lines show. EXT_VERSION picks the extension version
+# measured (default: the current one). Drivers
 # alternate within each repetition; each figure is the median of the
 # repetitions, with their spread. Numbers, not a pass/fail; a CSV of every
 # repetition goes to test/bench/results/. Run as root on Debian 12; about
