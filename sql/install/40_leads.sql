@@ -109,8 +109,8 @@ $$;
 -- lead_status, is dialable again, and joins the hopper of the callback's
 -- campaign at priority 50 when that campaign and the lead's list are
 -- active. The others wait in callback_releases until their hours open and
--- they are under the limit; the given leads' other entries there are done
--- with. Returns how many hopper rows were added.
+-- they are under the limit; the given leads' other entries there, as this
+-- read them, are done with. Returns how many hopper rows were added.
 CREATE OR REPLACE FUNCTION vicidial._release_anyone(lead_ids bigint[], at timestamptz) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- many leads: planned for the arrays given, which each statement reads as
@@ -121,6 +121,8 @@ DECLARE
     -- read before anything is decided on the hours
     decided_on bigint := vicidial._hours_version();
     waiting bigint[];
+    entries_read bigint[];
+    entries_read_as xid[];
     open_leads bigint[];
     queued vicidial.hopper_entry[];
 BEGIN
@@ -132,11 +134,23 @@ BEGIN
     -- waiting leads are an array of their own, not a subquery of the
     -- predicate's statement: PostgreSQL inlines the predicate only when
     -- its arguments hold no subquery.
-    waiting := ARRAY(
-        SELECT given.lead_id
-          FROM unnest(lead_ids) AS given(lead_id)
-          JOIN vicidial.vicidial_callbacks c ON c.lead_id = given.lead_id AND c.status = 'LIVE' AND c.recipient = 'ANYONE'
-          JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id AND l.status = 'CBHOLD');
+    -- The leads' entries in the release queue are read with them, in the
+    -- same snapshot, each with the version it was read at (xmin): the
+    -- release deletes an entry only as it read it. A writer that makes a
+    -- callback LIVE ANYONE queues its lead without locking the lead; an
+    -- entry it wrote or wrote again since was not part of this decision,
+    -- and stays for the next run to decide.
+    SELECT ARRAY(
+               SELECT given.lead_id
+                 FROM unnest(lead_ids) AS given(lead_id)
+                 JOIN vicidial.vicidial_callbacks c
+                   ON c.lead_id = given.lead_id AND c.status = 'LIVE' AND c.recipient = 'ANYONE'
+                 JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id AND l.status = 'CBHOLD'),
+           e.leads, e.versions
+      INTO waiting, entries_read, entries_read_as
+      FROM (SELECT array_agg(r.lead_id) AS leads, array_agg(r.xmin) AS versions
+              FROM unnest(lead_ids) AS given(lead_id)
+              JOIN vicidial.callback_releases r ON r.lead_id = given.lead_id) e;
     WITH waits AS MATERIALIZED (
         SELECT w.lead_id, b.until IS NULL AS open, b.until
           FROM unnest(waiting) AS w(lead_id)
@@ -149,8 +163,8 @@ BEGIN
         ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after, hours_version = excluded.hours_version),
     done AS (
         DELETE FROM vicidial.callback_releases r
-         USING unnest(lead_ids) AS given(lead_id)
-         WHERE r.lead_id = given.lead_id
+         USING unnest(entries_read, entries_read_as) AS read(lead_id, version)
+         WHERE r.lead_id = read.lead_id AND r.xmin = read.version
            AND NOT EXISTS (SELECT 1 FROM waits w WHERE w.lead_id = r.lead_id AND NOT w.open))
     SELECT array_agg(w.lead_id) INTO open_leads FROM waits w WHERE w.open;
 
