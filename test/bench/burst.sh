@@ -9,9 +9,14 @@
 # (hopper_next, then lead_disposition), beside the floor of any job queue,
 # 8 workers claiming and completing 100,000 jobs of a plain table with
 # FOR UPDATE SKIP LOCKED (a claim and a completion, each its own
-# transaction, as pg-boss and graphile-worker do), checking nothing; each
-# with the CPU its backends used per cycle (perf stat). Numbers, not a
-# pass/fail. Run as root on Debian 12; about seven minutes.
+# transaction, as pg-boss and graphile-worker do), checking nothing, and
+# beside the same work written by hand in plain SQL on trigger-free
+# copies of the tables (the agent's one call, calling hours, both
+# do-not-call lists, the 24-hour limit, the dial log opened and closed,
+# the callback's attempt counted, archived and logged): what any
+# implementation of the rules pays. Each with the CPU its backends used
+# per cycle (perf stat). Numbers, not a pass/fail. Run as root on Debian
+# 12; about eight minutes.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
@@ -71,7 +76,8 @@ run_burst 10000000 $((3 * burst))
 
 # The drain: 8 clients, each its own agent, through the burst's hopper
 # rows (four bursts queued, a burst's worth taken per repetition), beside
-# 8 workers through a job queue of the same size; per second, from
+# 8 workers through a job queue of the same size and 8 clients doing the
+# same work by hand through copies of the four bursts; per second, from
 # pgbench's count of completed cycles, and the backends' CPU per cycle.
 drain() {
     local out tps cpu
@@ -85,21 +91,33 @@ drain() {
     [ -s "$cluster_tree/cpu" ] && cpu=$(cat "$cluster_tree/cpu")
     sql -c "INSERT INTO drains VALUES ('$1', $2, round($tps), $cpu::numeric / $burst)" >/dev/null
 }
-echo "draining $burst by agents and by a job queue, twice each"
+echo "draining $burst by agents, by a job queue and by the same work by hand, twice each"
 sql -c "CREATE SCHEMA bench;
         CREATE TABLE bench.jobs (id bigserial PRIMARY KEY, state text NOT NULL DEFAULT 'created',
                                  priority integer NOT NULL DEFAULT 0, created_at timestamptz NOT NULL DEFAULT now(),
                                  started_at timestamptz, completed_at timestamptz);
-        CREATE INDEX ON bench.jobs (priority DESC, id) WHERE state = 'created';" >/dev/null
+        CREATE INDEX ON bench.jobs (priority DESC, id) WHERE state = 'created';
+        CREATE TABLE bench.list (LIKE vicidial.vicidial_list INCLUDING ALL);
+        INSERT INTO bench.list SELECT * FROM vicidial.vicidial_list;
+        CREATE TABLE bench.hopper (LIKE vicidial.vicidial_hopper INCLUDING ALL);
+        INSERT INTO bench.hopper SELECT * FROM vicidial.vicidial_hopper;
+        CREATE TABLE bench.callbacks (LIKE vicidial.vicidial_callbacks INCLUDING ALL);
+        INSERT INTO bench.callbacks SELECT * FROM vicidial.vicidial_callbacks;
+        CREATE TABLE bench.log (LIKE vicidial.vicidial_log_default INCLUDING ALL);
+        CREATE TABLE bench.callback_log (LIKE vicidial.vicidial_callback_log_default INCLUDING ALL);" >/dev/null
 for rep in 1 2; do
     sql -c "TRUNCATE bench.jobs" -c "INSERT INTO bench.jobs (priority) SELECT 50 FROM generate_series(1, $burst)" \
-        -c "VACUUM ANALYZE bench.jobs, vicidial.vicidial_hopper, vicidial.vicidial_list" >/dev/null
-    # each goes first once, so that neither always inherits the other's dirty buffers
-    if [ "$rep" = 1 ]; then drain ours "$rep"; drain queue "$rep"; else drain queue "$rep"; drain ours "$rep"; fi
+        -c "VACUUM ANALYZE bench.jobs, vicidial.vicidial_hopper, vicidial.vicidial_list, vicidial.vicidial_callbacks,
+                          bench.hopper, bench.list, bench.callbacks" >/dev/null
+    # each goes first once, so that none always inherits another's dirty buffers
+    if [ "$rep" = 1 ]; then drain ours "$rep"; drain queue "$rep"; drain floor "$rep"
+    else drain floor "$rep"; drain queue "$rep"; drain ours "$rep"; fi
     [ "$(sql -c "SELECT count(*) FROM bench.jobs WHERE state <> 'completed'")" = 0 ] || { echo "jobs left undone" >&2; exit 1; }
 done
-[ "$(sql -c "SELECT count(*) FROM vicidial.vicidial_list WHERE status = 'SALE'")" = $((2 * burst)) ] ||
-    { echo "the agents did not end $((2 * burst)) calls" >&2; exit 1; }
+for drained in vicidial.vicidial_list bench.list; do
+    [ "$(sql -c "SELECT count(*) FROM $drained WHERE status = 'SALE'")" = $((2 * burst)) ] ||
+        { echo "the drain of $drained did not end $((2 * burst)) calls" >&2; exit 1; }
+done
 
 echo
 echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(sql -c 'SHOW server_version')"
@@ -110,11 +128,13 @@ SELECT CASE chunk WHEN '5000' THEN 'chunks of 5,000 (the default)' ELSE 'one tra
        string_agg(runs::text, ', ' ORDER BY due) AS runs
   FROM bursts GROUP BY chunk ORDER BY chunk"
 cluster_psql -q -c "
-SELECT CASE driver WHEN 'ours' THEN 'agents: hopper_next, lead_disposition' ELSE 'job queue: claim, complete' END AS drain,
+SELECT CASE driver WHEN 'ours' THEN 'agents: hopper_next, lead_disposition'
+                   WHEN 'floor' THEN 'the same work by hand (plain SQL, no triggers)'
+                   ELSE 'job queue: claim, complete' END AS drain,
        string_agg(per_s::text, ', ' ORDER BY rep) AS \"per second\",
        string_agg(round(cpu_ms, 3)::text, ', ' ORDER BY rep) AS \"backend CPU per cycle, ms\",
        round($burst / max(per_s), 1) AS \"burst drained in, s (best)\"
-  FROM drains GROUP BY driver ORDER BY driver"
+  FROM drains GROUP BY driver ORDER BY array_position(ARRAY['ours', 'floor', 'queue'], driver)"
 # The goals: the first of the burst claimable within 1 s of its time (in
 # every burst swept in chunks), and agents draining it no slower than a
 # job queue drains as many jobs (best against best).
@@ -125,8 +145,11 @@ SELECT 'first of a burst of ' || to_char($burst, 'FM999,999,999') || ' claimable
 UNION ALL
 SELECT 'drain: agents / job queue floor, best against best', '>= 1', round(r.ratio, 2)::text,
        CASE WHEN r.ratio >= 1 THEN 'met' ELSE 'missed' END,
-       'backend CPU per cycle, least: agents ' || round(r.ours_cpu, 3) || ' ms, job queue ' || round(r.queue_cpu, 3)
-       || ' ms (' || round(r.ours_cpu / nullif(r.queue_cpu, 0), 1) || 'x)'
+       'the same work by hand drains at ' || round(r.floor_ratio, 2) || ' of the job queue; '
+       || 'backend CPU per cycle, least: agents ' || round(r.ours_cpu, 3) || ' ms, by hand ' || round(r.floor_cpu, 3)
+       || ' ms, job queue ' || round(r.queue_cpu, 3) || ' ms (' || round(r.ours_cpu / nullif(r.queue_cpu, 0), 1) || 'x)'
   FROM (SELECT max(per_s) FILTER (WHERE driver = 'ours') / max(per_s) FILTER (WHERE driver = 'queue') AS ratio,
-               min(cpu_ms) FILTER (WHERE driver = 'ours') AS ours_cpu, min(cpu_ms) FILTER (WHERE driver = 'queue') AS queue_cpu
+               max(per_s) FILTER (WHERE driver = 'floor') / max(per_s) FILTER (WHERE driver = 'queue') AS floor_ratio,
+               min(cpu_ms) FILTER (WHERE driver = 'ours') AS ours_cpu, min(cpu_ms) FILTER (WHERE driver = 'floor') AS floor_cpu,
+               min(cpu_ms) FILTER (WHERE driver = 'queue') AS queue_cpu
           FROM drains) r"
