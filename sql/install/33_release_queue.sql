@@ -5,10 +5,11 @@
 --   - a callback becoming LIVE ANYONE by any writer, and a lead held again
 --     in CBHOLD beside one, queue it at -infinity (the transitions'
 --     effects in 40_leads.sql, and the leads' guard in 31_dial_guards.sql);
---   - the release (_release_anyone, 40_leads.sql) deletes the entries of
---     the leads it releases, as it read them (an entry queued again since
---     stays), and defers the others to when the hand-out predicate lets
---     them go (their hours open, the 24-hour limit lapses);
+--   - the release (_release_anyone, 40_leads.sql) defers the leads it
+--     was given that wait, to when the hand-out predicate lets them go
+--     (their hours open, the 24-hour limit lapses), and deletes the other
+--     entries of those leads as it read them: an entry written since, or
+--     held by a writer's open transaction, stays for the next run;
 --   - a change of hours counts the hours' version up, and a run decides
 --     again every entry deferred on an older version; a change of a
 --     lead's zone, state or list resets that lead's entry (below);

@@ -109,7 +109,7 @@ $$;
 -- lead_status, is dialable again, and joins the hopper of the callback's
 -- campaign at priority 50 when that campaign and the lead's list are
 -- active. The others wait in callback_releases until their hours open and
--- they are under the limit; the given leads' other entries there, as this
+-- they are under the limit; the given leads' other entries there, as it
 -- read them, are done with. Returns how many hopper rows were added.
 CREATE OR REPLACE FUNCTION vicidial._release_anyone(lead_ids bigint[], at timestamptz) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
@@ -123,6 +123,8 @@ DECLARE
     waiting bigint[];
     entries_read bigint[];
     entries_read_as xid[];
+    done_leads bigint[];
+    done_versions xid[];
     open_leads bigint[];
     queued vicidial.hopper_entry[];
 BEGIN
@@ -135,11 +137,14 @@ BEGIN
     -- predicate's statement: PostgreSQL inlines the predicate only when
     -- its arguments hold no subquery.
     -- The leads' entries in the release queue are read with them, in the
-    -- same snapshot, each with the version it was read at (xmin): the
+    -- same snapshot, each with the version read, named by its xmin: the
     -- release deletes an entry only as it read it. A writer that makes a
     -- callback LIVE ANYONE queues its lead without locking the lead; an
     -- entry it wrote or wrote again since was not part of this decision,
-    -- and stays for the next run to decide.
+    -- and stays for the next run to decide. This transaction writes no
+    -- entry of those it deletes between the read and the delete (its
+    -- deferrals are of other leads), so an entry with the xmin read is
+    -- the version read.
     SELECT ARRAY(
                SELECT given.lead_id
                  FROM unnest(lead_ids) AS given(lead_id)
@@ -160,13 +165,24 @@ BEGIN
     deferred AS (
         INSERT INTO vicidial.callback_releases AS r (lead_id, release_after, hours_version)
         SELECT w.lead_id, w.until, decided_on FROM waits w WHERE NOT w.open ORDER BY w.lead_id
-        ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after, hours_version = excluded.hours_version),
-    done AS (
-        DELETE FROM vicidial.callback_releases r
-         USING unnest(entries_read, entries_read_as) AS read(lead_id, version)
-         WHERE r.lead_id = read.lead_id AND r.xmin = read.version
-           AND NOT EXISTS (SELECT 1 FROM waits w WHERE w.lead_id = r.lead_id AND NOT w.open))
-    SELECT array_agg(w.lead_id) INTO open_leads FROM waits w WHERE w.open;
+        ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after, hours_version = excluded.hours_version)
+    SELECT o.leads, d.leads, d.versions INTO open_leads, done_leads, done_versions
+      FROM (SELECT array_agg(w.lead_id) AS leads FROM waits w WHERE w.open) o,
+           (SELECT array_agg(read.lead_id) AS leads, array_agg(read.version) AS versions
+              FROM unnest(entries_read, entries_read_as) AS read(lead_id, version)
+             WHERE NOT EXISTS (SELECT 1 FROM waits w WHERE w.lead_id = read.lead_id AND NOT w.open)) d;
+
+    -- The entries done with (read, and not deferred) go, each only as read
+    -- and only if it can be locked at once: one a writer holds (its
+    -- transaction still open) is left to the next run, since a run never
+    -- waits for a writer; one written and committed since is locked as
+    -- written, and its xmin is not the one read.
+    DELETE FROM vicidial.callback_releases r
+     WHERE r.lead_id IN (SELECT q.lead_id
+                           FROM vicidial.callback_releases q
+                           JOIN unnest(done_leads, done_versions) AS read(lead_id, version)
+                             ON q.lead_id = read.lead_id AND q.xmin = read.version
+                            FOR UPDATE OF q SKIP LOCKED);
 
     -- The hopper entries come from the update's own rows: searching the
     -- leads and their LIVE callbacks again read every LIVE callback in a
