@@ -174,9 +174,9 @@ BEGIN
 
     -- The entries done with (read, and not deferred) go, each only as read
     -- and only if it can be locked at once: one a writer holds (its
-    -- transaction still open) is left to the next run, since a run never
-    -- waits for a writer; one written and committed since is locked as
-    -- written, and its xmin is not the one read.
+    -- transaction still open) is left to the next run, not waited for;
+    -- one written and committed since is locked as written, and its xmin
+    -- is not the one read.
     DELETE FROM vicidial.callback_releases r
      WHERE r.lead_id IN (SELECT q.lead_id
                            FROM vicidial.callback_releases q
