@@ -294,60 +294,70 @@ BEGIN
     -- range; the oldest "room" of them are locked and queued. Leads another
     -- session holds (being scheduled, dialed) are skipped, and the lock
     -- re-reads each lead, so none that just became CBHOLD or INCALL slips in.
+    -- Each step is a materialized CTE, so that each campaign's leads are
+    -- picked once: joined in one FROM with the campaigns, the room arrays
+    -- and the hours keys' tables, the planner may put some of those outside
+    -- the pick and pick every campaign's leads once per row of them.
     RETURN vicidial._queue_in_hopper(ARRAY(
-        SELECT ROW(pick.lead_id, cp.campaign_id, pick.list_id, 0, 'S', hopper_fill.now,
+        WITH campaigns_with_room AS MATERIALIZED (
+            SELECT c.campaign_id, c.dial_statuses, c.time_zone, c.local_call_time, c.call_limit_24hour, free.room
+              FROM unnest(room_campaigns, room_sizes) AS free(campaign_id, room)
+              JOIN vicidial.vicidial_campaigns c ON c.campaign_id = free.campaign_id),
+        picked AS MATERIALIZED (
+            SELECT cp.campaign_id, pick.lead_id, pick.list_id
+              FROM campaigns_with_room cp
+             CROSS JOIN LATERAL (
+                   SELECT l.lead_id, l.list_id
+                     FROM vicidial.vicidial_list l
+                    WHERE l.lead_id IN (
+                          SELECT candidate.lead_id
+                            FROM vicidial.vicidial_lists li
+                           CROSS JOIN unnest(cp.dial_statuses) AS dial(status)
+                           CROSS JOIN LATERAL (
+                                 WITH RECURSIVE zones(key) AS (
+                                     SELECT min(coalesce(r.time_zone, '')) FROM vicidial.vicidial_list r
+                                      WHERE r.list_id = li.list_id AND r.status = dial.status AND r.called_since_last_reset = 'N'
+                                     UNION ALL
+                                     SELECT (SELECT min(coalesce(r.time_zone, '')) FROM vicidial.vicidial_list r
+                                              WHERE r.list_id = li.list_id AND r.status = dial.status
+                                                AND r.called_since_last_reset = 'N' AND coalesce(r.time_zone, '') > zones.key)
+                                       FROM zones WHERE zones.key IS NOT NULL)
+                                 SELECT zones.key, coalesce(nullif(zones.key, ''), li.time_zone, cp.time_zone) AS zone
+                                   FROM zones
+                                  WHERE zones.key IS NOT NULL
+                                    AND vicidial._hours_open(coalesce(nullif(zones.key, ''), li.time_zone, cp.time_zone),
+                                                             ARRAY[cp.local_call_time, li.local_call_time]::varchar[],
+                                                             hopper_fill.now)) AS z
+                           CROSS JOIN LATERAL (
+                                 SELECT coalesce(array_agg(st.state), '{}') AS states
+                                   FROM vicidial.vicidial_state_call_times st
+                                  WHERE NOT vicidial._hours_open(z.zone, ARRAY[st.call_time_id]::varchar[], hopper_fill.now)) AS closed
+                           CROSS JOIN LATERAL (
+                                 SELECT r.lead_id FROM vicidial.vicidial_list r
+                                  WHERE r.list_id = li.list_id AND r.status = dial.status
+                                    AND coalesce(r.time_zone, '') = z.key
+                                    AND r.called_since_last_reset = 'N'
+                                    AND (r.state IS NULL OR r.state <> ALL (closed.states))
+                                    AND r.lead_id <> ALL (queued_leads)
+                                    -- the predicate's do-not-call rule (the lead's campaign is cp)
+                                    AND NOT EXISTS (SELECT 1 FROM vicidial.lead_dnc d
+                                                     WHERE d.lead_id = r.lead_id AND d.dnc_status IS NOT NULL)
+                                    AND NOT EXISTS (SELECT 1 FROM vicidial._limit_24h(r.lead_id, cp.call_limit_24hour, hopper_fill.now))
+                                  ORDER BY r.lead_id
+                                  LIMIT cp.room) AS candidate
+                           WHERE li.campaign_id = cp.campaign_id AND li.active
+                           ORDER BY candidate.lead_id
+                           LIMIT cp.room)
+                      AND l.status = ANY (cp.dial_statuses) AND l.called_since_last_reset = 'N'
+                    ORDER BY l.lead_id
+                      FOR SHARE OF l SKIP LOCKED) AS pick)
+        SELECT ROW(p.lead_id, p.campaign_id, p.list_id, 0, 'S', hopper_fill.now,
                    key.zone, key.call_times, hours_now)::vicidial.hopper_entry
-          FROM unnest(room_campaigns, room_sizes) AS free(campaign_id, room)
-          JOIN vicidial.vicidial_campaigns cp ON cp.campaign_id = free.campaign_id
-         CROSS JOIN LATERAL (
-               SELECT l.lead_id, l.list_id
-                 FROM vicidial.vicidial_list l
-                WHERE l.lead_id IN (
-                      SELECT candidate.lead_id
-                        FROM vicidial.vicidial_lists li
-                       CROSS JOIN unnest(cp.dial_statuses) AS dial(status)
-                       CROSS JOIN LATERAL (
-                             WITH RECURSIVE zones(key) AS (
-                                 SELECT min(coalesce(r.time_zone, '')) FROM vicidial.vicidial_list r
-                                  WHERE r.list_id = li.list_id AND r.status = dial.status AND r.called_since_last_reset = 'N'
-                                 UNION ALL
-                                 SELECT (SELECT min(coalesce(r.time_zone, '')) FROM vicidial.vicidial_list r
-                                          WHERE r.list_id = li.list_id AND r.status = dial.status
-                                            AND r.called_since_last_reset = 'N' AND coalesce(r.time_zone, '') > zones.key)
-                                   FROM zones WHERE zones.key IS NOT NULL)
-                             SELECT zones.key, coalesce(nullif(zones.key, ''), li.time_zone, cp.time_zone) AS zone
-                               FROM zones
-                              WHERE zones.key IS NOT NULL
-                                AND vicidial._hours_open(coalesce(nullif(zones.key, ''), li.time_zone, cp.time_zone),
-                                                         ARRAY[cp.local_call_time, li.local_call_time]::varchar[],
-                                                         hopper_fill.now)) AS z
-                       CROSS JOIN LATERAL (
-                             SELECT coalesce(array_agg(st.state), '{}') AS states
-                               FROM vicidial.vicidial_state_call_times st
-                              WHERE NOT vicidial._hours_open(z.zone, ARRAY[st.call_time_id]::varchar[], hopper_fill.now)) AS closed
-                       CROSS JOIN LATERAL (
-                             SELECT r.lead_id FROM vicidial.vicidial_list r
-                              WHERE r.list_id = li.list_id AND r.status = dial.status
-                                AND coalesce(r.time_zone, '') = z.key
-                                AND r.called_since_last_reset = 'N'
-                                AND (r.state IS NULL OR r.state <> ALL (closed.states))
-                                AND r.lead_id <> ALL (queued_leads)
-                                -- the predicate's do-not-call rule (the lead's campaign is cp)
-                                AND NOT EXISTS (SELECT 1 FROM vicidial.lead_dnc d
-                                                 WHERE d.lead_id = r.lead_id AND d.dnc_status IS NOT NULL)
-                                AND NOT EXISTS (SELECT 1 FROM vicidial._limit_24h(r.lead_id, cp.call_limit_24hour, hopper_fill.now))
-                              ORDER BY r.lead_id
-                              LIMIT free.room) AS candidate
-                       WHERE li.campaign_id = cp.campaign_id AND li.active
-                       ORDER BY candidate.lead_id
-                       LIMIT free.room)
-                  AND l.status = ANY (cp.dial_statuses) AND l.called_since_last_reset = 'N'
-                ORDER BY l.lead_id
-                  FOR SHARE OF l SKIP LOCKED) AS pick
+          FROM picked p
          -- its hours key, looked up per lead queued (37_hopper_room.sql checks
          -- it again once the rows are in)
-         CROSS JOIN LATERAL (SELECT r.zone, r.call_times FROM vicidial.lead_rules r WHERE r.lead_id = pick.lead_id) AS key
-         ORDER BY cp.campaign_id, pick.lead_id));
+         CROSS JOIN LATERAL (SELECT r.zone, r.call_times FROM vicidial.lead_rules r WHERE r.lead_id = p.lead_id) AS key
+         ORDER BY p.campaign_id, p.lead_id));
 END $$;
 
 -- Calls held INCALL longer than their campaign's incall_timeout_minutes
