@@ -294,10 +294,11 @@ BEGIN
     -- range; the oldest "room" of them are locked and queued. Leads another
     -- session holds (being scheduled, dialed) are skipped, and the lock
     -- re-reads each lead, so none that just became CBHOLD or INCALL slips in.
-    -- Each step is a materialized CTE, so that each campaign's leads are
-    -- picked once: joined in one FROM with the campaigns, the room arrays
-    -- and the hours keys' tables, the planner may put some of those outside
-    -- the pick and pick every campaign's leads once per row of them.
+    -- The campaigns with room and the pick are each materialized, so that
+    -- each campaign's leads are picked once: in one FROM with the room
+    -- arrays and the hours keys' tables, the planner may join the pick
+    -- below a table whose match it tests only afterwards, and pick every
+    -- campaign's leads once per row of that table.
     RETURN vicidial._queue_in_hopper(ARRAY(
         WITH campaigns_with_room AS MATERIALIZED (
             SELECT c.campaign_id, c.dial_statuses, c.time_zone, c.local_call_time, c.call_limit_24hour, free.room
@@ -354,7 +355,7 @@ BEGIN
         SELECT ROW(p.lead_id, p.campaign_id, p.list_id, 0, 'S', hopper_fill.now,
                    key.zone, key.call_times, hours_now)::vicidial.hopper_entry
           FROM picked p
-         -- its hours key, looked up per lead queued (37_hopper_room.sql checks
+         -- its hours key, looked up per lead picked (37_hopper_room.sql checks
          -- it again once the rows are in)
          CROSS JOIN LATERAL (SELECT r.zone, r.call_times FROM vicidial.lead_rules r WHERE r.lead_id = p.lead_id) AS key
          ORDER BY p.campaign_id, p.lead_id));
