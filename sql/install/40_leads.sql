@@ -115,16 +115,17 @@ CREATE OR REPLACE FUNCTION vicidial._release_anyone(lead_ids bigint[], at timest
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- many leads: planned for the arrays given, which each statement reads as
 -- a relation (unnest; joined by "= ANY", a probe per row would search the
--- array); a few: see _plan_for_leads
+-- array), except where it reads the release queue (below); a few: see
+-- _plan_for_leads
 SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     -- read before anything is decided on the hours
     decided_on bigint := vicidial._hours_version();
     waiting bigint[];
     entries_read bigint[];
-    entries_read_as xid[];
+    entries_read_as text[];
     done_leads bigint[];
-    done_versions xid[];
+    done_as text[];
     open_leads bigint[];
     queued vicidial.hopper_entry[];
 BEGIN
@@ -137,14 +138,14 @@ BEGIN
     -- predicate's statement: PostgreSQL inlines the predicate only when
     -- its arguments hold no subquery.
     -- The leads' entries in the release queue are read with them, in the
-    -- same snapshot, each with the version read, named by its xmin: the
-    -- release deletes an entry only as it read it. A writer that makes a
-    -- callback LIVE ANYONE queues its lead without locking the lead; an
-    -- entry it wrote or wrote again since was not part of this decision,
-    -- and stays for the next run to decide. This transaction writes no
-    -- entry of those it deletes between the read and the delete (its
-    -- deferrals are of other leads), so an entry with the xmin read is
-    -- the version read.
+    -- same snapshot, each with the version read, named by the lead and its
+    -- xmin ('lead/xmin'): the release deletes an entry only as it read it.
+    -- A writer that makes a callback LIVE ANYONE queues its lead without
+    -- locking the lead; an entry it wrote or wrote again since was not
+    -- part of this decision, and stays for the next run to decide. This
+    -- transaction writes no entry of those it deletes between the read and
+    -- the delete (its deferrals are of other leads), so an entry with the
+    -- xmin read is the version read.
     SELECT ARRAY(
                SELECT given.lead_id
                  FROM unnest(lead_ids) AS given(lead_id)
@@ -153,9 +154,9 @@ BEGIN
                  JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id AND l.status = 'CBHOLD'),
            e.leads, e.versions
       INTO waiting, entries_read, entries_read_as
-      FROM (SELECT array_agg(r.lead_id) AS leads, array_agg(r.xmin) AS versions
-              FROM unnest(lead_ids) AS given(lead_id)
-              JOIN vicidial.callback_releases r ON r.lead_id = given.lead_id) e;
+      FROM (SELECT array_agg(r.lead_id) AS leads, array_agg(r.lead_id || '/' || r.xmin) AS versions
+              FROM vicidial.callback_releases r
+             WHERE r.lead_id = ANY (lead_ids)) e;
     WITH waits AS MATERIALIZED (
         SELECT w.lead_id, b.until IS NULL AS open, b.until
           FROM unnest(waiting) AS w(lead_id)
@@ -166,7 +167,7 @@ BEGIN
         INSERT INTO vicidial.callback_releases AS r (lead_id, release_after, hours_version)
         SELECT w.lead_id, w.until, decided_on FROM waits w WHERE NOT w.open ORDER BY w.lead_id
         ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after, hours_version = excluded.hours_version)
-    SELECT o.leads, d.leads, d.versions INTO open_leads, done_leads, done_versions
+    SELECT o.leads, d.leads, d.versions INTO open_leads, done_leads, done_as
       FROM (SELECT array_agg(w.lead_id) AS leads FROM waits w WHERE w.open) o,
            (SELECT array_agg(read.lead_id) AS leads, array_agg(read.version) AS versions
               FROM unnest(entries_read, entries_read_as) AS read(lead_id, version)
@@ -177,12 +178,17 @@ BEGIN
     -- transaction still open) is left to the next run, not waited for;
     -- one written and committed since is locked as written, and its xmin
     -- is not the one read.
-    DELETE FROM vicidial.callback_releases r
-     WHERE r.lead_id IN (SELECT q.lead_id
-                           FROM vicidial.callback_releases q
-                           JOIN unnest(done_leads, done_versions) AS read(lead_id, version)
-                             ON q.lead_id = read.lead_id AND q.xmin = read.version
-                            FOR UPDATE OF q SKIP LOCKED);
+    -- The queue is read here, and above, by "= ANY" of the arrays alone,
+    -- never joined to them: its statistics are those of a table that is
+    -- mostly empty when vacuumed, and a join planned on them, with the
+    -- queue as one row, searched the whole queue once per entry of a
+    -- burst. A custom plan hashes the arrays; a generic one (a few
+    -- leads) searches a few.
+    done_leads := ARRAY(SELECT q.lead_id
+                          FROM vicidial.callback_releases q
+                         WHERE q.lead_id = ANY (done_leads) AND (q.lead_id || '/' || q.xmin) = ANY (done_as)
+                           FOR UPDATE SKIP LOCKED);
+    DELETE FROM vicidial.callback_releases r WHERE r.lead_id = ANY (done_leads);
 
     -- The hopper entries come from the update's own rows: searching the
     -- leads and their LIVE callbacks again read every LIVE callback in a
