@@ -114,9 +114,9 @@ $$;
 CREATE OR REPLACE FUNCTION vicidial._release_anyone(lead_ids bigint[], at timestamptz) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 -- many leads: planned for the arrays given, which each statement reads as
--- a relation (unnest; joined by "= ANY", a probe per row would search the
--- array), except where it reads the release queue (below); a few: see
--- _plan_for_leads
+-- a relation (unnest), sized by the planner and joined to the leads and
+-- callbacks by their keys, except where it reads the release queue
+-- (below); a few: see _plan_for_leads
 SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     -- read before anything is decided on the hours
@@ -139,7 +139,8 @@ BEGIN
     -- its arguments hold no subquery.
     -- The leads' entries in the release queue are read with them, in the
     -- same snapshot, each with the version read, named by the lead and its
-    -- xmin ('lead/xmin'): the release deletes an entry only as it read it.
+    -- xmin, one text value ('lead/xmin') so that one "= ANY" tests both:
+    -- the release deletes an entry only as it read it.
     -- A writer that makes a callback LIVE ANYONE queues its lead without
     -- locking the lead; an entry it wrote or wrote again since was not
     -- part of this decision, and stays for the next run to decide. This
