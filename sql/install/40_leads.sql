@@ -139,8 +139,9 @@ BEGIN
     -- its arguments hold no subquery.
     -- The leads' entries in the release queue are read with them, in the
     -- same snapshot, each with the version read, named by the lead and its
-    -- xmin, one text value ('lead/xmin') so that one "= ANY" tests both:
-    -- the release deletes an entry only as it read it.
+    -- xmin, one text value ('lead/xmin') so that one "= ANY" tests both
+    -- (the lead's own "= ANY" lets the queue's key find them): the
+    -- release deletes an entry only as it read it.
     -- A writer that makes a callback LIVE ANYONE queues its lead without
     -- locking the lead; an entry it wrote or wrote again since was not
     -- part of this decision, and stays for the next run to decide. This
@@ -180,11 +181,11 @@ BEGIN
     -- one written and committed since is locked as written, and its xmin
     -- is not the one read.
     -- The queue is read here, and above, by "= ANY" of the arrays alone,
-    -- never joined to them: its statistics are those of a table that is
-    -- mostly empty when vacuumed, and a join planned on them, with the
-    -- queue as one row, searched the whole queue once per entry of a
-    -- burst. A custom plan hashes the arrays; a generic one (a few
-    -- leads) searches a few.
+    -- never joined to them: it can be empty when it is analyzed (it
+    -- empties after each burst), and a join planned on those statistics,
+    -- with the queue as one row, rescanned one side once per row of the
+    -- other. A custom plan hashes the versions' array or walks the
+    -- queue's key; a generic one (a few leads) searches a few.
     done_leads := ARRAY(SELECT q.lead_id
                           FROM vicidial.callback_releases q
                          WHERE q.lead_id = ANY (done_leads) AND (q.lead_id || '/' || q.xmin) = ANY (done_as)
