@@ -211,13 +211,17 @@ SELECT vicidial.lead_disposition(7526, 'stuck3', 'SALE') AS still_stuck3s_call;
 -- they were off (session_replication_role = replica, a bulk load).
 BEGIN;
 SET LOCAL session_replication_role = replica;
-DELETE FROM vicidial.vicidial_hopper WHERE lead_id IN (7509, 7510);
+DELETE FROM vicidial.vicidial_hopper WHERE lead_id IN (7507, 7509, 7510);
 UPDATE vicidial.vicidial_list SET status = 'CBHOLD' WHERE lead_id = 7509;
 UPDATE vicidial.vicidial_list SET status = 'INCALL' WHERE lead_id = 7510;
 INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (7509, 'TRUST', 750), (7510, 'TRUST', 750);
 UPDATE vicidial.vicidial_list SET status = 'NEW' WHERE lead_id = 7501;
 INSERT INTO vicidial.vicidial_callbacks (lead_id, list_id, campaign_id, callback_time, "user")
 VALUES (7511, 750, 'TRUST', now() + interval '1 day', 'agent1');
+-- A LIVE ANYONE callback beside a CBHOLD lead that no run knows to release.
+UPDATE vicidial.vicidial_list SET status = 'CBHOLD' WHERE lead_id = 7507;
+INSERT INTO vicidial.vicidial_callbacks (lead_id, list_id, campaign_id, status, callback_time, "user", recipient)
+VALUES (7507, 750, 'TRUST', 'LIVE', now(), 'agent1', 'ANYONE');
 SELECT invariant, lead_id, regexp_replace(detail, 'callback \d+', 'callback <id>') AS detail
   FROM vicidial.invariant_violations();
 ROLLBACK;

@@ -1,8 +1,8 @@
 -- A check a DBA runs after a restore, a bulk load or anything done with the
 -- triggers off: every row that breaks an invariant, with the rule it breaks.
--- Empty means the tables hold I1, I2, I3, I10 and I11, and every lead
--- waiting in CBHOLD beside a LIVE ANYONE callback will be released (I8's
--- release queue).
+-- Empty means the tables hold I1, I2, I3, I10 and I11, the last including
+-- that every lead waiting in CBHOLD beside a LIVE ANYONE callback will be
+-- released (it has its entry in the release queue).
 
 CREATE OR REPLACE FUNCTION vicidial.invariant_violations()
 RETURNS TABLE (invariant text, lead_id bigint, detail text)
@@ -37,9 +37,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
      WHERE c.status IN ('ACTIVE', 'LIVE') AND c.recipient = 'USERONLY'
        AND l.status <> 'CBHOLD' AND NOT (l.status = 'INCALL' AND l."user" IS NOT DISTINCT FROM c."user")
     UNION ALL
-    -- I8's release: a lead held beside a LIVE ANYONE callback is released
-    -- by a run, which must know of it.
-    SELECT 'I8', l.lead_id, 'CBHOLD under LIVE ANYONE callback ' || c.callback_id || ' and never to be released'
+    -- I11's second half: a lead held beside a LIVE ANYONE callback is
+    -- released by a run, which must know of it.
+    SELECT 'I11', l.lead_id, 'CBHOLD under LIVE ANYONE callback ' || c.callback_id || ' and never to be released'
       FROM vicidial.vicidial_list l JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id
      WHERE c.status = 'LIVE' AND c.recipient = 'ANYONE' AND l.status = 'CBHOLD'
        AND NOT EXISTS (SELECT 1 FROM vicidial.callback_releases r WHERE r.lead_id = l.lead_id)
