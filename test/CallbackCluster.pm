@@ -53,7 +53,8 @@ sub readme_roles_sql
 
 # Everything the extension put in the catalog, one line per fact, sorted:
 # relations, columns in order, constraints, indexes, triggers, functions
-# (whole definition, owner-independent settings, privileges), views,
+# (whole definition, owner-independent settings, privileges), comments
+# on its members and their columns, views,
 # sequences, schema privileges, extension members and dump configuration.
 # Two databases with equal fingerprints have the same installed extension.
 sub catalog_fingerprint
@@ -90,6 +91,12 @@ sub catalog_fingerprint
             SELECT 'function ' || p.oid::regprocedure || ' md5=' || md5(pg_get_functiondef(p.oid))
                    || ' acl=' || coalesce(p.proacl::text, '-')
               FROM pg_proc p WHERE p.pronamespace = 'vicidial'::regnamespace
+            UNION ALL
+            SELECT 'comment ' || pg_describe_object(c.classoid, c.objoid, c.objsubid) || ' md5=' || md5(c.description)
+              FROM pg_description c
+              JOIN pg_depend d ON d.classid = c.classoid AND d.objid = c.objoid AND d.objsubid = 0
+              JOIN ext ON d.refobjid = ext.oid
+             WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'
             UNION ALL
             SELECT 'view ' || rel.relname || ' ' || md5(pg_get_viewdef(rel.oid))
               FROM rel WHERE rel.relkind = 'v'
