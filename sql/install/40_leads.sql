@@ -127,6 +127,9 @@ DECLARE
     done_leads bigint[];
     done_as text[];
     open_leads bigint[];
+    held_back bigint[];
+    held_back_until timestamptz[];
+    lockable bigint[];
     queued vicidial.hopper_entry[];
 BEGIN
     PERFORM vicidial._plan_for_leads(cardinality(lead_ids));
@@ -164,16 +167,32 @@ BEGIN
           FROM unnest(waiting) AS w(lead_id)
           LEFT JOIN (SELECT d.lead_id, max(coalesce(d.until, at + interval '1 day')) AS until
                        FROM vicidial._dial_blockers(waiting, at, ARRAY['HOURS', 'LIMIT_24H', 'DNC']) d
-                      GROUP BY d.lead_id) b ON b.lead_id = w.lead_id),
-    deferred AS (
-        INSERT INTO vicidial.callback_releases AS r (lead_id, release_after, hours_version)
-        SELECT w.lead_id, w.until, decided_on FROM waits w WHERE NOT w.open ORDER BY w.lead_id
-        ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after, hours_version = excluded.hours_version)
-    SELECT o.leads, d.leads, d.versions INTO open_leads, done_leads, done_as
+                      GROUP BY d.lead_id) b ON b.lead_id = w.lead_id)
+    SELECT o.leads, b.leads, b.untils, d.leads, d.versions
+      INTO open_leads, held_back, held_back_until, done_leads, done_as
       FROM (SELECT array_agg(w.lead_id) AS leads FROM waits w WHERE w.open) o,
+           (SELECT array_agg(w.lead_id ORDER BY w.lead_id) AS leads, array_agg(w.until ORDER BY w.lead_id) AS untils
+              FROM waits w WHERE NOT w.open) b,
            (SELECT array_agg(read.lead_id) AS leads, array_agg(read.version) AS versions
               FROM unnest(entries_read, entries_read_as) AS read(lead_id, version)
              WHERE NOT EXISTS (SELECT 1 FROM waits w WHERE w.lead_id = read.lead_id AND NOT w.open)) d;
+
+    -- The leads that wait are deferred: each one's entry rewritten, or
+    -- written if it had none. An entry read above that cannot be locked at
+    -- once is not waited for: a writer holds it (it queued the lead again,
+    -- its transaction still open), and it stays as that writer leaves it,
+    -- for a later run to decide. Waiting would cut every run short for as
+    -- long as the writer's transaction stays open.
+    lockable := ARRAY(SELECT q.lead_id
+                          FROM vicidial.callback_releases q
+                         WHERE q.lead_id = ANY (held_back)
+                           FOR UPDATE SKIP LOCKED);
+    INSERT INTO vicidial.callback_releases AS r (lead_id, release_after, hours_version)
+    SELECT s.lead_id, s.until, decided_on
+      FROM unnest(held_back, held_back_until) AS s(lead_id, until)
+     WHERE s.lead_id = ANY (lockable) OR NOT s.lead_id = ANY (coalesce(entries_read, '{}'))
+     ORDER BY s.lead_id
+    ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after, hours_version = excluded.hours_version;
 
     -- The entries done with (read, and not deferred) go, each only as read
     -- and only if it can be locked at once: one a writer holds (its
