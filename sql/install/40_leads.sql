@@ -177,16 +177,16 @@ BEGIN
               FROM unnest(entries_read, entries_read_as) AS read(lead_id, version)
              WHERE NOT EXISTS (SELECT 1 FROM waits w WHERE w.lead_id = read.lead_id AND NOT w.open)) d;
 
-    -- The leads that wait are deferred: each one's entry rewritten, or
-    -- written if it had none. An entry read above that cannot be locked at
-    -- once is not waited for: a writer holds it (it queued the lead again,
-    -- its transaction still open), and it stays as that writer leaves it,
-    -- for a later run to decide. Waiting would cut every run short for as
-    -- long as the writer's transaction stays open.
+    -- The leads that wait are deferred: each one's entry rewritten, as
+    -- read, or written if it had none. An entry read above that cannot be
+    -- locked at once is not waited for: another transaction holds it, and
+    -- it stays as that transaction leaves it, for a later run to decide
+    -- (waiting would cut every run short for as long as it stays open);
+    -- nor is one written since, as the delete below leaves it.
     lockable := ARRAY(SELECT q.lead_id
-                          FROM vicidial.callback_releases q
-                         WHERE q.lead_id = ANY (held_back)
-                           FOR UPDATE SKIP LOCKED);
+                        FROM vicidial.callback_releases q
+                       WHERE q.lead_id = ANY (held_back) AND (q.lead_id || '/' || q.xmin) = ANY (entries_read_as)
+                         FOR UPDATE SKIP LOCKED);
     INSERT INTO vicidial.callback_releases AS r (lead_id, release_after, hours_version)
     SELECT s.lead_id, s.until, decided_on
       FROM unnest(held_back, held_back_until) AS s(lead_id, until)
