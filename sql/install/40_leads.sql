@@ -177,15 +177,17 @@ BEGIN
               FROM unnest(entries_read, entries_read_as) AS read(lead_id, version)
              WHERE NOT EXISTS (SELECT 1 FROM waits w WHERE w.lead_id = read.lead_id AND NOT w.open)) d;
 
-    -- The leads that wait are deferred: each one's entry rewritten, as
-    -- read, or written if it had none. An entry read above that cannot be
-    -- locked at once is not waited for: another transaction holds it, and
-    -- it stays as that transaction leaves it, for a later run to decide
-    -- (waiting would cut every run short for as long as it stays open);
-    -- nor is one written since, as the delete below leaves it.
+    -- The leads that wait are deferred: each one's entry rewritten, or
+    -- written if it had none. An entry read above that cannot be locked at
+    -- once is not waited for: another transaction holds it, and it stays
+    -- as that transaction leaves it, for a later run to decide (waiting
+    -- would cut every run short for as long as it stays open). A waiting
+    -- lead's entry is rewritten between the read and this lock only by a
+    -- change that commits with the lead, which this run holds: the entry
+    -- locked is the one read.
     lockable := ARRAY(SELECT q.lead_id
                         FROM vicidial.callback_releases q
-                       WHERE q.lead_id = ANY (held_back) AND (q.lead_id || '/' || q.xmin) = ANY (entries_read_as)
+                       WHERE q.lead_id = ANY (held_back)
                          FOR UPDATE SKIP LOCKED);
     INSERT INTO vicidial.callback_releases AS r (lead_id, release_after, hours_version)
     SELECT s.lead_id, s.until, decided_on
