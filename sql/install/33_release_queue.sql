@@ -9,9 +9,9 @@
 --     was given that wait, to when the hand-out predicate lets them go
 --     (their hours open, the 24-hour limit lapses), and deletes the other
 --     entries of those leads as it read them: an entry written since
---     stays for the next run, and one another transaction holds is
---     neither deferred nor deleted but stays for a later run, not waited
---     for;
+--     stays for the next run, and one it read that another transaction
+--     holds is neither deferred nor deleted but stays for a later run,
+--     not waited for;
 --   - a change of hours counts the hours' version up, and a run decides
 --     again every entry deferred on an older version; a change of a
 --     lead's zone, state or list resets that lead's entry (below);

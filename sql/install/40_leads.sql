@@ -183,8 +183,10 @@ BEGIN
     -- as that transaction leaves it, for a later run to decide (waiting
     -- would cut every run short for as long as it stays open). A waiting
     -- lead's entry is rewritten between the read and this lock only by a
-    -- change that commits with the lead, which this run holds: the entry
-    -- locked is the one read.
+    -- change that commits with the lead, which this run holds (its
+    -- callback leaving LIVE ANYONE has the lead checked, and locked, at
+    -- commit): the entry locked is the one read, unless the extension's
+    -- owner wrote the queue by hand.
     lockable := ARRAY(SELECT q.lead_id
                         FROM vicidial.callback_releases q
                        WHERE q.lead_id = ANY (held_back)
