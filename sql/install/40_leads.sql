@@ -177,24 +177,29 @@ BEGIN
               FROM unnest(entries_read, entries_read_as) AS read(lead_id, version)
              WHERE NOT EXISTS (SELECT 1 FROM waits w WHERE w.lead_id = read.lead_id AND NOT w.open)) d;
 
-    -- The leads that wait are deferred: each one's entry rewritten, or
-    -- written if it had none. An entry read above that cannot be locked at
-    -- once is not waited for: another transaction holds it, and it stays
-    -- as that transaction leaves it, for a later run to decide (waiting
-    -- would cut every run short for as long as it stays open). A waiting
-    -- lead's entry is rewritten between the read and this lock only by a
-    -- change that commits with the lead, which this run holds (its
-    -- callback leaving LIVE ANYONE has the lead checked, and locked, at
-    -- commit): the entry locked is the one read, unless the extension's
-    -- owner wrote the queue by hand.
+    -- The leads that wait are deferred: each one's entry rewritten. Each
+    -- has one, read above: the change that made its callback LIVE ANYONE,
+    -- or held it again beside one, queued it (a lead without one breaks
+    -- I11, and invariant_violations names it). An entry that cannot be
+    -- locked at once is not waited for: another transaction holds it, and
+    -- it stays as that transaction leaves it, for a later run to decide
+    -- (waiting would cut every run short for as long as it stays open).
+    -- A waiting lead's entry is rewritten between the read and this lock
+    -- only by a change that commits with the lead, which this run holds
+    -- (its callback leaving LIVE ANYONE has the lead checked, and locked,
+    -- at commit): the entry locked is the one read, unless the
+    -- extension's owner wrote the queue by hand.
     lockable := ARRAY(SELECT q.lead_id
                         FROM vicidial.callback_releases q
                        WHERE q.lead_id = ANY (held_back)
                          FOR UPDATE SKIP LOCKED);
+    -- An upsert that always finds its row: it reaches each entry by the
+    -- queue's key, where an update joined to the arrays would be planned
+    -- on the queue's statistics (below).
     INSERT INTO vicidial.callback_releases AS r (lead_id, release_after, hours_version)
     SELECT s.lead_id, s.until, decided_on
       FROM unnest(held_back, held_back_until) AS s(lead_id, until)
-     WHERE s.lead_id = ANY (lockable) OR NOT s.lead_id = ANY (coalesce(entries_read, '{}'))
+     WHERE s.lead_id = ANY (lockable)
      ORDER BY s.lead_id
     ON CONFLICT (lead_id) DO UPDATE SET release_after = excluded.release_after, hours_version = excluded.hours_version;
 
