@@ -75,7 +75,7 @@ define_reloadable_settings(void)
 							NULL, &vicidial_history_rows, 10000, 10, 10000000,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("vicidial_callbacks.lock_timeout",
-							"Longest a hopper run waits for any one lock.",
+							"Longest a hopper run waits for locks, in all.",
 							"A part of a run that cannot get its locks in time is left to a later run "
 							"and reported by worker_state(); nothing a writer holds open stalls runs for longer.",
 							&vicidial_lock_timeout, 1000, 1, 600000,

@@ -66,13 +66,22 @@ $$;
 -- When the worker must wake for the next callback, the next release (a
 -- lead whose hours open), the next move of an owner's callback (due
 -- strictly after its instant) or the next queued lead set aside until its
--- hours open; NULL when none waits.
+-- hours open; NULL when none waits. Its locks are waited for as a run's
+-- (_set_run_lock_timeout): a table it reads that is locked against reads
+-- (an admin's LOCK TABLE) leaves the time unknown, so overdue
+-- ('-infinity'), and the worker runs again in a second, not stalled.
 CREATE OR REPLACE FUNCTION vicidial._next_due() RETURNS timestamptz
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT least(b.earliest, b.next_release, b.next_move + interval '1 millisecond',
-                 (SELECT min(h.dialable_after) FROM vicidial.vicidial_hopper h WHERE h.status = 'WAIT'))
-      FROM vicidial._run_bounds() b
-$$;
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- restored at return, whatever the body sets
+SET lock_timeout = 0 AS $$
+BEGIN
+    PERFORM vicidial._set_run_lock_timeout();
+    RETURN (SELECT least(b.earliest, b.next_release, b.next_move + interval '1 millisecond',
+                         (SELECT min(h.dialable_after) FROM vicidial.vicidial_hopper h WHERE h.status = 'WAIT'))
+              FROM vicidial._run_bounds() b);
+EXCEPTION WHEN lock_not_available THEN
+    RETURN timestamptz '-infinity';
+END $$;
 
 -- Anything that may make a callback due sooner wakes the worker at commit:
 -- an insert (a restore's too), or an update that leaves a callback open

@@ -1,8 +1,10 @@
 # Nothing a role with the README's grants holds open stalls the worker: an
 # admin's open transaction that touched the hours (even changing nothing)
-# or changed them, and one that locked the leads table; a run that cannot
-# get a lock within vicidial_callbacks.lock_timeout leaves that part to a
-# later run and says so (hopper_run's cut_short, worker_state()).
+# or changed them, and one that locked the leads, the campaigns or a
+# calling-hours table, even against reads; a run that cannot get a lock
+# within vicidial_callbacks.lock_timeout leaves that part to a later run
+# and says so (hopper_run's cut_short, worker_state()), and waits that
+# long once, not once per part.
 use strict;
 use warnings;
 use lib 'test';
@@ -14,6 +16,8 @@ use Test::More;
 my $node = callback_node('liveness', conf => qq{
 vicidial_callbacks.interval = 1s
 vicidial_callbacks.lock_timeout = 300ms
+log_lock_waits = on
+deadlock_timeout = 100ms
 });
 seed_call_center($node, 'postgres');
 $node->safe_psql('postgres', (readme_roles_sql())[0]);
@@ -95,6 +99,48 @@ $admin->query_safe('COMMIT');
 ok($node->poll_query_until('postgres', q{
     SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = 4 AND status <> 'ARCHIVE'}),
     'and do the work they left once it is free');
+
+# An admin may lock the leads or the campaigns table against reads too
+# (ACCESS EXCLUSIVE), which every part of a run reads, and so does the
+# worker's reading of its next wake: the worker goes on, its runs cut
+# short, and does the work once the table is free.
+for my $locked (['vicidial_list', 5], ['vicidial_campaigns', 6])
+{
+    my ($table, $lead) = @$locked;
+    $node->safe_psql('postgres', qq{
+        SELECT vicidial.callback_schedule($lead, 'bob', clock_timestamp() + interval '2 seconds', 'ANYONE')});
+    $runs_before = $node->safe_psql('postgres', 'SELECT max(run_id) FROM vicidial.hopper_runs');
+    $admin->query_safe("BEGIN; LOCK TABLE vicidial.$table IN ACCESS EXCLUSIVE MODE");
+    ok($node->poll_query_until('postgres', qq{
+        SELECT count(*) >= 3 FROM vicidial.hopper_runs WHERE run_id > $runs_before AND cut_short IS NOT NULL}),
+        "the worker goes on while $table is locked against reads, its runs cut short");
+    $admin->query_safe('COMMIT');
+    ok($node->poll_query_until('postgres', qq{
+        SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = $lead AND status <> 'ARCHIVE'}),
+        "and does the work it left once $table is free");
+}
+
+# A run waits for a lock once, the run's lock timeout in all, not once per
+# part: once a part is cut short the others take only what they can have
+# at once. By hand, in a database no worker serves (whose runs would hold
+# the runs' lock), with each wait past deadlock_timeout logged.
+$node->safe_psql('postgres', 'CREATE DATABASE by_hand');
+seed_call_center($node, 'by_hand');
+$node->safe_psql('by_hand', q{UPDATE vicidial.vicidial_campaigns SET hopper_level = 5});
+my $holder = $node->background_psql('by_hand', on_error_stop => 1);
+for my $locked (['vicidial_list', 'sweep: canceling statement due to lock timeout; fill: canceling statement due to lock timeout'],
+                ['vicidial_campaigns', 'stuck calls: canceling statement due to lock timeout; sweep: canceling statement due to lock timeout; fill: canceling statement due to lock timeout'])
+{
+    my ($table, $cut_short) = @$locked;
+    $holder->query_safe("BEGIN; LOCK TABLE vicidial.$table IN ACCESS EXCLUSIVE MODE");
+    my $log_offset = -s $node->logfile;
+    is($node->safe_psql('by_hand', q{SET application_name = 'run_by_hand'; SELECT cut_short FROM vicidial.hopper_run()}),
+        $cut_short, "a run with $table locked against reads leaves each part that reads it");
+    my @waits = slurp_file($node->logfile, $log_offset) =~ /run_by_hand.*still waiting for/g;
+    is(scalar(@waits), 1, "and waits for $table once");
+    $holder->query_safe('COMMIT');
+}
+$holder->quit;
 
 # The runs' lock, which only the extension's owner can take (a superuser
 # here): a run that cannot get it within the lock timeout does nothing and
