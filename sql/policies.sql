@@ -108,6 +108,21 @@ SELECT lead_id FROM vicidial.callback_dial(:sold, 'pat');
 SELECT vicidial.lead_disposition(97014, 'pat', 'SALE') AS sale_returns;
 SELECT c.status, c.archive_reason, l.status AS lead
   FROM vicidial.vicidial_callbacks c JOIN vicidial.vicidial_list l USING (lead_id) WHERE c.callback_id = :sold;
+-- CALLBK ends a callback call as any disposition does, DIALED, whether
+-- given at the hangup or through the popup while on the call; the popup
+-- off a call (the lead held, not dialed) supersedes.
+SELECT vicidial.callback_schedule(97023, 'pat', :'tomorrow') AS popup_on_call \gset
+SELECT lead_id FROM vicidial.callback_dial(:popup_on_call, 'pat');
+SELECT vicidial.callback_schedule(97023, 'pat', :'later') IS NOT NULL AS popup_scheduled;
+SELECT vicidial.callback_schedule(97024, 'pat', :'tomorrow') AS hangup_callbk \gset
+SELECT lead_id FROM vicidial.callback_dial(:hangup_callbk, 'pat');
+SELECT vicidial.lead_disposition(97024, 'pat', 'CALLBK', :'later') IS NOT NULL AS hangup_scheduled;
+SELECT vicidial.callback_schedule(97025, 'pat', :'tomorrow') AS off_call \gset
+SELECT vicidial.callback_schedule(97025, 'pat', :'later') IS NOT NULL AS rescheduled;
+SELECT c.lead_id, c.status, c.archive_reason, (SELECT string_agg(h.reason, ',' ORDER BY h.change_id)
+                                                 FROM vicidial.callback_history(c.callback_id) h) AS history
+  FROM vicidial.vicidial_callbacks c
+ WHERE c.callback_id IN (:popup_on_call, :hangup_callbk, :off_call) ORDER BY c.lead_id;
 -- A retry of a callback due in the past keeps its wall-clock time: the
 -- first whole number of delays after now.
 SELECT vicidial.callback_schedule(97015, 'pat', vicidial._half_hour_start(now())) AS past \gset

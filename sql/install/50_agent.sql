@@ -35,7 +35,10 @@ END $$;
 -- A new callback for a lead the caller has locked (and whose agent it has
 -- checked): the CALLBK popup and the CALLBK disposition. The lead becomes
 -- CBHOLD with its agent, leaves the hopper, and its open callback is
--- superseded; the call the agent was on, if any, is over. The guard
+-- superseded; the call the agent was on, if any, is over, and the open
+-- callback of a lead on a call was that call's, so it ends as any
+-- disposition ends a callback call, DIALED (as lead_disposition archives
+-- it; CALLBK is never a retry status). The guard
 -- trigger checks recipient, USERONLY rights, the campaign and the time of
 -- the new row.
 CREATE OR REPLACE FUNCTION vicidial._schedule_callback(lead vicidial.vicidial_list, agent varchar,
@@ -57,7 +60,8 @@ BEGIN
 
     DELETE FROM vicidial.vicidial_hopper h WHERE h.lead_id = lead.lead_id;
     WITH superseded AS (
-        UPDATE vicidial.vicidial_callbacks c SET status = 'ARCHIVE', archive_reason = 'SUPERSEDED'
+        UPDATE vicidial.vicidial_callbacks c
+           SET status = 'ARCHIVE', archive_reason = CASE WHEN lead.status = 'INCALL' THEN 'DIALED' ELSE 'SUPERSEDED' END
          WHERE c.lead_id = lead.lead_id AND c.status IN ('ACTIVE', 'LIVE')
         RETURNING c.callback_id),
     scheduled AS (
