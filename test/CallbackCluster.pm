@@ -123,7 +123,12 @@ sub catalog_fingerprint
 # keeps its ini, auth file, log and pid file in a temporary directory of
 # the test. It serves every database of the node (a fallback "*" entry,
 # over the node's Unix socket) to the roles named in $opts{users} (default
-# dialer_pool), without a password (auth_type trust). Other options:
+# dialer_pool), without a password (auth_type trust); with $opts{password},
+# as the deployment page sets it up: each user gets that password, the
+# node asks the pooler's logins for it (scram-sha-256 in pg_hba.conf), and
+# the auth file holds each one's secret as pg_authid keeps it, which
+# pgbouncer checks clients against and logs in to the node with (clients
+# then need PGPASSWORD). Other options:
 # pool_mode (default transaction), default_pool_size (default 1: every
 # client of a user shares one server connection), max_client_conn
 # (default 100), ini (more lines for the [pgbouncer] section), dbname
@@ -144,7 +149,7 @@ sub start_pgbouncer
         listen_addr => '127.0.0.1',
         listen_port => $port,
         unix_socket_dir => '',
-        auth_type => 'trust',
+        auth_type => $opts{password} ? 'scram-sha-256' : 'trust',
         auth_file => "$dir/userlist.txt",
         pool_mode => $opts{pool_mode} || 'transaction',
         default_pool_size => $opts{default_pool_size} || 1,
@@ -153,8 +158,23 @@ sub start_pgbouncer
         pidfile => "$dir/pgbouncer.pid");
     my $host = $node->host;
     my $node_port = $node->port;
+    my %secret = map { $_ => '' } @users;
+    if (defined $opts{password})
+    {
+        for my $user (@users)
+        {
+            $node->safe_psql('postgres', qq{ALTER ROLE "$user" PASSWORD '$opts{password}'});
+            $secret{$user} = $node->safe_psql('postgres', qq{SELECT rolpassword FROM pg_authid WHERE rolname = '$user'});
+        }
+        my $hba = join('', map { "local all \"$_\" scram-sha-256\n" } @users);
+        my $rest = PostgreSQL::Test::Utils::slurp_file($node->data_dir . '/pg_hba.conf');
+        open(my $fh, '>', $node->data_dir . '/pg_hba.conf') or die "pg_hba.conf: $!";
+        print $fh $hba, $rest;
+        close $fh;
+        $node->reload;
+    }
     PostgreSQL::Test::Utils::append_to_file("$dir/userlist.txt",
-        join('', map { my $u = $_; $u =~ s/"/""/g; qq{"$u" ""\n} } @users));
+        join('', map { my $u = $_; $u =~ s/"/""/g; qq{"$u" "$secret{$_}"\n} } @users));
     PostgreSQL::Test::Utils::append_to_file("$dir/pgbouncer.ini",
         "[databases]\n* = host=$host port=$node_port\n\n[pgbouncer]\n"
         . join('', map { "$_ = $conf{$_}\n" } sort keys %conf)
@@ -163,6 +183,7 @@ sub start_pgbouncer
     $pgbouncers{$port} = { dir => $dir };
 
     # Up when the pid file is there and a client gets through to the node.
+    local $ENV{PGPASSWORD} = $opts{password} // $ENV{PGPASSWORD};
     my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
     while (1)
     {

@@ -66,9 +66,15 @@ $node->safe_psql('postgres', qq{
     INSERT INTO vicidial.vicidial_list (list_id) SELECT 1 FROM generate_series(1, $spare);
 });
 
-# pgbouncer in transaction mode, one server connection for every client.
+# pgbouncer in transaction mode, one server connection for every client,
+# with passwords as the deployment page sets them up: the logins' SCRAM
+# secrets in its auth file, which it also logs in to the node with.
+# (dialer_pool_2, the second block's login below, exists from the start:
+# pgbouncer reads the secrets when it starts.)
+$node->safe_psql('postgres', 'CREATE ROLE dialer_pool_2 LOGIN NOINHERIT');
+$ENV{PGPASSWORD} = 'pool secret';
 my $pool_port = start_pgbouncer($node, pool_mode => 'transaction', default_pool_size => 1,
-                                users => ['dialer_pool', 'dialer_pool_2']);
+                                users => ['dialer_pool', 'dialer_pool_2'], password => 'pool secret');
 like(slurp_file(pgbouncer_logfile($pool_port)), qr/process up: PgBouncer/, "pgbouncer is up on port $pool_port");
 
 my @psql_pool = ('psql', '-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', '-v', 'VERBOSITY=verbose',
@@ -92,6 +98,16 @@ sub pooled
     return "psql failed: $err" if $? != 0;
     return $out;
 }
+
+# The password is checked: by pgbouncer against the secret, and by the
+# node, which asks the pooler's logins for it, when pgbouncer logs in.
+{
+    local $ENV{PGPASSWORD} = 'not the secret';
+    like(pooled('SELECT 1'), qr/FATAL:\s+SASL authentication failed/,
+        'a client with the wrong password is refused');
+}
+is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_hba_file_rules WHERE 'dialer_pool' = ANY (user_name) AND auth_method = 'scram-sha-256'}),
+    '1', 'the node asks dialer_pool for its password');
 
 # One request of a pooled front end: a transaction of its own, which
 # switches to the agent's role first. Every other agent switches with
@@ -370,8 +386,7 @@ my $count = q{SELECT current_user || ' ' || live || ' ' || open FROM vicidial.ag
 my %before = map { $_ => request($_, sprintf($count, literal($_))) } qw(agent15 agent16);
 like("$before{agent15}|$before{agent16}", qr/^agent15 \d+ \d+\|agent16 \d+ \d+$/,
     'through dialer_pool, agent15 and agent16 read their counts, as themselves');
-$node->safe_psql('postgres', 'CREATE ROLE dialer_pool_2 LOGIN NOINHERIT;'
-    . join('', map { my $role = ident($_); "GRANT $role TO dialer_pool_2; REVOKE $role FROM dialer_pool;" }
+$node->safe_psql('postgres', join('', map { my $role = ident($_); "GRANT $role TO dialer_pool_2; REVOKE $role FROM dialer_pool;" }
                    @agents[10 .. $#agents]));
 for my $agent (qw(agent15 agent16))
 {

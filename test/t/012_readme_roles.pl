@@ -131,6 +131,18 @@ is(as_role('dialer_admin', q{
     SELECT last_cut_short IS NULL FROM vicidial.worker_state();
     SELECT count(*) >= 0 FROM vicidial.log_partitions_add()}),
     "1\n1\n0\nt\nt\nt", 'the admin reports, reassigns, checks, reads the worker\'s health, adds log months');
+# What the admin pages tell an admin to read: a callback's archive_reason
+# and attempts, the hopper, the dial log, and why a lead is not dialed.
+is(as_role('dialer_admin', q{
+    SELECT count(*) || ' ' || count(*) FILTER (WHERE archive_reason IS NULL AND attempts = 0)
+      FROM vicidial.vicidial_callbacks;
+    SELECT count(*) >= 0 FROM vicidial.vicidial_hopper;
+    SELECT count(*) >= 0 FROM vicidial.vicidial_log;
+    SELECT count(*) FROM vicidial.lead_dial_blockers(1);
+    SELECT vicidial.lead_dialable(1) IS NOT NULL AND vicidial.lead_next_dialable(1) IS NOT NULL}),
+    "1 1\nt\nt\n1\nt", 'the admin reads the callbacks, the hopper, the dial log and a lead\'s blockers');
+is(as_role('dialer_admin', q{UPDATE vicidial.vicidial_callbacks SET comments = 'x'}),
+    '42501: permission denied for table vicidial_callbacks', 'and writes the callbacks only through the functions');
 is(as_role('dialer_admin', q{SELECT * FROM vicidial.hopper_next('SALES', 'ann')}),
     '42501: permission denied for function hopper_next', 'the admin is no agent');
 is(as_role('dialer_agent', q{SELECT vicidial.callback_modify(1, archive => true)}),
