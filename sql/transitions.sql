@@ -19,7 +19,7 @@ SELECT n, regress.attempt(call) FROM (VALUES
        UPDATE vicidial.vicidial_list SET status = 'CBHOLD' WHERE lead_id IN (SELECT lead_id FROM c)$$),
     ('insert ACTIVE, lead INCALL (called early)', $$WITH c AS (INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time, "user")
          VALUES (8102, 8002, now() + interval '1 day', 'agent2') RETURNING lead_id)
-       UPDATE vicidial.vicidial_list SET status = 'INCALL' WHERE lead_id IN (SELECT lead_id FROM c)$$),
+       UPDATE vicidial.vicidial_list SET status = 'INCALL', "user" = 'agent2' WHERE lead_id IN (SELECT lead_id FROM c)$$),
     ('ACTIVE -> LIVE',          $$UPDATE vicidial.vicidial_callbacks SET status = 'LIVE' WHERE callback_id = 8101$$),
     ('LIVE -> ACTIVE, later',   $$UPDATE vicidial.vicidial_callbacks SET status = 'ACTIVE', callback_time = now() + interval '2 days' WHERE callback_id = 8101$$),
     ('ACTIVE -> ARCHIVE, lead released', $$WITH c AS (UPDATE vicidial.vicidial_callbacks SET status = 'ARCHIVE' WHERE callback_id = 8101 RETURNING lead_id)

@@ -59,6 +59,9 @@ SELECT n, regress.attempt(call) FROM (VALUES
     ('modify: comments too long',$$SELECT vicidial.callback_modify($$ || :ann_cb || $$, comments => repeat('x', 256))$$),
     ('modify: recipient too long',$$SELECT vicidial.callback_modify($$ || :ann_cb || $$, recipient => 'ANYONE-AT-ALL')$$),
     ('hopper insert of INCALL',  $$INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (7503, 'TRUST', 750)$$),
+    ('the call held by nobody',  $$UPDATE vicidial.vicidial_list SET "user" = NULL WHERE lead_id = 7503$$),
+    ('a call made for nobody',   $$UPDATE vicidial.vicidial_list SET status = 'INCALL', "user" = NULL WHERE lead_id = 7504$$),
+    ('a lead loaded on a call',  $$INSERT INTO vicidial.vicidial_list (list_id, status) VALUES (750, 'INCALL')$$),
     ('INCALL as dial status',    $$UPDATE vicidial.vicidial_campaigns SET dial_statuses = '{NEW,INCALL}' WHERE campaign_id = 'TRUST'$$),
     ('lowercase dial status',    $$UPDATE vicidial.vicidial_campaigns SET dial_statuses = '{NEW,callbk}' WHERE campaign_id = 'TRUST'$$),
     ('dial the INCALL lead',     $$SELECT vicidial.callback_dial((SELECT callback_id FROM vicidial.vicidial_callbacks WHERE lead_id = 7503 AND status = 'LIVE'), 'agent2')$$)
@@ -213,7 +216,7 @@ BEGIN;
 SET LOCAL session_replication_role = replica;
 DELETE FROM vicidial.vicidial_hopper WHERE lead_id IN (7507, 7509, 7510);
 UPDATE vicidial.vicidial_list SET status = 'CBHOLD' WHERE lead_id = 7509;
-UPDATE vicidial.vicidial_list SET status = 'INCALL' WHERE lead_id = 7510;
+UPDATE vicidial.vicidial_list SET status = 'INCALL', "user" = 'agent1' WHERE lead_id = 7510;
 INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (7509, 'TRUST', 750), (7510, 'TRUST', 750);
 UPDATE vicidial.vicidial_list SET status = 'NEW' WHERE lead_id = 7501;
 INSERT INTO vicidial.vicidial_callbacks (lead_id, list_id, campaign_id, callback_time, "user")

@@ -7,6 +7,11 @@
 -- The calls an agent holds: agent_calls, and the one-call-per-agent test
 -- of every claim, read without touching the other INCALL leads.
 CREATE INDEX vicidial_list_agent_calls ON vicidial.vicidial_list ("user") WHERE status = 'INCALL';
+-- I10: a call is held by an agent, its user. A lead INCALL with no user
+-- could be ended by no agent (lead_disposition, agent_release); the
+-- upgrade ends such calls first.
+ALTER TABLE vicidial.vicidial_list
+    ADD CONSTRAINT vicidial_list_incall_held CHECK (status <> 'INCALL' OR "user" IS NOT NULL);
 
 -- A queued lead that hopper_next found outside its calling hours (or over
 -- its 24-hour limit) waits as WAIT until dialable_after, out of the READY

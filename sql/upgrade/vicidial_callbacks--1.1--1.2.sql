@@ -45,6 +45,24 @@ BEGIN
 END $$;
 RESET session_replication_role;
 
+-- A lead INCALL with no user (direct SQL on 1.0 could leave one) is a
+-- call no agent can end: it is ended as a stuck call is (1.1's _end_calls,
+-- with 1.1's rules on), before 1.2's tables file forbids it.
+DO $$
+DECLARE
+    agentless bigint[] := ARRAY(SELECT l.lead_id FROM vicidial.vicidial_list l
+                                 WHERE l.status = 'INCALL' AND l."user" IS NULL ORDER BY l.lead_id);
+    lead bigint;
+BEGIN
+    IF agentless <> '{}' THEN
+        PERFORM vicidial._end_calls(agentless, now());
+        FOREACH lead IN ARRAY agentless LOOP
+            RAISE WARNING 'lead %: INCALL held by no agent, its call ended (now %)', lead,
+                (SELECT l.status FROM vicidial.vicidial_list l WHERE l.lead_id = lead);
+        END LOOP;
+    END IF;
+END $$;
+
 -- Functions and views whose result columns change are dropped and
 -- created again by the replayable files; the grants made on them are kept
 -- here and made again by the privileges file, which then drops this table.

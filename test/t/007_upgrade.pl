@@ -430,6 +430,36 @@ is(result('legacy11', q{
     SELECT status || ' ' || archive_reason FROM vicidial.vicidial_callbacks}),
     'ARCHIVE DNC', 'and its lead\'s number put on the do-not-call list');
 
+# Calls held by no agent, which direct SQL on 1.0 could leave: a lead
+# INCALL with no user, one of them beside its open callback. No agent
+# could end them; the upgrade ends them as stuck calls are ended, says so,
+# and from 1.2 on no writer makes another.
+$node->safe_psql('postgres', 'CREATE DATABASE agentless10');
+$node->safe_psql('agentless10', q{
+    CREATE EXTENSION vicidial_callbacks VERSION '1.0';
+    INSERT INTO vicidial.vicidial_users ("user") VALUES ('bob');
+    INSERT INTO vicidial.vicidial_campaigns (campaign_id) VALUES ('C');
+    INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');
+    INSERT INTO vicidial.vicidial_list (list_id, phone_number) SELECT 1, '555000' || g FROM generate_series(1, 3) g;
+    SELECT vicidial.callback_schedule(2, 'bob', now() + interval '2 days');
+    UPDATE vicidial.vicidial_list SET status = 'INCALL', "user" = NULL WHERE lead_id IN (1, 2);
+});
+($rc, $out, $err) = $node->psql('agentless10', 'ALTER EXTENSION vicidial_callbacks UPDATE');
+is(extversion('agentless10'), '1.2', 'ALTER EXTENSION ... UPDATE from 1.0 with calls held by no agent reaches 1.2');
+is(warnings_of($err),
+    join("\n", 'lead 1: INCALL held by no agent, its call ended (now ERI)',
+               'lead 2: INCALL held by no agent, its call ended (now CBHOLD)'),
+    'a warning names each call ended');
+is(result('agentless10', q{
+    SELECT string_agg(lead_id || ':' || status, ' ' ORDER BY lead_id) FROM vicidial.vicidial_list;
+    SELECT status FROM vicidial.vicidial_callbacks;
+    SELECT count(*) FROM vicidial.invariant_violations()}),
+    "1:ERI 2:CBHOLD 3:NEW\nACTIVE\n0", 'the lead beside its callback waits for it again, the other is ended; every invariant holds');
+($rc, $out, $err) = $node->psql('agentless10', q{UPDATE vicidial.vicidial_list SET status = 'INCALL' WHERE lead_id = 3},
+    extra_params => ['-v', 'VERBOSITY=verbose']);
+like($err, qr/23514: new row for relation "vicidial_list" violates check constraint "vicidial_list_incall_held"/,
+    'and a lead made INCALL with no agent is refused (23514)');
+
 # A fresh install takes an existing vicidial schema only when it is empty
 # and a superuser's: another owner could drop the extension's objects, and
 # objects already there would sit beside them unchecked.
