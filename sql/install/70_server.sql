@@ -398,27 +398,32 @@ BEGIN
     RETURN vicidial._end_calls(stuck, at);
 END $$;
 
--- How long a part of a run may wait for a lock. A run waits at most
--- vicidial_callbacks.lock_timeout in all: once one of its parts has waited
--- that long and been cut short ("mark" 'on'), its other parts, and the
--- worker's reading of its next wake, take only the locks they can have at
--- once. The mark lasts the session, since the worker's fill and its next
--- wake come in transactions of their own; a run's first part, the sweep,
--- clears it ('off').
-CREATE OR REPLACE FUNCTION vicidial._set_run_lock_timeout(mark text DEFAULT NULL) RETURNS void
+-- How long a part of a run may wait for a lock: until the run's deadline,
+-- vicidial_callbacks.lock_timeout after the run began ("starts", its first
+-- part, the sweep), so that its waits add up to no more than that; past
+-- it, only the locks a part can have at once (1 ms). Its rows are taken
+-- with SKIP LOCKED, so only a table lock (an admin's LOCK TABLE) or the
+-- runs' lock is ever waited for. The deadline lasts the session, since the
+-- worker's fill and its reading of its next wake come in transactions of
+-- their own.
+CREATE OR REPLACE FUNCTION vicidial._set_run_lock_timeout(starts boolean DEFAULT false) RETURNS void
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    SELECT set_config('vicidial.run_waited_out', mark, false) WHERE mark IS NOT NULL;
+    -- in seconds since the epoch, read back whatever the session's DateStyle
+    SELECT set_config('vicidial.run_lock_deadline',
+                      extract(epoch FROM clock_timestamp() + vicidial._run_lock_timeout()::interval)::text, false)
+     WHERE starts OR nullif(current_setting('vicidial.run_lock_deadline', true), '') IS NULL;
     SELECT set_config('lock_timeout',
-                      CASE WHEN current_setting('vicidial.run_waited_out', true) = 'on' THEN '1ms'
-                           ELSE vicidial._run_lock_timeout() END, true);
+                      greatest(1, ceil(1000 * (current_setting('vicidial.run_lock_deadline')::numeric
+                                               - extract(epoch FROM clock_timestamp()))))::bigint || 'ms', true);
 $$;
 
 -- The parts of a run, serialized with every other run: 'sweep' (the
 -- INCALL timeout, the sweep, then the queued leads set aside whose time
--- has come or whose hours have changed) and 'fill'. No lock is waited for longer
--- than vicidial_callbacks.lock_timeout, by the run as a whole: a part that
--- cannot get its locks in time (a writer holds them open) is rolled back
--- alone and left to a later run, and cut_short says which and why.
+-- has come or whose hours have changed) and 'fill'. Locks are waited for no
+-- longer than vicidial_callbacks.lock_timeout, by the run as a whole
+-- (_set_run_lock_timeout): a part that cannot get its locks in time (a
+-- writer holds them open) is rolled back alone and left to a later run,
+-- and cut_short says which and why.
 CREATE OR REPLACE FUNCTION vicidial._run_parts(now timestamptz, parts text[], sweep_chunk integer,
                                                OUT went_live integer, OUT useronly integer, OUT hopper_inserted integer,
                                                OUT hopper_filled integer, OUT cut_short text, OUT more_due boolean)
@@ -428,7 +433,7 @@ SET lock_timeout = 0 AS $$
 BEGIN
     PERFORM vicidial._check_time(_run_parts.now, 'now');
     PERFORM vicidial._require_read_committed('hopper_run');
-    PERFORM vicidial._set_run_lock_timeout(CASE WHEN 'sweep' = ANY (parts) THEN 'off' END);
+    PERFORM vicidial._set_run_lock_timeout('sweep' = ANY (parts));
     went_live := 0;
     useronly := 0;
     hopper_inserted := 0;
@@ -438,36 +443,35 @@ BEGIN
         PERFORM vicidial._serialize_hopper_runs();
     EXCEPTION WHEN lock_not_available THEN
         cut_short := 'all: another run, sweep or fill held the run lock';
-        PERFORM vicidial._set_run_lock_timeout('on');
         RETURN;
     END;
     IF 'sweep' = ANY (parts) THEN
         BEGIN
+            PERFORM vicidial._set_run_lock_timeout();
             PERFORM vicidial._end_timed_out_calls(_run_parts.now);
         EXCEPTION WHEN lock_not_available THEN
             cut_short := concat_ws('; ', cut_short, 'stuck calls: ' || SQLERRM);
-            PERFORM vicidial._set_run_lock_timeout('on');
         END;
         BEGIN
+            PERFORM vicidial._set_run_lock_timeout();
             SELECT s.went_live, s.useronly, s.hopper_inserted, s.chunk_full INTO went_live, useronly, hopper_inserted, more_due
               FROM vicidial._sweep(_run_parts.now, sweep_chunk) s;
         EXCEPTION WHEN lock_not_available THEN
             cut_short := concat_ws('; ', cut_short, 'sweep: ' || SQLERRM);
-            PERFORM vicidial._set_run_lock_timeout('on');
         END;
         BEGIN
+            PERFORM vicidial._set_run_lock_timeout();
             PERFORM vicidial._back_in_line(_run_parts.now, vicidial._hours_version());
         EXCEPTION WHEN lock_not_available THEN
             cut_short := concat_ws('; ', cut_short, 'leads set aside: ' || SQLERRM);
-            PERFORM vicidial._set_run_lock_timeout('on');
         END;
     END IF;
     IF 'fill' = ANY (parts) THEN
         BEGIN
+            PERFORM vicidial._set_run_lock_timeout();
             hopper_filled := vicidial.hopper_fill(_run_parts.now);
         EXCEPTION WHEN lock_not_available THEN
             cut_short := concat_ws('; ', cut_short, 'fill: ' || SQLERRM);
-            PERFORM vicidial._set_run_lock_timeout('on');
         END;
     END IF;
 END $$;

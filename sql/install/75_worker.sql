@@ -68,8 +68,9 @@ $$;
 -- strictly after its instant) or the next queued lead set aside until its
 -- hours open; NULL when none waits. Its locks are waited for as a run's
 -- (_set_run_lock_timeout): a table it reads that is locked against reads
--- (an admin's LOCK TABLE) leaves the time unknown, so overdue
--- ('-infinity'), and the worker runs again in a second, not stalled.
+-- (an admin's LOCK TABLE) leaves the time unknown, and the worker tries
+-- again in a second, not stalled (never an infinite time, which the
+-- worker could not sleep until).
 CREATE OR REPLACE FUNCTION vicidial._next_due() RETURNS timestamptz
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 -- restored at return, whatever the body sets
@@ -80,7 +81,7 @@ BEGIN
                          (SELECT min(h.dialable_after) FROM vicidial.vicidial_hopper h WHERE h.status = 'WAIT'))
               FROM vicidial._run_bounds() b);
 EXCEPTION WHEN lock_not_available THEN
-    RETURN timestamptz '-infinity';
+    RETURN clock_timestamp() + interval '1 second';
 END $$;
 
 -- Anything that may make a callback due sooner wakes the worker at commit:

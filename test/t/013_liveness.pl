@@ -114,15 +114,22 @@ for my $locked (['vicidial_list', 5], ['vicidial_campaigns', 6])
     ok($node->poll_query_until('postgres', qq{
         SELECT count(*) >= 3 FROM vicidial.hopper_runs WHERE run_id > $runs_before AND cut_short IS NOT NULL}),
         "the worker goes on while $table is locked against reads, its runs cut short");
+    # The worker's reading of its next wake, which a wake between runs (a
+    # callback written elsewhere, a reload) also makes, cannot read the
+    # table: it still names a time to wake at, a second away, never an
+    # infinite one, which the worker's wait cannot take.
+    is($node->safe_psql('postgres', q{
+        SELECT d > now() AND d < clock_timestamp() + interval '1 minute' FROM vicidial._next_due() d}),
+        't', "the next wake, unknown while $table is locked, is a second away");
     $admin->query_safe('COMMIT');
     ok($node->poll_query_until('postgres', qq{
         SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks WHERE lead_id = $lead AND status <> 'ARCHIVE'}),
         "and does the work it left once $table is free");
 }
 
-# A run waits for a lock once, the run's lock timeout in all, not once per
-# part: once a part is cut short the others take only what they can have
-# at once. By hand, in a database no worker serves (whose runs would hold
+# A run waits for locks the run's lock timeout in all, not once per part:
+# once its deadline has passed, its parts take only what they can have at
+# once. By hand, in a database no worker serves (whose runs would hold
 # the runs' lock), with each wait past deadlock_timeout logged.
 $node->safe_psql('postgres', 'CREATE DATABASE by_hand');
 seed_call_center($node, 'by_hand');
