@@ -407,15 +407,19 @@ END $$;
 -- worker's fill and its reading of its next wake come in transactions of
 -- their own.
 CREATE OR REPLACE FUNCTION vicidial._set_run_lock_timeout(starts boolean DEFAULT false) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
     -- in seconds since the epoch, read back whatever the session's DateStyle
-    SELECT set_config('vicidial.run_lock_deadline',
-                      extract(epoch FROM clock_timestamp() + vicidial._run_lock_timeout()::interval)::text, false)
-     WHERE starts OR nullif(current_setting('vicidial.run_lock_deadline', true), '') IS NULL;
-    SELECT set_config('lock_timeout',
-                      greatest(1, ceil(1000 * (current_setting('vicidial.run_lock_deadline')::numeric
-                                               - extract(epoch FROM clock_timestamp()))))::bigint || 'ms', true);
-$$;
+    deadline text := nullif(current_setting('vicidial.run_lock_deadline', true), '');
+BEGIN
+    IF starts OR deadline IS NULL THEN
+        deadline := extract(epoch FROM clock_timestamp() + vicidial._run_lock_timeout()::interval)::text;
+        PERFORM set_config('vicidial.run_lock_deadline', deadline, false);
+    END IF;
+    PERFORM set_config('lock_timeout',
+                       greatest(1, ceil(1000 * (deadline::numeric - extract(epoch FROM clock_timestamp()))))::bigint || 'ms',
+                       true);
+END $$;
 
 -- The parts of a run, serialized with every other run: 'sweep' (the
 -- INCALL timeout, the sweep, then the queued leads set aside whose time
