@@ -201,15 +201,24 @@ is($node->safe_psql('old', q{
     'SCHEDULED - ACTIVE,SWEEP ACTIVE LIVE', 'and logs the changes of the upgraded database\'s callbacks');
 is($node->safe_psql('old', 'SELECT count(*) FROM vicidial.callback_releases'), '0', 'which waits no more');
 
-$node->safe_psql('postgres', 'CREATE DATABASE still_old');
-$node->safe_psql('still_old', q{
-    CREATE EXTENSION vicidial_callbacks VERSION '1.0';
-    INSERT INTO vicidial.vicidial_users ("user") VALUES ('bob');
-    INSERT INTO vicidial.vicidial_campaigns (campaign_id) VALUES ('C');
-    INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');
-    INSERT INTO vicidial.vicidial_list (list_id) VALUES (1);
-    SELECT vicidial.callback_schedule(1, 'bob', vicidial._half_hour_start(now()));
-});
+# A new database on 1.0 with agent bob, campaign C, its list 1 and $leads
+# leads, then $sql.
+sub new_1_0_database
+{
+    my ($db, $leads, $sql) = @_;
+    $node->safe_psql('postgres', "CREATE DATABASE $db");
+    $node->safe_psql($db, qq{
+        CREATE EXTENSION vicidial_callbacks VERSION '1.0';
+        INSERT INTO vicidial.vicidial_users ("user") VALUES ('bob');
+        INSERT INTO vicidial.vicidial_campaigns (campaign_id) VALUES ('C');
+        INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');
+        INSERT INTO vicidial.vicidial_list (list_id, phone_number) SELECT 1, '555000' || g FROM generate_series(1, $leads) g;
+        $sql
+    });
+    return;
+}
+
+new_1_0_database('still_old', 1, q{SELECT vicidial.callback_schedule(1, 'bob', vicidial._half_hour_start(now()));});
 $node->append_conf('postgresql.conf', "vicidial_callbacks.database = 'old, fresh, still_old'\n");
 $node->restart;
 ok($node->poll_query_until('still_old', q{SELECT status = 'LIVE' FROM vicidial.vicidial_callbacks}),
@@ -434,13 +443,7 @@ is(result('legacy11', q{
 # INCALL with no user, one of them beside its open callback. No agent
 # could end them; the upgrade ends them as stuck calls are ended, says so,
 # and from 1.2 on no writer makes another.
-$node->safe_psql('postgres', 'CREATE DATABASE agentless10');
-$node->safe_psql('agentless10', q{
-    CREATE EXTENSION vicidial_callbacks VERSION '1.0';
-    INSERT INTO vicidial.vicidial_users ("user") VALUES ('bob');
-    INSERT INTO vicidial.vicidial_campaigns (campaign_id) VALUES ('C');
-    INSERT INTO vicidial.vicidial_lists (list_id, campaign_id) VALUES (1, 'C');
-    INSERT INTO vicidial.vicidial_list (list_id, phone_number) SELECT 1, '555000' || g FROM generate_series(1, 3) g;
+new_1_0_database('agentless10', 3, q{
     SELECT vicidial.callback_schedule(2, 'bob', now() + interval '2 days');
     UPDATE vicidial.vicidial_list SET status = 'INCALL', "user" = NULL WHERE lead_id IN (1, 2);
 });
