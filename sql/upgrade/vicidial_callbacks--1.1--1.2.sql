@@ -65,8 +65,8 @@ END $$;
 -- 1.1's check of the leads it ended runs now: the script re-creates the
 -- trigger that would run it at commit, and a pending event of a dropped
 -- trigger is skipped.
-SET CONSTRAINTS ALL IMMEDIATE;
-SET CONSTRAINTS ALL DEFERRED;
+SET CONSTRAINTS vicidial.lead_checks_at_commit IMMEDIATE;
+SET CONSTRAINTS vicidial.lead_checks_at_commit DEFERRED;
 
 -- Functions and views whose result columns change are dropped and
 -- created again by the replayable files; the grants made on them are kept
