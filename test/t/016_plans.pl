@@ -8,8 +8,12 @@
 # that reads the queue reads it, and each array, once, for a burst it
 # releases and for one it defers (hours closed).
 #
+# The count a pooled screen polls (agent_callback_count) reads the
+# callbacks through their index of open USERONLY callbacks by agent, and
+# no other way, on a table of archived rows.
+#
 # The plans are auto_explain's, with the rows each node ran (not its
-# time), as notices to the session that sweeps.
+# time), as notices to the session that runs the statements.
 use strict;
 use warnings;
 use lib 'test';
@@ -96,6 +100,46 @@ foreach my $name (sort keys %statements)
     is($explained{$name}, 1, "$name reads the queue, and each array it tests the queue against, once")
       or diag($explained{$name} ? "read $explained{$name} times" : "not explained:\n$err");
 }
+
+# agent_callback_count, which a pooled screen polls every 5 seconds, reads
+# an agent's open USERONLY callbacks from their index, whatever else the
+# table holds: here agent x1's three beside 100,000 archived ones of a
+# hundred agents, x1's thousand among them (loaded as a restore loads
+# them, then analyzed).
+$node->safe_psql('postgres', q{
+    INSERT INTO vicidial.vicidial_users ("user", agentonly_callbacks) SELECT 'x' || g, true FROM generate_series(1, 100) g;
+    INSERT INTO vicidial.vicidial_list (list_id) SELECT 1 FROM generate_series(1, 3);
+    BEGIN;
+    SET LOCAL session_replication_role = replica;
+    INSERT INTO vicidial.vicidial_callbacks (lead_id, list_id, campaign_id, status, callback_time, "user", recipient, archive_reason)
+    SELECT 1 + g % 1000, 1, 'C', 'ARCHIVE', now() - g * interval '1 minute', 'x' || (1 + g % 100), 'USERONLY', 'DIALED'
+      FROM generate_series(1, 100000) g;
+    INSERT INTO vicidial.vicidial_callbacks (lead_id, list_id, campaign_id, status, callback_time, "user", recipient)
+    SELECT l.lead_id, 1, 'C', 'ACTIVE', now() + interval '1 day', 'x1', 'USERONLY'
+      FROM vicidial.vicidial_list l ORDER BY l.lead_id DESC LIMIT 3;
+    COMMIT;
+    ANALYZE vicidial.vicidial_callbacks;
+});
+$node->psql('postgres', q{
+    LOAD 'auto_explain';
+    SET auto_explain.log_min_duration = 0;
+    SET auto_explain.log_nested_statements = on;
+    SET auto_explain.log_analyze = on;
+    SET auto_explain.log_timing = off;
+    SET auto_explain.log_format = json;
+    SET auto_explain.log_level = notice;
+    SELECT live || ' ' || open FROM vicidial.agent_callback_count('x1');
+}, stdout => \$out, stderr => \$err, on_error_die => 1);
+is($out, '0 3', 'agent_callback_count counts the agent\'s three open callbacks');
+my ($count_plan) = grep { $_->{'Query Text'} =~ /JOIN vicidial\.agent_display_limits/ }
+                   map { decode_json($_) } $err =~ /^(\{\n.*?^\})$/msg;
+my @count_nodes = plan_nodes($count_plan ? $count_plan->{Plan} : {});
+is(join(',', map { $_->{'Index Name'} // 'no index' }
+             grep { ($_->{'Relation Name'} // '') eq 'vicidial_callbacks' || ($_->{'Index Name'} // '') =~ /^vicidial_callbacks/ }
+             grep { $_->{'Node Type'} ne 'Bitmap Heap Scan' } @count_nodes),
+    'vicidial_callbacks_agent_open',
+    'and reads the callbacks through the index of open USERONLY callbacks by agent, and no other way')
+  or diag($count_plan ? encode_json($count_plan->{Plan}) : "not explained:\n$err");
 
 $node->stop;
 done_testing();
