@@ -49,17 +49,26 @@ $node->safe_psql('postgres', qq{
 $node->safe_psql('postgres', q{
     UPDATE pg_class SET reltuples = 0, relpages = 500 WHERE oid = 'vicidial.callback_releases'::regclass});
 
-my ($out, $err);
-$node->psql('postgres', q{
-    LOAD 'auto_explain';
-    SET auto_explain.log_min_duration = 0;
-    SET auto_explain.log_nested_statements = on;
-    SET auto_explain.log_analyze = on;
-    SET auto_explain.log_timing = off;
-    SET auto_explain.log_format = json;
-    SET auto_explain.log_level = notice;
-    SELECT went_live || ' ' || hopper_inserted FROM vicidial.sweep(now() + interval '1 day 1 minute');
-}, stdout => \$out, stderr => \$err, on_error_die => 1);
+# Runs $sql with every statement it runs explained: its output, and the
+# plans (auto_explain's JSON notices, the text as it came).
+sub explained
+{
+    my ($sql) = @_;
+    my ($out, $err);
+    $node->psql('postgres', qq{
+        LOAD 'auto_explain';
+        SET auto_explain.log_min_duration = 0;
+        SET auto_explain.log_nested_statements = on;
+        SET auto_explain.log_analyze = on;
+        SET auto_explain.log_timing = off;
+        SET auto_explain.log_format = json;
+        SET auto_explain.log_level = notice;
+        $sql
+    }, stdout => \$out, stderr => \$err, on_error_die => 1);
+    return ($out, $err);
+}
+
+my ($out, $err) = explained(q{SELECT went_live || ' ' || hopper_inserted FROM vicidial.sweep(now() + interval '1 day 1 minute');});
 is($out, 2 * $entries . " $entries", "the sweep flipped both bursts and released the open one");
 is($node->safe_psql('postgres', q{
         SELECT count(*) FILTER (WHERE release_after > now() + interval '1 day 1 minute') || ' ' || count(*)
@@ -120,16 +129,7 @@ $node->safe_psql('postgres', q{
     COMMIT;
     ANALYZE vicidial.vicidial_callbacks;
 });
-$node->psql('postgres', q{
-    LOAD 'auto_explain';
-    SET auto_explain.log_min_duration = 0;
-    SET auto_explain.log_nested_statements = on;
-    SET auto_explain.log_analyze = on;
-    SET auto_explain.log_timing = off;
-    SET auto_explain.log_format = json;
-    SET auto_explain.log_level = notice;
-    SELECT live || ' ' || open FROM vicidial.agent_callback_count('x1');
-}, stdout => \$out, stderr => \$err, on_error_die => 1);
+($out, $err) = explained(q{SELECT live || ' ' || open FROM vicidial.agent_callback_count('x1');});
 is($out, '0 3', 'agent_callback_count counts the agent\'s three open callbacks');
 my ($count_plan) = grep { $_->{'Query Text'} =~ /JOIN vicidial\.agent_display_limits/ }
                    map { decode_json($_) } $err =~ /^(\{\n.*?^\})$/msg;
