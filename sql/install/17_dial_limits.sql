@@ -178,14 +178,19 @@ END $$;
 -- lead's number changed onto a list) have their open callbacks archived
 -- (reason DNC), leave the hopper and take DNCL or DNCC, in one statement;
 -- a lead being called keeps its status until its hangup. The leads are
--- locked in order, then read.
+-- locked in order, then read by the next statement: a statement that
+-- waited for a lock inside it reads as of before the wait, and would miss
+-- the hopper row or the callback that the lock's holder committed.
 CREATE OR REPLACE FUNCTION vicidial._apply_dnc(lead_ids bigint[]) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan
 SET vicidial.change_reason = 'DNC' AS $$
+DECLARE
+    locked_leads bigint[];
 BEGIN
+    locked_leads := vicidial._lock_leads(lead_ids);
     WITH locked AS MATERIALIZED (
         SELECT l.lead_id, l.phone_number, l.list_id
-          FROM unnest(vicidial._lock_leads(lead_ids)) AS given(lead_id)
+          FROM unnest(locked_leads) AS given(lead_id)
           JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id),
     listed AS MATERIALIZED (
         SELECT k.lead_id, d.dnc_status AS status
@@ -201,11 +206,38 @@ BEGIN
      WHERE l.lead_id = v.lead_id AND l.status NOT IN ('INCALL', v.status);
 END $$;
 
+-- Listing numbers and giving leads new numbers wait for each other,
+-- number by number, until commit: else a number listed while a lead is
+-- given it is missed by both (the listing searches the leads before it
+-- sees the new number, the change asks the lists before it sees the
+-- listing). Each number's digits hash to one of 256 keys, so that a
+-- listing of a million numbers takes at most 256 locks: listings share
+-- their keys and a change takes its key alone, so a listing waits only for
+-- a change whose number shares a key with one of its own, and the other way
+-- round. Advisory, not a lock on the lists: an admin's open transaction
+-- that changed a number must not stall every agent's listing.
+CREATE OR REPLACE FUNCTION vicidial._lock_dnc_numbers(digits text[], listing boolean) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    key integer;
+BEGIN
+    FOR key IN SELECT DISTINCT hashtext(d.digits) & 255 FROM unnest(digits) AS d(digits)
+                WHERE d.digits IS NOT NULL ORDER BY 1 LOOP
+        IF listing THEN
+            PERFORM pg_advisory_xact_lock_shared(hashtext('vicidial_callbacks do-not-call'), key);
+        ELSE
+            PERFORM pg_advisory_xact_lock(hashtext('vicidial_callbacks do-not-call'), key);
+        END IF;
+    END LOOP;
+END $$;
+
 -- A number added to a list (or a listed number changed): the leads it
--- covers, through the index of their digits.
+-- covers, through the index of their digits, searched once the numbers'
+-- keys are held.
 CREATE OR REPLACE FUNCTION vicidial._dnc_added() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM vicidial._lock_dnc_numbers(ARRAY(SELECT vicidial._digits(n.phone_number) FROM listed_numbers n), true);
     PERFORM vicidial._apply_dnc(array_agg(DISTINCT l.lead_id))
        FROM (SELECT DISTINCT vicidial._digits(n.phone_number) AS digits FROM listed_numbers n) n
        JOIN vicidial.vicidial_list l ON vicidial._digits(l.phone_number) = n.digits
@@ -226,9 +258,12 @@ CREATE OR REPLACE TRIGGER campaign_dnc_changed AFTER UPDATE ON vicidial.vicidial
     REFERENCING NEW TABLE AS listed_numbers
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._dnc_added();
 
+-- A lead's number changed: the lists are asked for its new number once
+-- its key is held (_lock_dnc_numbers).
 CREATE OR REPLACE FUNCTION vicidial._dnc_number_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM vicidial._lock_dnc_numbers(ARRAY[vicidial._digits(NEW.phone_number)], false);
     PERFORM vicidial._apply_dnc(ARRAY[NEW.lead_id]);
     RETURN NULL;
 END $$;

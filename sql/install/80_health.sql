@@ -1,6 +1,6 @@
 -- A check a DBA runs after a restore, a bulk load or anything done with the
 -- triggers off: every row that breaks an invariant, with the rule it breaks.
--- Empty means the tables hold I1, I2, I3, I10 and I11, the last including
+-- Empty means the tables hold I1, I2, I3, I9, I10 and I11, the last including
 -- that every lead waiting in CBHOLD beside a LIVE ANYONE callback will be
 -- released (it has its entry in the release queue).
 
@@ -20,6 +20,10 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT 'I2', l.lead_id, l.status || ' with ACTIVE callback ' || c.callback_id
       FROM vicidial.vicidial_list l JOIN vicidial.vicidial_callbacks c ON c.lead_id = l.lead_id
      WHERE c.status = 'ACTIVE' AND l.status NOT IN ('CBHOLD', 'INCALL')
+    UNION ALL
+    SELECT 'I9', c.lead_id, d.dnc_status || ' number with open callback ' || c.callback_id
+      FROM vicidial.vicidial_callbacks c JOIN vicidial.lead_dnc d ON d.lead_id = c.lead_id
+     WHERE c.status IN ('ACTIVE', 'LIVE') AND d.dnc_status IS NOT NULL
     UNION ALL
     -- I3 for CBHOLD, I10 for INCALL: never queued, never a dial status.
     SELECT CASE l.status WHEN 'CBHOLD' THEN 'I3' ELSE 'I10' END, h.lead_id, l.status || ' lead in the hopper'

@@ -50,7 +50,7 @@ COMMENT ON FUNCTION vicidial.callback_history(bigint) IS
 COMMENT ON FUNCTION vicidial.agent_release(varchar) IS
     'Ends every call the agent holds, as a hangup with ERI would, a callback call leaving its callback open; returns how many calls ended.';
 COMMENT ON FUNCTION vicidial.invariant_violations() IS
-    'Every row that breaks an invariant (I1, I2, I3, I10, I11), with what is wrong; empty is good. Run it after a restore or a bulk load.';
+    'Every row that breaks an invariant (I1, I2, I3, I9, I10, I11), with what is wrong; empty is good. Run it after a restore or a bulk load.';
 
 -- Server functions (doc/vicidial_callbacks_server.md)
 COMMENT ON FUNCTION vicidial.hopper_run(timestamptz) IS
