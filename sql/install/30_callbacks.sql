@@ -12,6 +12,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     campaign vicidial.vicidial_campaigns;
     hours vicidial.lead_hours;
+    owner vicidial.vicidial_users;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         IF OLD.status = 'ARCHIVE' THEN
@@ -88,14 +89,18 @@ BEGIN
     END IF;
     IF NEW.recipient = 'USERONLY'
        AND (TG_OP = 'INSERT' OR OLD.recipient <> 'USERONLY' OR NEW."user" IS DISTINCT FROM OLD."user") THEN
-        IF NOT EXISTS (SELECT 1 FROM vicidial.vicidial_users u
-                        WHERE u."user" = NEW."user" AND u.agentonly_callbacks) THEN
+        -- The owner is locked, then tested: a deactivation committed
+        -- meanwhile is seen, and a later one waits for this transaction and
+        -- then hands this callback to anyone. It is the lock the active
+        -- limit takes, which the API's callers hold already.
+        SELECT * INTO owner FROM vicidial.vicidial_users u WHERE u."user" = NEW."user" FOR NO KEY UPDATE;
+        IF NOT coalesce(owner.agentonly_callbacks, false) THEN
             RAISE EXCEPTION 'agent "%" may not own USERONLY callbacks', NEW."user"
                 USING ERRCODE = 'insufficient_privilege',
                       HINT = 'USERONLY callbacks need the agent''s agentonly_callbacks';
         END IF;
         -- deactivation hands an agent's USERONLY callbacks to anyone; none comes back
-        IF NOT (SELECT u.active FROM vicidial.vicidial_users u WHERE u."user" = NEW."user") THEN
+        IF NOT owner.active THEN
             RAISE EXCEPTION 'agent "%" is inactive and cannot own USERONLY callbacks', NEW."user"
                 USING ERRCODE = 'insufficient_privilege';
         END IF;
