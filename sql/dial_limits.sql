@@ -179,3 +179,15 @@ INSERT INTO vicidial.vicidial_dnc (phone_number) VALUES ('555-010-0040');
 RESET session_replication_role;
 SELECT * FROM vicidial.invariant_violations();
 ROLLBACK;
+-- The keys a listing and a change of a number wait on are the extension
+-- owner's alone: a role that may list numbers lists them (its trigger
+-- takes the keys), but cannot hold a key itself.
+CREATE ROLE regress_dnc_lister;
+GRANT USAGE ON SCHEMA vicidial TO regress_dnc_lister;
+GRANT INSERT ON vicidial.vicidial_dnc TO regress_dnc_lister;
+SET ROLE regress_dnc_lister;
+INSERT INTO vicidial.vicidial_dnc (phone_number) VALUES ('555-010-9999');
+SELECT FROM vicidial.dnc_number_keys FOR SHARE;
+RESET ROLE;
+DROP OWNED BY regress_dnc_lister;
+DROP ROLE regress_dnc_lister;

@@ -94,3 +94,14 @@ CREATE TYPE vicidial.hopper_entry AS (
     hours_call_times varchar[],
     hours_keyed_on   bigint
 );
+
+-- A listing of do-not-call numbers and a change of a lead's number wait for
+-- each other on these rows, one per key of the numbers' digits
+-- (_lock_dnc_numbers, 17_dial_limits.sql). A table, not advisory locks:
+-- only the extension's owner may lock its rows, where any role could take
+-- an advisory key and stall every listing. Fixed rows, made by the
+-- install; not dumped.
+CREATE TABLE vicidial.dnc_number_keys (
+    key smallint PRIMARY KEY
+);
+INSERT INTO vicidial.dnc_number_keys (key) SELECT k FROM generate_series(0, 255) k;

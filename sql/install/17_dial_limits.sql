@@ -210,25 +210,20 @@ END $$;
 -- number by number, until commit: else a number listed while a lead is
 -- given it is missed by both (the listing searches the leads before it
 -- sees the new number, the change asks the lists before it sees the
--- listing). Each number's digits hash to one of 256 keys, so that a
--- listing of a million numbers takes at most 256 locks: listings share
--- their keys and a change takes its key alone, so a listing waits only for
--- a change whose number shares a key with one of its own, and the other way
--- round. Advisory, not a lock on the lists: an admin's open transaction
--- that changed a number must not stall every agent's listing.
+-- listing). Each number's digits hash to one of the 256 rows of
+-- dnc_number_keys, which a listing locks FOR SHARE (listings never wait
+-- for each other; a listing of a million numbers locks at most 256 rows)
+-- and a change FOR NO KEY UPDATE, in key order. So a listing waits only
+-- for a change whose number shares a key with one of its own, and the
+-- other way round, and an admin's open transaction that changed a number
+-- holds up only the listings that share its key.
 CREATE OR REPLACE FUNCTION vicidial._lock_dnc_numbers(digits text[], listing boolean) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    key integer;
 BEGIN
-    FOR key IN SELECT DISTINCT hashtext(d.digits) & 255 FROM unnest(digits) AS d(digits)
-                WHERE d.digits IS NOT NULL ORDER BY 1 LOOP
-        IF listing THEN
-            PERFORM pg_advisory_xact_lock_shared(hashtext('vicidial_callbacks do-not-call'), key);
-        ELSE
-            PERFORM pg_advisory_xact_lock(hashtext('vicidial_callbacks do-not-call'), key);
-        END IF;
-    END LOOP;
+    EXECUTE format('SELECT FROM vicidial.dnc_number_keys k WHERE k.key = ANY ($1) ORDER BY k.key FOR %s',
+                   CASE WHEN listing THEN 'SHARE' ELSE 'NO KEY UPDATE' END)
+      USING ARRAY(SELECT DISTINCT (hashtext(d.digits) & 255)::smallint FROM unnest(digits) AS d(digits)
+                   WHERE d.digits IS NOT NULL);
 END $$;
 
 -- A number added to a list (or a listed number changed): the leads it

@@ -111,6 +111,8 @@ COMMENT ON TABLE vicidial.hopper_room_changes IS
     'Internal: a row per change since the fill''s last count that could make room in a hopper; each count clears them.';
 COMMENT ON TABLE vicidial.hopper_run_lock IS
     'Internal: runs serialize on this table''s lock, which only the extension''s owner may take.';
+COMMENT ON TABLE vicidial.dnc_number_keys IS
+    'Internal: a do-not-call listing and a change of a lead''s number to a number sharing a key wait for each other on these rows; only the extension''s owner may lock them.';
 
 -- Views
 COMMENT ON VIEW vicidial.worker_status IS
