@@ -1,7 +1,8 @@
 /*
  * stress.c
  *     A randomized concurrency stress of the extension over libpq: agents,
- *     an admin, a direct-DML writer and hopper_run drivers at once, each a
+ *     an admin, two direct-DML writers (which also list do-not-call numbers
+ *     and give leads those numbers) and hopper_run drivers at once, each a
  *     process with its own connection, for a bounded time. Prints one line
  *     of tallies that the caller checks against the database: every claim
  *     and every callback accounted for, no unexpected error.
@@ -21,6 +22,7 @@
 #include "libpq-fe.h"
 
 #define AGENTS 8
+#define WRITERS 2
 #define RUNNERS 2
 
 typedef enum Role { AGENT, ADMIN, WRITER, RUNNER } Role;
@@ -96,6 +98,7 @@ hang_up(PGconn *conn, Tally *tally, const char *agent, const char *lead)
 	for (try = 0; try < 3; try++)
 	{
 		long		deadlocks = tally->deadlocks;
+		long		refused = tally->refused;
 		PGresult   *result = run(conn, tally,
 								 "SELECT vicidial.lead_disposition($1::bigint, $2::varchar, $3::varchar,"
 								 " CASE $3::varchar WHEN 'CALLBK' THEN vicidial._half_hour_start(now())"
@@ -110,8 +113,15 @@ hang_up(PGconn *conn, Tally *tally, const char *agent, const char *lead)
 			PQclear(result);
 			return;
 		}
-		if (tally->deadlocks == deadlocks)
-			break;				/* only a deadlock is worth a retry */
+		/*
+		 * A callback refused (the number listed during the call) leaves the
+		 * call to end otherwise, as an agent would; else only a deadlock is
+		 * worth a retry.
+		 */
+		if (tally->refused > refused && strcmp(params[2], "CALLBK") == 0)
+			params[2] = "NA";
+		else if (tally->deadlocks == deadlocks)
+			break;
 	}
 	tally->failed_ends++;
 }
@@ -181,8 +191,15 @@ writer_step(PGconn *conn, Tally *tally)
 		"UPDATE vicidial.vicidial_list SET status = 'NEW', called_since_last_reset = 'N'"
 		" WHERE lead_id = (SELECT lead_id FROM vicidial.vicidial_list WHERE list_id IN (1, 2) ORDER BY random() LIMIT 1)"
 		" AND status <> 'INCALL'",
+		/* one of ten numbers listed again (its leads marked again) */
+		"INSERT INTO vicidial.vicidial_dnc (phone_number) VALUES ('5559' || floor(random() * 10)::int)"
+		" ON CONFLICT (phone_number) DO UPDATE SET phone_number = EXCLUDED.phone_number",
+		/* a lead given one of those numbers, or a number of its own again */
+		"UPDATE vicidial.vicidial_list SET phone_number = CASE WHEN random() < 0.3"
+		" THEN '5559' || floor(random() * 10)::int ELSE '556' || lead_id END"
+		" WHERE lead_id = (SELECT lead_id FROM vicidial.vicidial_list WHERE list_id IN (1, 2) ORDER BY random() LIMIT 1)",
 	};
-	PGresult   *result = run(conn, tally, writes[pick(4)], NULL, 0, true);
+	PGresult   *result = run(conn, tally, writes[pick(6)], NULL, 0, true);
 
 	if (result != NULL)
 	{
@@ -259,9 +276,9 @@ main(int argc, char **argv)
 	deadline = time(NULL) + atoi(argv[2]);
 	if (pipe(pipes) != 0)
 		return 2;
-	for (i = 0; i < AGENTS + 2 + RUNNERS; i++)
+	for (i = 0; i < AGENTS + 1 + WRITERS + RUNNERS; i++)
 	{
-		Role		role = i < AGENTS ? AGENT : i == AGENTS ? ADMIN : i == AGENTS + 1 ? WRITER : RUNNER;
+		Role		role = i < AGENTS ? AGENT : i == AGENTS ? ADMIN : i <= AGENTS + WRITERS ? WRITER : RUNNER;
 
 		if (fork() == 0)
 		{

@@ -1,6 +1,7 @@
 # A randomized concurrency stress (test/stress/stress.c, on libpq): eight
-# agents, an admin, a direct-DML writer, two hopper_run drivers and the
-# worker at once. Afterwards every claim and every callback is accounted
+# agents, an admin, a direct-DML writer (leads, callbacks, the hopper, and
+# do-not-call numbers listed while leads are given them), two hopper_run
+# drivers and the worker at once. Afterwards every claim and every callback is accounted
 # for and the invariants hold. STRESS_SECONDS (default 15) makes it a soak.
 use strict;
 use warnings;
@@ -35,6 +36,8 @@ my %tally = $stdout =~ /(\w+)=(-?\d+)/g;
 cmp_ok($tally{claims} // 0, '>', 0, 'the agents claimed leads');
 cmp_ok($tally{runs} // 0, '>', 0, 'the drivers ran');
 cmp_ok(($tally{admin_changes} // 0) + ($tally{dml_writes} // 0), '>', 0, 'the admin and the writer changed rows');
+cmp_ok($node->safe_psql('postgres', q{SELECT count(*) FROM vicidial.vicidial_list WHERE status = 'DNCL'}), '>', 0,
+    'the writer\'s listings marked leads');
 is($tally{unexpected}, '0', 'no unexpected error (only the rules\' refusals and detected deadlocks)');
 is($tally{failed_ends}, '0', 'every agent could end every call it claimed: no lead was handed to two agents');
 is($tally{missing_processes}, '0', 'every client reported');
