@@ -85,6 +85,21 @@ run(PGconn *conn, Tally *tally, const char *sql, const char *const *params, int 
 	return NULL;
 }
 
+/* Whether the lead's number is on a do-not-call list that applies to it. */
+static bool
+listed(PGconn *conn, const char *lead)
+{
+	const char *params[1] = {lead};
+	PGresult   *result = PQexecParams(conn,
+									  "SELECT dnc_status IS NOT NULL FROM vicidial.lead_dnc WHERE lead_id = $1::bigint",
+									  1, NULL, params, NULL, NULL, 0);
+	bool		answer = PQresultStatus(result) == PGRES_TUPLES_OK && PQntuples(result) == 1
+		&& strcmp(PQgetvalue(result, 0, 0), "t") == 0;
+
+	PQclear(result);
+	return answer;
+}
+
 /* A lead this agent holds ends with a random disposition. */
 static void
 hang_up(PGconn *conn, Tally *tally, const char *agent, const char *lead)
@@ -114,11 +129,11 @@ hang_up(PGconn *conn, Tally *tally, const char *agent, const char *lead)
 			return;
 		}
 		/*
-		 * A callback refused (the number listed during the call) leaves the
-		 * call to end otherwise, as an agent would; else only a deadlock is
-		 * worth a retry.
+		 * A callback refused because the number was listed during the call
+		 * leaves the call to end otherwise, as an agent would; any other
+		 * refusal is a failed end. Else only a deadlock is worth a retry.
 		 */
-		if (tally->refused > refused && strcmp(params[2], "CALLBK") == 0)
+		if (tally->refused > refused && strcmp(params[2], "CALLBK") == 0 && listed(conn, lead))
 			params[2] = "NA";
 		else if (tally->deadlocks == deadlocks)
 			break;
