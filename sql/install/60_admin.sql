@@ -12,6 +12,7 @@ RETURNS SETOF vicidial.vicidial_callbacks
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET vicidial.change_reason = 'MODIFIED' AS $$
 DECLARE
     callback vicidial.vicidial_callbacks;
+    locked_owner varchar;
     on_call record;
     new_status varchar;
 BEGIN
@@ -29,13 +30,27 @@ BEGIN
     END IF;
     -- The owner it will have (the one given, else the one it has) is
     -- locked before its lead, the lock order of every writer (the guard
-    -- locks it again, to count its callbacks).
-    PERFORM FROM vicidial.vicidial_users u
-     WHERE u."user" = coalesce(callback_modify.agent,
-                               (SELECT c."user" FROM vicidial.vicidial_callbacks c
-                                 WHERE c.callback_id = callback_modify.callback_id))
-       FOR NO KEY UPDATE;
-    callback := vicidial._lock_callback(callback_modify.callback_id);
+    -- locks it again, to count its callbacks). The one it has is read
+    -- before either lock: if it changed before the lead's lock was had,
+    -- both locks are given back (the block's subtransaction) and taken
+    -- again in order, rather than the guard locking the new owner after
+    -- the lead, which can deadlock with that owner's own writes.
+    LOOP
+        BEGIN
+            SELECT u."user" INTO locked_owner FROM vicidial.vicidial_users u
+             WHERE u."user" = coalesce(callback_modify.agent,
+                                       (SELECT c."user" FROM vicidial.vicidial_callbacks c
+                                         WHERE c.callback_id = callback_modify.callback_id))
+               FOR NO KEY UPDATE;
+            callback := vicidial._lock_callback(callback_modify.callback_id);
+            IF coalesce(callback_modify.agent, callback."user") IS DISTINCT FROM locked_owner THEN
+                RAISE EXCEPTION USING ERRCODE = 'serialization_failure';
+            END IF;
+            EXIT;
+        EXCEPTION WHEN serialization_failure THEN
+            NULL;  -- raised only by the test above: READ COMMITTED raises none
+        END;
+    END LOOP;
     -- A call in progress is its agent's (I11): its callback cannot become
     -- another agent's alone until the hangup. Refused here, before
     -- anything changes, not at commit. (The lead is locked.)
