@@ -189,7 +189,7 @@ DECLARE
 BEGIN
     locked_leads := vicidial._lock_leads(lead_ids);
     WITH locked AS MATERIALIZED (
-        SELECT l.lead_id, l.phone_number, l.list_id
+        SELECT l.lead_id
           FROM unnest(locked_leads) AS given(lead_id)
           JOIN vicidial.vicidial_list l ON l.lead_id = given.lead_id),
     listed AS MATERIALIZED (
