@@ -16,8 +16,9 @@ SELECT p.proname FROM pg_proc p
 -- for every lead a hand-out tries; and _bound_agent, _acting_agent and
 -- _lock_acting_agent, C likewise, one of which every agent call asks
 -- first (a SET clause would cost each call a save and a restore of the
--- setting); and _close_logged_dials, C whose updates name the schema of
--- everything, run by every disposition.
+-- setting); _close_logged_dials, C whose updates name the schema of
+-- everything, run by every disposition; and _is_status_text, which names
+-- the schema of its operator so that the leads' triggers inline it.
 SELECT p.proname FROM pg_proc p
  WHERE p.pronamespace = 'vicidial'::regnamespace
    AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=pg_catalog, pg_temp']
@@ -29,4 +30,5 @@ SELECT p.proname FROM pg_proc p
                      'vicidial._bound_agent(varchar, boolean)'::regprocedure,
                      'vicidial._acting_agent(varchar)'::regprocedure,
                      'vicidial._lock_acting_agent(varchar)'::regprocedure,
-                     'vicidial._close_logged_dials(oid[], bigint[], timestamptz[], text)'::regprocedure);
+                     'vicidial._close_logged_dials(oid[], bigint[], timestamptz[], text)'::regprocedure,
+                     'vicidial._is_status_text(text)'::regprocedure);

@@ -64,6 +64,9 @@ SELECT n, regress.attempt(call) FROM (VALUES
     ('truncate',                $$TRUNCATE vicidial.vicidial_callbacks CASCADE$$),
     ('lead CBHOLD with no callback (I2)', $$UPDATE vicidial.vicidial_list SET status = 'CBHOLD' WHERE lead_id = 8005$$),
     ('lead with ACTIVE callback to NEW (I2)', $$UPDATE vicidial.vicidial_list SET status = 'NEW' WHERE lead_id = 8003$$),
+    ('lead renumbered',         $$UPDATE vicidial.vicidial_list SET lead_id = 8099 WHERE lead_id = 8005$$),
+    ('lead status not a status text', $$UPDATE vicidial.vicidial_list SET status = 'cbhold' WHERE lead_id = 8005$$),
+    ('lead inserted with an empty status', $$INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) VALUES (8098, 800, '')$$),
     ('CBHOLD lead into the hopper (I3)', $$INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id) VALUES (8003, 'TRN', 800)$$),
     ('CBHOLD in dial_statuses (I3)', $$UPDATE vicidial.vicidial_campaigns SET dial_statuses = '{NEW,CBHOLD}' WHERE campaign_id = 'TRN'$$),
     ('new campaign dialing CBHOLD (I3)', $$INSERT INTO vicidial.vicidial_campaigns (campaign_id, dial_statuses) VALUES ('BAD', '{CBHOLD}')$$),
@@ -113,7 +116,6 @@ SELECT n, regress.attempt(call) FROM (VALUES
     ('USERONLY call handed to another agent (I11)', $$UPDATE vicidial.vicidial_list SET "user" = 'agent3' WHERE lead_id = 8201$$),
     ('USERONLY moved off the agent calling it (I11)', $$UPDATE vicidial.vicidial_callbacks SET "user" = 'agent3' WHERE callback_id = 8211$$),
     ('called early, made USERONLY of its owner (I11)', $$UPDATE vicidial.vicidial_callbacks SET recipient = 'USERONLY' WHERE callback_id = 8210$$),
-    ('renumbered into CBHOLD (I2)', $$UPDATE vicidial.vicidial_list SET lead_id = 8208, status = 'CBHOLD' WHERE lead_id = 8202$$),
     ('insert USERONLY for a call of another agent (I11)', $$INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time, "user", recipient)
                                                            VALUES (8212, 8202, now() + interval '30 days', 'agent3', 'USERONLY')$$)
 ) AS cases(n, call);

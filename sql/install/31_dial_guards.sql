@@ -1,6 +1,7 @@
 -- What may be dialed, from the side of each table that could let a lead
 -- slip to an agent: a campaign's dial statuses, a lead becoming CBHOLD or
--- INCALL, a row put in the hopper (I3, I10); and the leads' modify_date.
+-- INCALL, a row put in the hopper (I3, I10); and the leads' modify_date,
+-- lead_id and status text.
 
 -- Campaigns: dial and retry statuses are status texts (CBHOLD, INCALL and
 -- CALLBK are refused where they do not belong by the table's checks).
@@ -26,6 +27,30 @@ END $$;
 CREATE OR REPLACE TRIGGER leads_modified BEFORE UPDATE ON vicidial.vicidial_list
     FOR EACH ROW WHEN (NEW.modify_date IS DISTINCT FROM now())
     EXECUTE FUNCTION vicidial._touch_modify_date();
+
+-- Leads: a lead keeps its lead_id, which its dials, its callbacks and
+-- their history name (renumbered, it would leave its 24-hour limit and an
+-- open dial behind), and its status is a status text, as every function
+-- requires of the statuses it is given. A restore loads rows as they were.
+CREATE OR REPLACE FUNCTION vicidial._leads_row_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NEW.lead_id <> OLD.lead_id THEN
+        RAISE EXCEPTION 'lead %: lead_id cannot change', OLD.lead_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'a lead''s dials and callbacks name it by its lead_id';
+    END IF;
+    PERFORM vicidial._check_status_text(NEW.status);
+    RETURN NEW;
+END $$;
+
+CREATE OR REPLACE TRIGGER leads_row_guard_insert BEFORE INSERT ON vicidial.vicidial_list
+    FOR EACH ROW WHEN (NOT vicidial._is_status_text(NEW.status) AND NOT vicidial._restoring_dump())
+    EXECUTE FUNCTION vicidial._leads_row_guard();
+CREATE OR REPLACE TRIGGER leads_row_guard BEFORE UPDATE OF lead_id, status ON vicidial.vicidial_list
+    FOR EACH ROW WHEN (NEW.lead_id <> OLD.lead_id
+                       OR (NEW.status IS DISTINCT FROM OLD.status AND NOT vicidial._is_status_text(NEW.status)))
+    EXECUTE FUNCTION vicidial._leads_row_guard();
 
 -- I3 and I10 from the lead's side, when a lead becomes CBHOLD or INCALL.
 -- The row is locked before this runs, so a hopper insert racing it has
