@@ -126,6 +126,14 @@ ROLLBACK;
 BEGIN ISOLATION LEVEL SERIALIZABLE;
 SELECT regress.attempt($$UPDATE vicidial.vicidial_list SET status = 'CBHOLD' WHERE lead_id = (SELECT min(lead_id) FROM vicidial.vicidial_list WHERE status = 'NEW')$$) AS serializable_cbhold;
 ROLLBACK;
+-- So does direct SQL that deactivates an agent, lists a number or gives a
+-- lead a new number: its search in an older snapshot would miss a callback
+-- scheduled since, a lead given the number since, or a listing since.
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT regress.attempt($$UPDATE vicidial.vicidial_users SET active = false WHERE "user" = 'agent1'$$) AS rr_deactivate;
+SELECT regress.attempt($$INSERT INTO vicidial.vicidial_dnc (phone_number) VALUES ('5550100')$$) AS rr_list;
+SELECT regress.attempt($$UPDATE vicidial.vicidial_list SET phone_number = '5550101' WHERE lead_id = (SELECT min(lead_id) FROM vicidial.vicidial_list)$$) AS rr_renumber;
+ROLLBACK;
 -- Readers work there.
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT count(*) AS rr_reads FROM vicidial.agent_callbacks('ann_b');

@@ -228,10 +228,16 @@ END $$;
 
 -- A number added to a list (or a listed number changed): the leads it
 -- covers, through the index of their digits, searched once the numbers'
--- keys are held.
+-- keys are held. Searched in this statement's snapshot, which under
+-- REPEATABLE READ or SERIALIZABLE is the transaction's and would miss a
+-- lead given the number since: refused there, as the functions are (and
+-- so is a change of a lead's number, below, for a number listed since).
 CREATE OR REPLACE FUNCTION vicidial._dnc_added() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM vicidial._refuse_unless_read_committed(
+        'numbers can be added to a do-not-call list only in a READ COMMITTED transaction',
+        'a lead given the number after this transaction''s snapshot would not be marked');
     PERFORM vicidial._lock_dnc_numbers(ARRAY(SELECT vicidial._digits(n.phone_number) FROM listed_numbers n), true);
     PERFORM vicidial._apply_dnc(array_agg(DISTINCT l.lead_id))
        FROM (SELECT DISTINCT vicidial._digits(n.phone_number) AS digits FROM listed_numbers n) n
@@ -258,6 +264,9 @@ CREATE OR REPLACE TRIGGER campaign_dnc_changed AFTER UPDATE ON vicidial.vicidial
 CREATE OR REPLACE FUNCTION vicidial._dnc_number_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    PERFORM vicidial._refuse_unless_read_committed(
+        format('the number of lead %s can be changed only in a READ COMMITTED transaction', NEW.lead_id),
+        'a number listed after this transaction''s snapshot would not be seen');
     PERFORM vicidial._lock_dnc_numbers(ARRAY[vicidial._digits(NEW.phone_number)], false);
     PERFORM vicidial._apply_dnc(ARRAY[NEW.lead_id]);
     RETURN NULL;

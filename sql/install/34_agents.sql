@@ -32,23 +32,42 @@ END $$;
 CREATE OR REPLACE TRIGGER agents_keep_callbacks BEFORE DELETE ON vicidial.vicidial_users
     FOR EACH ROW EXECUTE FUNCTION vicidial._agent_keeps_callbacks();
 
-CREATE OR REPLACE FUNCTION vicidial._agent_deactivated() RETURNS trigger
+-- Once per statement, so that the leads of every agent it deactivates are
+-- locked together in lead_id order (row by row, one agent's after
+-- another's, they were not). The candidates are found in this statement's
+-- snapshot, which under REPEATABLE READ or SERIALIZABLE is the
+-- transaction's and would miss a callback scheduled since: a deactivation
+-- is refused there, as the functions are.
+CREATE OR REPLACE FUNCTION vicidial._agents_deactivated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan
-SET vicidial.change_reason = 'DEACTIVATED' AS $$
+SET enable_nestloop = off SET vicidial.change_reason = 'DEACTIVATED' AS $$
 DECLARE
+    leaving varchar[];
     held bigint[];
 BEGIN
+    -- an agent renamed in the same statement is named by no callback
+    leaving := ARRAY(SELECT n."user" FROM agents_after n JOIN agents_before o ON o."user" = n."user"
+                      WHERE o.active AND NOT n.active);
+    IF leaving = '{}' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM vicidial._refuse_unless_read_committed(
+        'agents can be deactivated only in a READ COMMITTED transaction',
+        'a callback scheduled after this transaction''s snapshot would not be handed to anyone');
     held := vicidial._lock_leads(ARRAY(
         SELECT c.lead_id FROM vicidial.vicidial_callbacks c
-         WHERE c."user" = NEW."user" AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE')));
+         WHERE c."user" = ANY (leaving) AND c.recipient = 'USERONLY' AND c.status IN ('ACTIVE', 'LIVE')));
     UPDATE vicidial.vicidial_callbacks c SET recipient = 'ANYONE'
       FROM unnest(held) AS locked(lead_id)
-     WHERE c.lead_id = locked.lead_id AND c."user" = NEW."user" AND c.recipient = 'USERONLY'
+     WHERE c.lead_id = locked.lead_id AND c."user" = ANY (leaving) AND c.recipient = 'USERONLY'
        AND c.status IN ('ACTIVE', 'LIVE');
     PERFORM vicidial._release_anyone(held, now());
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE TRIGGER agents_deactivated AFTER UPDATE OF active ON vicidial.vicidial_users
-    FOR EACH ROW WHEN (OLD.active AND NOT NEW.active)
-    EXECUTE FUNCTION vicidial._agent_deactivated();
+-- Transition tables cannot go with a column list (UPDATE OF active): every
+-- update of agents, an admin's write, runs it once.
+DROP TRIGGER IF EXISTS agents_deactivated ON vicidial.vicidial_users;
+CREATE TRIGGER agents_deactivated AFTER UPDATE ON vicidial.vicidial_users
+    REFERENCING OLD TABLE AS agents_before NEW TABLE AS agents_after
+    FOR EACH STATEMENT EXECUTE FUNCTION vicidial._agents_deactivated();

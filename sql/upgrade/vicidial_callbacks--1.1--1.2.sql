@@ -138,3 +138,9 @@ DROP FUNCTION vicidial._fill_room(timestamptz);
 -- The agent's binding is checked in C (_bound_agent, src/bound_agent.c),
 -- which reads the caller from the session itself.
 DROP FUNCTION vicidial._calling_role();
+
+-- Deactivation hands over the callbacks of all the agents a statement
+-- deactivates at once (_agents_deactivated), their leads locked together
+-- in lead_id order: a statement trigger, no more one per row.
+DROP TRIGGER agents_deactivated ON vicidial.vicidial_users;
+DROP FUNCTION vicidial._agent_deactivated();
