@@ -8,10 +8,11 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA vicidial FROM PUBLIC;
 -- Except what a writer's own statement evaluates as that writer: _digits
 -- sits in index expressions and a trigger's WHEN clause (an admin adding
 -- a lead, an agent adding a do-not-call number), _restoring_dump in the
--- WHEN clauses of the triggers a restore passes, and _changed_only in
--- those of the row guards. None reads or changes anything.
+-- WHEN clauses of the triggers a restore passes, and _changed_only and
+-- _is_status_text in those of the row guards. None reads or changes
+-- anything.
 GRANT EXECUTE ON FUNCTION vicidial._digits(text), vicidial._restoring_dump(),
-    vicidial._changed_only(record, record, text[]) TO PUBLIC;
+    vicidial._changed_only(record, record, text[]), vicidial._is_status_text(text) TO PUBLIC;
 
 -- An upgrade that re-created functions or views (their arguments or
 -- results changed) saved the grants made on the old ones: they are made
