@@ -183,7 +183,7 @@ BEGIN
     -- The lead is locked: what the predicate says is current. With no
     -- override, every blocker but the hold for this very callback refuses.
     SELECT b.blocker, b.detail, b.until INTO refused
-      FROM vicidial._dial_blockers(ARRAY[callback.lead_id], now(), ARRAY['INCALL', 'HOURS', 'DNC', 'LIMIT_24H']) b
+      FROM vicidial._dial_blockers(ARRAY[callback.lead_id], statement_timestamp(), ARRAY['INCALL', 'HOURS', 'DNC', 'LIMIT_24H']) b
      ORDER BY array_position(ARRAY['INCALL', 'HOURS', 'DNC', 'LIMIT_24H'], b.blocker)
      LIMIT 1;
     IF refused.blocker = 'INCALL' THEN
@@ -191,7 +191,7 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     ELSIF refused.blocker = 'HOURS' THEN
         RAISE EXCEPTION 'lead % of callback % is outside its calling hours: %', callback.lead_id, callback.callback_id,
-            vicidial._hours_detail(vicidial._lead_hours(callback.lead_id), now())
+            vicidial._hours_detail(vicidial._lead_hours(callback.lead_id), statement_timestamp())
             USING ERRCODE = 'object_not_in_prerequisite_state';
     ELSIF refused.blocker IS NOT NULL THEN
         RAISE EXCEPTION 'lead % of callback % cannot be dialed: %', callback.lead_id, callback.callback_id,
@@ -236,6 +236,9 @@ BEGIN
     -- so that the next hand-out does not read it again; one on a
     -- do-not-call list is passed over (§9). One row at a time, so that
     -- those tests cost what the rows tried cost, not the whole hopper.
+    -- The hours and the 24-hour limit are those of this statement's time,
+    -- not of its transaction's start: in a transaction opened earlier,
+    -- now() would judge a closed lead open, and miss dials logged since.
     FOR candidate IN candidates LOOP
         SELECT h.lead_id INTO locked
           FROM vicidial.vicidial_hopper h
@@ -244,9 +247,9 @@ BEGIN
            FOR UPDATE OF h, l SKIP LOCKED;
         CONTINUE WHEN NOT FOUND;
         SELECT bool_or(b.blocker IN ('CBHOLD', 'INCALL', 'DNC')) AS passed_over,
-               max(coalesce(b.until, now() + interval '1 day')) FILTER (WHERE b.blocker IN ('HOURS', 'LIMIT_24H')) AS waits_until
+               max(coalesce(b.until, statement_timestamp() + interval '1 day')) FILTER (WHERE b.blocker IN ('HOURS', 'LIMIT_24H')) AS waits_until
           INTO held_back
-          FROM vicidial._dial_blockers(ARRAY[locked], now(), ARRAY['CBHOLD', 'INCALL', 'DNC', 'HOURS', 'LIMIT_24H']) b;
+          FROM vicidial._dial_blockers(ARRAY[locked], statement_timestamp(), ARRAY['CBHOLD', 'INCALL', 'DNC', 'HOURS', 'LIMIT_24H']) b;
         CONTINUE WHEN held_back.passed_over;
         IF held_back.waits_until IS NOT NULL THEN
             UPDATE vicidial.vicidial_hopper h
