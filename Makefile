@@ -26,7 +26,7 @@ DOCS = $(wildcard doc/*.md)
 # Every suite runs in a throwaway instance of its own; none needs a server.
 REGRESS = install flow errors transitions callback_changes window admin hopper fill_room roles trust hours dial_limits agents policies log_partitions seams paths lint
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=test/regress.conf
-ISOLATION = concurrency races hours policies seams fill_room call_end dnc agents handout_time
+ISOLATION = concurrency races hours policies seams fill_room call_end dnc agents handout_time held_keys
 ISOLATION_OPTS = --inputdir=test/isolation --temp-instance=./tmp_check_iso --temp-config=test/regress.conf
 TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))

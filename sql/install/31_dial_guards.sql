@@ -122,6 +122,24 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- The lists and campaigns among these that no other transaction holds
+-- FOR UPDATE, deletes or gives a new key, locked FOR KEY SHARE as the
+-- hopper's foreign keys lock them, skipping the others: a run that queues
+-- leads into one campaign never waits for a transaction that holds
+-- another campaign's row (an admin's front end, left open), and a lead
+-- whose list or campaign is held so waits for a later run.
+CREATE OR REPLACE FUNCTION vicidial._lock_hopper_keys(list_ids bigint[], campaign_ids varchar[],
+                                                      OUT free_lists bigint[], OUT free_campaigns varchar[])
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    free_lists := ARRAY(SELECT li.list_id FROM vicidial.vicidial_lists li
+                         WHERE li.list_id = ANY (list_ids) ORDER BY li.list_id
+                           FOR KEY SHARE SKIP LOCKED);
+    free_campaigns := ARRAY(SELECT cp.campaign_id FROM vicidial.vicidial_campaigns cp
+                             WHERE cp.campaign_id = ANY (campaign_ids) ORDER BY cp.campaign_id
+                               FOR KEY SHARE SKIP LOCKED);
+END $$;
+
 -- Queues these entries in the hopper as READY, in the order given (a lead
 -- already queued keeps its row), and returns how many went in: the one
 -- insert of the release and of the fill, which pick their entries in
@@ -134,13 +152,20 @@ END $$;
 CREATE OR REPLACE FUNCTION vicidial._queue_in_hopper(entries vicidial.hopper_entry[]) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = auto AS $$
 DECLARE
+    free_lists bigint[];
+    free_campaigns varchar[];
     queued integer;
 BEGIN
+    -- an entry of a list or campaign held as _lock_hopper_keys says is left out
+    SELECT k.free_lists, k.free_campaigns INTO free_lists, free_campaigns
+      FROM vicidial._lock_hopper_keys(ARRAY(SELECT DISTINCT e.list_id FROM unnest(entries) AS e),
+                                      ARRAY(SELECT DISTINCT e.campaign_id FROM unnest(entries) AS e)) k;
     INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time,
                                           hours_zone, hours_call_times, hours_keyed_on)
     SELECT e.lead_id, e.campaign_id, e.list_id, 'READY', e.priority, e.source, e.entry_time,
            e.hours_zone, e.hours_call_times, e.hours_keyed_on
       FROM unnest(entries) WITH ORDINALITY AS e
+     WHERE e.list_id = ANY (free_lists) AND e.campaign_id = ANY (free_campaigns)
      ORDER BY e.ordinality
     ON CONFLICT (lead_id) DO NOTHING;
     GET DIAGNOSTICS queued = ROW_COUNT;
