@@ -30,27 +30,29 @@ BEGIN
     END IF;
     -- The owner it will have (the one given, else the one it has) is
     -- locked before its lead, the lock order of every writer (the guard
-    -- locks it again, to count its callbacks). The one it has is read
-    -- before either lock: if it changed before the lead's lock was had,
-    -- both locks are given back (the block's subtransaction) and taken
-    -- again in order, rather than the guard locking the new owner after
-    -- the lead, which can deadlock with that owner's own writes.
-    LOOP
-        BEGIN
-            SELECT u."user" INTO locked_owner FROM vicidial.vicidial_users u
-             WHERE u."user" = coalesce(callback_modify.agent,
-                                       (SELECT c."user" FROM vicidial.vicidial_callbacks c
-                                         WHERE c.callback_id = callback_modify.callback_id))
-               FOR NO KEY UPDATE;
-            callback := vicidial._lock_callback(callback_modify.callback_id);
-            IF coalesce(callback_modify.agent, callback."user") IS DISTINCT FROM locked_owner THEN
-                RAISE EXCEPTION USING ERRCODE = 'serialization_failure';
-            END IF;
-            EXIT;
-        EXCEPTION WHEN serialization_failure THEN
-            NULL;  -- raised only by the test above: READ COMMITTED raises none
-        END;
-    END LOOP;
+    -- locks it again, to count its callbacks).
+    SELECT u."user" INTO locked_owner FROM vicidial.vicidial_users u
+     WHERE u."user" = coalesce(callback_modify.agent,
+                               (SELECT c."user" FROM vicidial.vicidial_callbacks c
+                                 WHERE c.callback_id = callback_modify.callback_id))
+       FOR NO KEY UPDATE;
+    IF callback_modify.agent IS NOT NULL AND locked_owner IS NULL THEN
+        PERFORM vicidial._active_agent(callback_modify.agent);   -- deleted or renamed since: P0002
+    END IF;
+    callback := vicidial._lock_callback(callback_modify.callback_id);
+    -- The owner it has was read before either lock, and another change
+    -- may have given it a new one before its lead's lock was had. The new
+    -- owner is then locked only if that waits for nobody: waiting for an
+    -- agent while holding the lead could deadlock with that agent's own
+    -- writes. If it is busy, the call is refused (40001), to be retried.
+    IF callback_modify.agent IS NULL AND callback."user" IS DISTINCT FROM locked_owner AND callback."user" IS NOT NULL THEN
+        PERFORM FROM vicidial.vicidial_users u WHERE u."user" = callback."user" FOR NO KEY UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'callback % was given to agent "%" while it was being changed', callback.callback_id, callback."user"
+                USING ERRCODE = 'serialization_failure',
+                      HINT = 'try again';
+        END IF;
+    END IF;
     -- A call in progress is its agent's (I11): its callback cannot become
     -- another agent's alone until the hangup. Refused here, before
     -- anything changes, not at commit. (The lead is locked.)
