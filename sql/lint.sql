@@ -10,7 +10,7 @@
 -- result column "user", a reserved word, as the public API does
 -- (doc/vicidial_callbacks_admin.md).
 -- log_partitions_add creates tables with EXECUTE, which the checker cannot
--- see either, and _lock_leads and _lock_hopper_keys lock rows in ARRAY()
+-- see either, and _lock_leads and _lock_hopper_campaigns lock rows in ARRAY()
 -- subqueries, which it does not count as writes, so their "should be
 -- STABLE" is filtered out.
 \i test/regress_fixture.sql
@@ -33,7 +33,7 @@ SELECT c.function, r.lineno, r.level, r.message
              AND r.message LIKE 'OUT variable "%" is maybe unmodified')
    AND NOT (c.function IN ('vicidial.log_partitions_add(timestamptz)'::regprocedure,
                            'vicidial._lock_leads(bigint[], boolean)'::regprocedure,
-                           'vicidial._lock_hopper_keys(bigint[], varchar[])'::regprocedure)
+                           'vicidial._lock_hopper_campaigns(varchar[])'::regprocedure)
             AND r.message = 'routine is marked as VOLATILE, should be STABLE')
  ORDER BY 1, 2;
 DROP EXTENSION plpgsql_check;
@@ -58,10 +58,11 @@ SELECT o.kind, o.name
 -- joins them by a nested loop (enable_nestloop = off): the transition
 -- tables have no index, and a plan the session cached after a few one-row
 -- updates would compare every row of a bulk update with every other.
--- Explained, and left: _hopper_guard reads the two with EXCEPT, a set
--- operation that hashes or sorts, and the setting would make it scan
--- every lead instead of probing the queued ones. Expected: the functions
--- that read both, each with the setting.
+-- Explained, and left: _hopper_guard and _agents_deactivated read the two
+-- with EXCEPT, a set operation that hashes or sorts, and the setting, which
+-- holds for everything a function runs, would make them scan every lead
+-- instead of probing the ones they touch. Expected: the functions that
+-- read both, each with the setting.
 SELECT DISTINCT t.tgfoid::regproc::text AS reads_old_and_new_rows,
        coalesce(p.proconfig, '{}') @> ARRAY['enable_nestloop=off'] AS never_by_nested_loop
   FROM pg_trigger t
@@ -69,5 +70,5 @@ SELECT DISTINCT t.tgfoid::regproc::text AS reads_old_and_new_rows,
  WHERE t.tgrelid IN (SELECT c.oid FROM pg_class c WHERE c.relnamespace = 'vicidial'::regnamespace)
    AND t.tgoldtable IS NOT NULL AND t.tgnewtable IS NOT NULL
    AND p.prosrc ~* ('\m' || t.tgoldtable || '\M') AND p.prosrc ~* ('\m' || t.tgnewtable || '\M')
-   AND p.oid <> 'vicidial._hopper_guard()'::regprocedure
+   AND p.oid NOT IN ('vicidial._hopper_guard()'::regprocedure, 'vicidial._agents_deactivated()'::regprocedure)
  ORDER BY 1;

@@ -113,7 +113,8 @@ SELECT regress.attempt($$INSERT INTO vicidial.vicidial_callbacks (callback_id, l
 SELECT n, regress.attempt(call) FROM (VALUES
     ('insert a lead as CBHOLD (I2)', $$INSERT INTO vicidial.vicidial_list (lead_id, list_id, status) VALUES (8209, 800, 'CBHOLD')$$),
     ('called early, lead to NEW (I2)', $$UPDATE vicidial.vicidial_list SET status = 'NEW' WHERE lead_id = 8200$$),
-    ('USERONLY call handed to another agent (I11)', $$UPDATE vicidial.vicidial_list SET "user" = 'agent3' WHERE lead_id = 8201$$),
+    ('USERONLY call handed to another agent (I10)', $$UPDATE vicidial.vicidial_list SET "user" = 'agent3' WHERE lead_id = 8201$$),
+    ('call handed to another agent (I10)', $$UPDATE vicidial.vicidial_list SET "user" = 'agent3' WHERE lead_id = 8202$$),
     ('USERONLY moved off the agent calling it (I11)', $$UPDATE vicidial.vicidial_callbacks SET "user" = 'agent3' WHERE callback_id = 8211$$),
     ('called early, made USERONLY of its owner (I11)', $$UPDATE vicidial.vicidial_callbacks SET recipient = 'USERONLY' WHERE callback_id = 8210$$),
     ('insert USERONLY for a call of another agent (I11)', $$INSERT INTO vicidial.vicidial_callbacks (callback_id, lead_id, callback_time, "user", recipient)

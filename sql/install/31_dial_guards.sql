@@ -30,15 +30,23 @@ CREATE OR REPLACE TRIGGER leads_modified BEFORE UPDATE ON vicidial.vicidial_list
 
 -- Leads: a lead keeps its lead_id, which its dials, its callbacks and
 -- their history name (renumbered, it would leave its 24-hour limit and an
--- open dial behind), and its status is a status text, as every function
--- requires of the statuses it is given. A restore loads rows as they were.
+-- open dial behind); a call stays with its agent until it ends (I10: no
+-- function moves one, and the agent it was handed to would end another's
+-- call); and its status is a status text, as every function requires of
+-- the statuses it is given. A restore loads rows as they were.
 CREATE OR REPLACE FUNCTION vicidial._leads_row_guard() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.lead_id <> OLD.lead_id THEN
         RAISE EXCEPTION 'lead %: lead_id cannot change', OLD.lead_id
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'a lead''s dials and callbacks name it by its lead_id';
+    END IF;
+    -- (a call left to nobody is the INCALL check constraint's, 23514)
+    IF TG_OP = 'UPDATE' AND OLD.status = 'INCALL' AND NEW.status = 'INCALL' AND NEW."user" <> OLD."user" THEN
+        RAISE EXCEPTION 'lead % is on a call with agent "%", which cannot be handed to "%"', OLD.lead_id, OLD."user", NEW."user"
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'end the call first (lead_disposition, or agent_release for a stuck call)';
     END IF;
     PERFORM vicidial._check_status_text(NEW.status);
     RETURN NEW;
@@ -47,8 +55,9 @@ END $$;
 CREATE OR REPLACE TRIGGER leads_row_guard_insert BEFORE INSERT ON vicidial.vicidial_list
     FOR EACH ROW WHEN (NOT vicidial._is_status_text(NEW.status) AND NOT vicidial._restoring_dump())
     EXECUTE FUNCTION vicidial._leads_row_guard();
-CREATE OR REPLACE TRIGGER leads_row_guard BEFORE UPDATE OF lead_id, status ON vicidial.vicidial_list
+CREATE OR REPLACE TRIGGER leads_row_guard BEFORE UPDATE OF lead_id, status, "user" ON vicidial.vicidial_list
     FOR EACH ROW WHEN (NEW.lead_id <> OLD.lead_id
+                       OR (OLD.status = 'INCALL' AND NEW.status = 'INCALL' AND NEW."user" <> OLD."user")
                        OR (NEW.status IS DISTINCT FROM OLD.status AND NOT vicidial._is_status_text(NEW.status)))
     EXECUTE FUNCTION vicidial._leads_row_guard();
 
@@ -122,22 +131,18 @@ BEGIN
     RETURN NULL;
 END $$;
 
--- The lists and campaigns among these that no other transaction holds
--- FOR UPDATE, deletes or gives a new key, locked FOR KEY SHARE as the
--- hopper's foreign keys lock them, skipping the others: a run that queues
--- leads into one campaign never waits for a transaction that holds
--- another campaign's row (an admin's front end, left open), and a lead
--- whose list or campaign is held so waits for a later run.
-CREATE OR REPLACE FUNCTION vicidial._lock_hopper_keys(list_ids bigint[], campaign_ids varchar[],
-                                                      OUT free_lists bigint[], OUT free_campaigns varchar[])
+-- The campaigns among these that no other transaction holds FOR UPDATE,
+-- deletes or gives a new key, locked FOR KEY SHARE as the hopper's foreign
+-- key on its campaign locks them, skipping the others: so a run that
+-- queues one campaign's leads never waits for a transaction that holds
+-- another's row (an admin's front end, left open), and a lead whose
+-- campaign is held so waits for a later run.
+CREATE OR REPLACE FUNCTION vicidial._lock_hopper_campaigns(campaign_ids varchar[]) RETURNS varchar[]
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    free_lists := ARRAY(SELECT li.list_id FROM vicidial.vicidial_lists li
-                         WHERE li.list_id = ANY (list_ids) ORDER BY li.list_id
-                           FOR KEY SHARE SKIP LOCKED);
-    free_campaigns := ARRAY(SELECT cp.campaign_id FROM vicidial.vicidial_campaigns cp
-                             WHERE cp.campaign_id = ANY (campaign_ids) ORDER BY cp.campaign_id
-                               FOR KEY SHARE SKIP LOCKED);
+    RETURN ARRAY(SELECT cp.campaign_id FROM vicidial.vicidial_campaigns cp
+                  WHERE cp.campaign_id = ANY (campaign_ids) ORDER BY cp.campaign_id
+                    FOR KEY SHARE SKIP LOCKED);
 END $$;
 
 -- Queues these entries in the hopper as READY, in the order given (a lead
@@ -152,20 +157,17 @@ END $$;
 CREATE OR REPLACE FUNCTION vicidial._queue_in_hopper(entries vicidial.hopper_entry[]) RETURNS integer
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET plan_cache_mode = auto AS $$
 DECLARE
-    free_lists bigint[];
     free_campaigns varchar[];
     queued integer;
 BEGIN
-    -- an entry of a list or campaign held as _lock_hopper_keys says is left out
-    SELECT k.free_lists, k.free_campaigns INTO free_lists, free_campaigns
-      FROM vicidial._lock_hopper_keys(ARRAY(SELECT DISTINCT e.list_id FROM unnest(entries) AS e),
-                                      ARRAY(SELECT DISTINCT e.campaign_id FROM unnest(entries) AS e)) k;
+    -- an entry of a campaign held as _lock_hopper_campaigns says is left out
+    free_campaigns := vicidial._lock_hopper_campaigns(ARRAY(SELECT DISTINCT e.campaign_id FROM unnest(entries) AS e));
     INSERT INTO vicidial.vicidial_hopper (lead_id, campaign_id, list_id, status, priority, source, entry_time,
                                           hours_zone, hours_call_times, hours_keyed_on)
     SELECT e.lead_id, e.campaign_id, e.list_id, 'READY', e.priority, e.source, e.entry_time,
            e.hours_zone, e.hours_call_times, e.hours_keyed_on
       FROM unnest(entries) WITH ORDINALITY AS e
-     WHERE e.list_id = ANY (free_lists) AND e.campaign_id = ANY (free_campaigns)
+     WHERE e.campaign_id = ANY (free_campaigns)
      ORDER BY e.ordinality
     ON CONFLICT (lead_id) DO NOTHING;
     GET DIAGNOSTICS queued = ROW_COUNT;

@@ -40,14 +40,18 @@ CREATE OR REPLACE TRIGGER agents_keep_callbacks BEFORE DELETE ON vicidial.vicidi
 -- is refused there, as the functions are.
 CREATE OR REPLACE FUNCTION vicidial._agents_deactivated() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_custom_plan
-SET enable_nestloop = off SET vicidial.change_reason = 'DEACTIVATED' AS $$
+SET vicidial.change_reason = 'DEACTIVATED' AS $$
 DECLARE
     leaving varchar[];
     held bigint[];
 BEGIN
-    -- an agent renamed in the same statement is named by no callback
-    leaving := ARRAY(SELECT n."user" FROM agents_after n JOIN agents_before o ON o."user" = n."user"
-                      WHERE o.active AND NOT n.active);
+    -- The agents inactive after it and not before, by a set operation: a
+    -- join of the two tables, which have no index, could be planned as a
+    -- nested loop. (An agent renamed by the statement is named by no
+    -- callback, or the rename was refused.)
+    leaving := ARRAY(SELECT n."user" FROM agents_after n WHERE NOT n.active
+                     EXCEPT
+                     SELECT o."user" FROM agents_before o WHERE NOT o.active);
     IF leaving = '{}' THEN
         RETURN NULL;
     END IF;
@@ -67,7 +71,6 @@ END $$;
 
 -- Transition tables cannot go with a column list (UPDATE OF active): every
 -- update of agents, an admin's write, runs it once.
-DROP TRIGGER IF EXISTS agents_deactivated ON vicidial.vicidial_users;
-CREATE TRIGGER agents_deactivated AFTER UPDATE ON vicidial.vicidial_users
+CREATE OR REPLACE TRIGGER agents_deactivated AFTER UPDATE ON vicidial.vicidial_users
     REFERENCING OLD TABLE AS agents_before NEW TABLE AS agents_after
     FOR EACH STATEMENT EXECUTE FUNCTION vicidial._agents_deactivated();

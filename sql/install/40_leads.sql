@@ -122,9 +122,7 @@ DECLARE
     -- read before anything is decided on the hours
     decided_on bigint := vicidial._hours_version();
     waiting bigint[];
-    waiting_lists bigint[];
     waiting_campaigns varchar[];
-    free_lists bigint[];
     free_campaigns varchar[];
     blocked bigint[];
     entries_read bigint[];
@@ -156,11 +154,10 @@ BEGIN
     -- transaction writes no entry of those it deletes between the read and
     -- the delete (its deferrals are of other leads), so an entry with the
     -- xmin read is the version read.
-    -- Their lists and campaigns are read with them (see below).
-    SELECT coalesce(w.leads, '{}'), w.lists, w.campaigns, e.leads, e.versions
-      INTO waiting, waiting_lists, waiting_campaigns, entries_read, entries_read_as
-      FROM (SELECT array_agg(given.lead_id) AS leads, array_agg(DISTINCT l.list_id) AS lists,
-                   array_agg(DISTINCT c.campaign_id) AS campaigns
+    -- Their campaigns are read with them (see below).
+    SELECT coalesce(w.leads, '{}'), w.campaigns, e.leads, e.versions
+      INTO waiting, waiting_campaigns, entries_read, entries_read_as
+      FROM (SELECT array_agg(given.lead_id) AS leads, array_agg(DISTINCT c.campaign_id) AS campaigns
               FROM unnest(lead_ids) AS given(lead_id)
               JOIN vicidial.vicidial_callbacks c
                 ON c.lead_id = given.lead_id AND c.status = 'LIVE' AND c.recipient = 'ANYONE'
@@ -183,25 +180,21 @@ BEGIN
               FROM unnest(entries_read, entries_read_as) AS read(lead_id, version)
              WHERE NOT EXISTS (SELECT 1 FROM waits w WHERE w.lead_id = read.lead_id AND NOT w.open)) d;
 
-    -- A lead whose list or campaign another transaction holds FOR UPDATE,
-    -- deletes or gives a new key waits for a later run, its entry kept, as
-    -- a lead another transaction holds does: queued, its hopper row's
-    -- foreign keys would wait for that transaction and cut the whole
-    -- sweep short, every campaign's releases with it. The others are
-    -- locked as those keys lock them (_lock_hopper_keys), so the insert
-    -- below waits for nothing.
+    -- A lead whose campaign another transaction holds FOR UPDATE, deletes
+    -- or gives a new key waits for a later run, its entry kept, as a lead
+    -- another transaction holds does: queued, its hopper row's foreign key
+    -- would wait for that transaction and cut the whole sweep short, every
+    -- campaign's releases with it. The others are locked as that key
+    -- locks them (_lock_hopper_campaigns), so the insert waits for nothing.
     IF open_leads IS NOT NULL THEN
-        SELECT k.free_lists, k.free_campaigns INTO free_lists, free_campaigns
-          FROM vicidial._lock_hopper_keys(waiting_lists, waiting_campaigns) k;
-        IF cardinality(free_lists) < cardinality(waiting_lists)
-           OR cardinality(free_campaigns) < cardinality(waiting_campaigns) THEN
+        free_campaigns := vicidial._lock_hopper_campaigns(waiting_campaigns);
+        IF cardinality(free_campaigns) < cardinality(waiting_campaigns) THEN
             blocked := ARRAY(
                 SELECT o.lead_id
                   FROM unnest(open_leads) AS o(lead_id)
-                  JOIN vicidial.vicidial_list l ON l.lead_id = o.lead_id
                   JOIN vicidial.vicidial_callbacks c
                     ON c.lead_id = o.lead_id AND c.status = 'LIVE' AND c.recipient = 'ANYONE'
-                 WHERE l.list_id <> ALL (free_lists) OR c.campaign_id <> ALL (free_campaigns));
+                 WHERE c.campaign_id <> ALL (free_campaigns));
             open_leads := ARRAY(SELECT o.lead_id FROM unnest(open_leads) AS o(lead_id) WHERE o.lead_id <> ALL (blocked));
             SELECT array_agg(d.lead_id), array_agg(d.version) INTO done_leads, done_as
               FROM unnest(done_leads, done_as) AS d(lead_id, version)

@@ -45,6 +45,10 @@ is(as_role('dialer_admin', q{
     SELECT count(*) FILTER (WHERE status = 'B') || ' ' || count(*) FILTER (WHERE phone_number LIKE '666%')
       FROM vicidial.vicidial_list}),
     '20 20', 'the admin changes leads\' statuses and numbers');
+is(as_role('dialer_admin', q{UPDATE vicidial.vicidial_list SET status = 'sale' WHERE lead_id = 7}),
+    '22023: bad status "sale"', 'the admin\'s lead status that is not a status text is refused as such (22023)');
+is(as_role('dialer_admin', q{UPDATE vicidial.vicidial_list SET lead_id = 30000 WHERE lead_id = 7}),
+    '55000: lead 7: lead_id cannot change', 'the admin cannot renumber a lead (55000)');
 is(as_role('dialer_admin', q{
     UPDATE vicidial.vicidial_campaigns SET local_call_time = '9am-9pm', time_zone = 'America/Chicago', hopper_level = 20;
     UPDATE vicidial.vicidial_lists SET list_name = 'spring';
