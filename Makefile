@@ -3,7 +3,7 @@
 EXTENSION = vicidial_callbacks
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 MODULE_big = vicidial_callbacks
-OBJS = src/vicidial_callbacks.o src/wakeup.o src/transition_rows.o src/callback_changes.o src/lead_changes.o src/row_changes.o src/worker.o src/time_zones.o src/hours_window.o src/bound_agent.o src/dial_log_close.o
+OBJS = src/vicidial_callbacks.o src/wakeup.o src/transition_rows.o src/callback_changes.o src/lead_changes.o src/row_changes.o src/worker.o src/time_zones.o src/hours_window.o src/bound_agent.o src/dial_log_close.o src/status_text.o
 PGFILEDESC = "vicidial_callbacks - scheduled callbacks and the dialer hopper"
 
 # The current version's install script is one file per concern under

@@ -17,8 +17,8 @@ SELECT p.proname FROM pg_proc p
 -- _lock_acting_agent, C likewise, one of which every agent call asks
 -- first (a SET clause would cost each call a save and a restore of the
 -- setting); _close_logged_dials, C whose updates name the schema of
--- everything, run by every disposition; and _is_status_text, which names
--- the schema of its operator so that the leads' triggers inline it.
+-- everything, run by every disposition; and _is_status_text, C that looks
+-- nothing up, asked by the leads' row guard on every hand-out and hang-up.
 SELECT p.proname FROM pg_proc p
  WHERE p.pronamespace = 'vicidial'::regnamespace
    AND NOT coalesce(p.proconfig, '{}') @> ARRAY['search_path=pg_catalog, pg_temp']
