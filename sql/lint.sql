@@ -59,7 +59,7 @@ SELECT o.kind, o.name
 -- tables have no index, and a plan the session cached after a few one-row
 -- updates would compare every row of a bulk update with every other.
 -- Explained, and left: _hopper_guard and _agents_deactivated read the two
--- with EXCEPT, a set operation that hashes or sorts, and the setting, which
+-- with EXCEPT and INTERSECT, set operations that hash or sort, and the setting, which
 -- holds for everything a function runs, would make them scan every lead
 -- instead of probing the ones they touch. Expected: the functions that
 -- read both, each with the setting.

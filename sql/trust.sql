@@ -129,8 +129,11 @@ ROLLBACK;
 -- So does direct SQL that deactivates an agent, lists a number or gives a
 -- lead a new number: its search in an older snapshot would miss a callback
 -- scheduled since, a lead given the number since, or a listing since.
+INSERT INTO vicidial.vicidial_users ("user", active) VALUES ('gone1', false);
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT regress.attempt($$UPDATE vicidial.vicidial_users SET active = false WHERE "user" = 'agent1'$$) AS rr_deactivate;
+-- (renaming an agent already inactive deactivates nobody)
+SELECT regress.attempt($$UPDATE vicidial.vicidial_users SET "user" = 'gone2' WHERE "user" = 'gone1'$$) AS rr_rename_inactive;
 SELECT regress.attempt($$INSERT INTO vicidial.vicidial_dnc (phone_number) VALUES ('5550100')$$) AS rr_list;
 SELECT regress.attempt($$UPDATE vicidial.vicidial_list SET phone_number = '5550101' WHERE lead_id = (SELECT min(lead_id) FROM vicidial.vicidial_list)$$) AS rr_renumber;
 ROLLBACK;

@@ -45,13 +45,13 @@ DECLARE
     leaving varchar[];
     held bigint[];
 BEGIN
-    -- The agents inactive after it and not before, by a set operation: a
-    -- join of the two tables, which have no index, could be planned as a
+    -- The agents active before it and inactive after, by a set operation:
+    -- a join of the two tables, which have no index, could be planned as a
     -- nested loop. (An agent renamed by the statement is named by no
-    -- callback, or the rename was refused.)
+    -- callback, or the rename was refused: it is not leaving.)
     leaving := ARRAY(SELECT n."user" FROM agents_after n WHERE NOT n.active
-                     EXCEPT
-                     SELECT o."user" FROM agents_before o WHERE NOT o.active);
+                     INTERSECT
+                     SELECT o."user" FROM agents_before o WHERE o.active);
     IF leaving = '{}' THEN
         RETURN NULL;
     END IF;

@@ -37,15 +37,22 @@ BEGIN
                                  WHERE c.callback_id = callback_modify.callback_id))
        FOR NO KEY UPDATE;
     IF callback_modify.agent IS NOT NULL AND locked_owner IS NULL THEN
-        PERFORM vicidial._active_agent(callback_modify.agent);   -- deleted or renamed since: P0002
+        -- deleted or renamed since: P0002; if it is back, it is not locked
+        PERFORM vicidial._active_agent(callback_modify.agent);
+        RAISE EXCEPTION 'agent "%" changed while callback % was being changed', callback_modify.agent, callback_modify.callback_id
+            USING ERRCODE = 'serialization_failure',
+                  HINT = 'try again';
     END IF;
     callback := vicidial._lock_callback(callback_modify.callback_id);
     -- The owner it has was read before either lock, and another change
-    -- may have given it a new one before its lead's lock was had. The new
-    -- owner is then locked only if that waits for nobody: waiting for an
-    -- agent while holding the lead could deadlock with that agent's own
-    -- writes. If it is busy, the call is refused (40001), to be retried.
-    IF callback_modify.agent IS NULL AND callback."user" IS DISTINCT FROM locked_owner AND callback."user" IS NOT NULL THEN
+    -- may have given it a new one before its lead's lock was had. If this
+    -- call makes the callback USERONLY, the guard locks that owner: it is
+    -- locked here only if that waits for nobody, as waiting for an agent
+    -- while holding the lead could deadlock with that agent's own writes.
+    -- If it is busy, the call is refused (40001), to be retried.
+    IF callback_modify.agent IS NULL AND callback."user" IS DISTINCT FROM locked_owner AND callback."user" IS NOT NULL
+       AND NOT archive AND callback.recipient <> 'USERONLY'
+       AND coalesce(callback_modify.recipient, callback.recipient) = 'USERONLY' THEN
         PERFORM FROM vicidial.vicidial_users u WHERE u."user" = callback."user" FOR NO KEY UPDATE SKIP LOCKED;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'callback % was given to agent "%" while it was being changed', callback.callback_id, callback."user"
