@@ -59,10 +59,10 @@ SELECT o.kind, o.name
 -- tables have no index, and a plan the session cached after a few one-row
 -- updates would compare every row of a bulk update with every other.
 -- Explained, and left: _hopper_guard and _agents_deactivated read the two
--- with EXCEPT and INTERSECT, set operations that hash or sort, and the setting, which
--- holds for everything a function runs, would make them scan every lead
--- instead of probing the ones they touch. Expected: the functions that
--- read both, each with the setting.
+-- with EXCEPT and INTERSECT, set operations that hash or sort, and the
+-- setting, which holds for everything a function runs, would make them
+-- scan every lead instead of probing the ones they touch. Expected: the
+-- functions that read both, each with the setting.
 SELECT DISTINCT t.tgfoid::regproc::text AS reads_old_and_new_rows,
        coalesce(p.proconfig, '{}') @> ARRAY['enable_nestloop=off'] AS never_by_nested_loop
   FROM pg_trigger t

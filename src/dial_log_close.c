@@ -134,7 +134,7 @@ partition_plan(Oid partition)
 	 * refused by the log's guard (vicidial_log_keep), as an update through
 	 * the log would be, rather than passed over.
 	 */
-	query = psprintf("UPDATE ONLY %s SET end_date = pg_catalog.statement_timestamp(), status = $3"
+	query = psprintf("UPDATE ONLY %s SET end_date = pg_catalog.now(), status = $3"
 					 " WHERE log_id OPERATOR(pg_catalog.=) $1 AND call_date OPERATOR(pg_catalog.=) $2"
 					 " RETURNING lead_id",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(partition)), name));

@@ -271,9 +271,7 @@ END $$;
 
 -- An agent takes the lead: out of the hopper, INCALL, counted as called;
 -- the dial is logged and, for a callback call, counted as an attempt of
--- the lead's open callback. A dial happens at the hand-out's statement,
--- not at the start of its transaction (see hopper_next): its time is
--- statement_timestamp().
+-- the lead's open callback.
 CREATE OR REPLACE FUNCTION vicidial._dial_lead(lead_id bigint, agent varchar) RETURNS SETOF vicidial.vicidial_list
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -288,13 +286,13 @@ BEGIN
          WHERE c.callback_id = callback_call;
     END IF;
     INSERT INTO vicidial.vicidial_log (lead_id, list_id, campaign_id, callback_id, "user", phone_number, call_date)
-    SELECT l.lead_id, l.list_id, li.campaign_id, callback_call, _dial_lead.agent, l.phone_number, statement_timestamp()
+    SELECT l.lead_id, l.list_id, li.campaign_id, callback_call, _dial_lead.agent, l.phone_number, now()
       FROM vicidial.vicidial_list l JOIN vicidial.vicidial_lists li ON li.list_id = l.list_id
      WHERE l.lead_id = _dial_lead.lead_id;
     RETURN QUERY
     UPDATE vicidial.vicidial_list l
        SET status = 'INCALL', "user" = _dial_lead.agent, called_count = l.called_count + 1,
-           called_since_last_reset = 'Y', last_local_call_time = statement_timestamp(), modify_date = now()
+           called_since_last_reset = 'Y', last_local_call_time = now(), modify_date = now()
      WHERE l.lead_id = _dial_lead.lead_id
     RETURNING l.*;
 END $$;
